@@ -1,0 +1,1 @@
+"""Adapters: the real technology behind each port in bot/ports.py."""

@@ -1,0 +1,99 @@
+"""LineMessenger: the Messenger port over line-bot-sdk v3's MessagingApi (one HTTP call per method)."""
+from __future__ import annotations
+
+import json
+import logging
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MarkMessagesAsReadByTokenRequest,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
+
+from bot.ports import Profile, SendResult
+
+log = logging.getLogger(__name__)
+
+
+class LineMessenger:
+    def __init__(self, host: str, access_token: str, timeout_s: float = 10.0):
+        configuration = Configuration(host=host, access_token=access_token)
+        configuration.retries = False   # our delivery policy retries; urllib3 must not resend a push on its own
+        self._api = MessagingApi(ApiClient(configuration))
+        self._timeout = timeout_s
+
+    def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
+        request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
+        return self._send(lambda: self._api.reply_message_with_http_info(request, _request_timeout=self._timeout))
+
+    def push(self, to: str, messages: list[dict], retry_key: str) -> SendResult:
+        request = PushMessageRequest.from_dict({"to": to, "messages": messages})
+        return self._send(lambda: self._api.push_message_with_http_info(
+            request, x_line_retry_key=retry_key, _request_timeout=self._timeout))
+
+    def get_profile(self, user_id: str) -> Profile | None:
+        try:
+            profile = self._api.get_profile(user_id, _request_timeout=self._timeout)
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            log.warning("profile lookup failed: %s", _describe(exc))
+            return None
+        return Profile(user_id=profile.user_id, display_name=profile.display_name,
+                       language=profile.language, picture_url=profile.picture_url)
+
+    def show_loading(self, user_id: str, seconds: int) -> None:
+        request = ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=max(5, min(60, seconds)))
+        self._best_effort(lambda: self._api.show_loading_animation(request, _request_timeout=self._timeout))
+
+    def mark_as_read(self, mark_as_read_token: str) -> None:
+        request = MarkMessagesAsReadByTokenRequest(markAsReadToken=mark_as_read_token)
+        self._best_effort(lambda: self._api.mark_messages_as_read_by_token(request, _request_timeout=self._timeout))
+
+    @staticmethod
+    def _send(call) -> SendResult:
+        try:
+            response = call()
+        except ApiException as exc:
+            return _classify(exc)
+        except urllib3.exceptions.HTTPError as exc:   # timeouts, refused connections
+            return SendResult("retryable", None, f"no answer from LINE: {type(exc).__name__}")
+        return SendResult("sent", response.status_code)
+
+    @staticmethod
+    def _best_effort(call) -> None:
+        # The loading animation and read marks are cosmetic: a failure is logged, never raised.
+        try:
+            call()
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            log.info("LINE cosmetic call failed: %s", _describe(exc))
+
+
+def _classify(exc: ApiException) -> SendResult:
+    status = exc.status or 0
+    error = _line_error_text(exc)
+    if status == 409:
+        return SendResult("duplicate", status, error)      # same retry key already accepted: it was sent
+    if status == 429 or status >= 500:
+        return SendResult("retryable", status, error)
+    if status == 400 and "reply token" in error.lower():
+        return SendResult("invalid_token", status, error)
+    return SendResult("failed", status, error)
+
+
+def _line_error_text(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return f"HTTP {exc.status}: {exc.reason}"
+    details = "; ".join(d.get("message", "") for d in body.get("details", []) if isinstance(d, dict))
+    message = body.get("message") or exc.reason or ""
+    return f"HTTP {exc.status}: {message}" + (f" ({details})" if details else "")
+
+
+def _describe(exc: Exception) -> str:
+    return _line_error_text(exc) if isinstance(exc, ApiException) else type(exc).__name__

@@ -1,0 +1,202 @@
+"""Events in Redis: the webhook's EventQueue and the worker's per-user inbox, on RQ.
+
+Each event is appended to its user's list (order kept) and an RQ job keyed by its
+webhookEventId is enqueued to drain that list. A worker holds a per-user lock while it
+drains, and removes an event from the list only after it was handled and committed, so a
+worker killed mid-job leaves the event for the next one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+
+import redis
+from rq import Queue, Retry
+
+from bot.ports import QueueUnavailableError
+
+QUEUE_NAME = "line-events"
+WORKER_QUEUES = (QUEUE_NAME, "bot-tasks")   # events first; notifications and other tasks after
+DRAIN_JOB = "bot.jobs.drain_partition"
+SEEN_TTL_S = 3 * 24 * 3600
+
+# Mark the event as seen and append it, atomically: a redelivery can never be appended twice.
+_APPEND = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('SADD', KEYS[3], ARGV[3])
+  return 1
+end
+return 0
+"""
+# Remove the head only if it is the event we handled; forget the user when the list is empty.
+_ACK = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+end
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+PENDING_KEY = "bot:pending-partitions"
+
+
+def _events_key(partition: str) -> str:
+    return f"bot:events:{partition}"
+
+
+def _lock_key(partition: str) -> str:
+    return f"bot:lock:{partition}"
+
+
+def event_id_of(event: dict) -> str:
+    """webhookEventId, or a stable digest for the rare event without one (old fixtures)."""
+    event_id = event.get("webhookEventId")
+    if isinstance(event_id, str) and event_id:
+        return event_id[:64]
+    return "sha-" + hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def partition_of(event: dict) -> str:
+    """Events of one chat (user, group or room) are handled in order, one at a time."""
+    source = event.get("source") if isinstance(event.get("source"), dict) else {}
+    for key in ("userId", "groupId", "roomId"):
+        value = source.get(key)
+        if isinstance(value, str) and value:
+            return value[:64]
+    return "no-source"
+
+
+def job_id_for(event_id: str) -> str:
+    return "ev-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
+class RqEventQueue:
+    """EventQueue port for the webhook."""
+
+    def __init__(self, connection: redis.Redis):
+        self._redis = connection
+        self._queue = Queue(QUEUE_NAME, connection=connection)
+        self._append = connection.register_script(_APPEND)
+
+    def enqueue(self, events: list[dict]) -> int:
+        try:
+            return self._enqueue(events)
+        except redis.RedisError as exc:
+            raise QueueUnavailableError(f"Redis is unreachable: {type(exc).__name__}") from exc
+
+    def _enqueue(self, events: list[dict]) -> int:
+        new = 0
+        jobs = []
+        for event in events:
+            event_id = event_id_of(event)
+            partition = partition_of(event)
+            event["webhookEventId"] = event_id
+            raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+            new += self._append(keys=[f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY],
+                                args=[raw, SEEN_TTL_S, partition])
+            # Enqueued even for a repeat: if an earlier delivery stored the event but failed
+            # before this point, the job is what gets it handled. Draining twice is harmless.
+            jobs.append(drain_job_data(partition, job_id_for(event_id)))
+        with self._redis.pipeline() as pipe:
+            self._queue.enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+        return new
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
+
+def drain_job_data(partition: str, job_id: str | None = None):
+    return Queue.prepare_data(DRAIN_JOB, args=(partition,), job_id=job_id, result_ttl=600,
+                              failure_ttl=7 * 24 * 3600, retry=Retry(max=5, interval=[2, 5, 15, 30, 60]))
+
+
+class RedisPartitionInbox:
+    """The worker's side: lock a user's list, read its head, remove it once handled."""
+
+    def __init__(self, connection: redis.Redis, lock_ttl_ms: int = 60_000):
+        self._redis = connection
+        self._lock_ttl_ms = lock_ttl_ms
+        self._ack = connection.register_script(_ACK)
+        self._release = connection.register_script(_RELEASE)
+        self._refresh = connection.register_script(_REFRESH)
+        self._queue = Queue(QUEUE_NAME, connection=connection)
+
+    @staticmethod
+    def new_owner() -> str:
+        return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+    def acquire(self, partition: str, owner: str) -> bool:
+        key = _lock_key(partition)
+        if self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
+            return True
+        holder = self._redis.get(key)
+        if holder and _is_dead_local_owner(holder.decode()):
+            # A worker on this machine was killed while holding the lock: take it over now
+            # instead of waiting for the lock to expire.
+            self._release(keys=[key], args=[holder])
+            return bool(self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms))
+        return False
+
+    def refresh(self, partition: str, owner: str) -> None:
+        self._refresh(keys=[_lock_key(partition)], args=[owner, self._lock_ttl_ms])
+
+    def release(self, partition: str, owner: str) -> None:
+        self._release(keys=[_lock_key(partition)], args=[owner])
+
+    def peek(self, partition: str) -> str | None:
+        raw = self._redis.lindex(_events_key(partition), 0)
+        return raw.decode() if raw is not None else None
+
+    def ack(self, partition: str, raw: str) -> None:
+        self._ack(keys=[_events_key(partition), PENDING_KEY], args=[raw, partition])
+
+    def length(self, partition: str) -> int:
+        return int(self._redis.llen(_events_key(partition)))
+
+    def recover(self) -> int:
+        """Schedule a drain for every user with waiting events (after a crash or restart)."""
+        partitions = [p.decode() for p in self._redis.smembers(PENDING_KEY)]
+        if partitions:
+            self._queue.enqueue_many([drain_job_data(p) for p in partitions])
+        return len(partitions)
+
+    def backlog(self) -> int:
+        return sum(self.length(p.decode()) for p in self._redis.smembers(PENDING_KEY))
+
+
+def _is_dead_local_owner(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,0 +1,125 @@
+"""Admin-edited content (locales, flows, triage rules, resource index), hot-reloaded safely.
+
+Workers call `current()` for every event. When a file under the content folders changed, the
+whole set is loaded and checked again; if anything is wrong the errors are logged with
+file:line and the previous, valid version keeps serving.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.i18n import Catalog, CatalogError
+
+log = logging.getLogger(__name__)
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Content:
+    catalog: Catalog
+    flows: Any = None
+    triage_rules: Any = None
+    index: Any = None
+    version: float = 0.0
+
+
+def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Content:
+    """Load everything or raise ContentError listing every problem found."""
+    problems: list[str] = []
+    catalog = _collect(problems, lambda: Catalog.load(locales_dir))
+    index = _collect(problems, lambda: _load_index(resources_dir))
+    triage_rules = _collect(problems, lambda: _load_triage(flows_dir / "triage"))
+    flows = None
+    if catalog is not None:
+        flows = _collect(problems, lambda: _load_flows(flows_dir, catalog, index))
+    if problems:
+        raise ContentError(problems)
+    return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index, version=time.time())
+
+
+def _collect(problems: list[str], load):
+    try:
+        return load()
+    except (CatalogError, ContentError) as exc:
+        problems.extend(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - a loader's own error type carries .problems or a message
+        problems.extend(getattr(exc, "problems", None) or [str(exc)])
+    return None
+
+
+def _load_index(resources_dir: Path):
+    try:
+        from bot.resources.loader import load_index
+    except ImportError:
+        return None
+    return load_index(resources_dir)
+
+
+def _load_triage(triage_dir: Path):
+    try:
+        from bot.triage import load_triage_rules
+    except ImportError:
+        return None
+    return load_triage_rules(triage_dir) if triage_dir.exists() else None
+
+
+def _load_flows(flows_dir: Path, catalog: Catalog, index):
+    try:
+        from bot.flows.loader import load_flows
+    except ImportError:
+        return None
+    return load_flows(flows_dir, catalog=catalog, index=index)
+
+
+def _fingerprint(folders: tuple[Path, ...]) -> tuple:
+    stamps = []
+    for folder in folders:
+        if folder.exists():
+            stamps.extend((str(p), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*.yaml")))
+    return tuple(stamps)
+
+
+class ContentRegistry:
+    def __init__(self, locales_dir: Path, flows_dir: Path, resources_dir: Path, check_interval_s: float = 1.0):
+        self._dirs = (locales_dir, flows_dir, resources_dir)
+        self._interval = check_interval_s
+        self._lock = threading.Lock()
+        self._content: Content | None = None
+        self._stamp: tuple = ()
+        self._checked_at = 0.0
+        self.last_problems: list[str] = []
+
+    def current(self) -> Content:
+        now = time.monotonic()
+        if self._content is None or now - self._checked_at >= self._interval:
+            with self._lock:
+                self._checked_at = now
+                self._reload_if_changed()
+        return self._content
+
+    def _reload_if_changed(self) -> None:
+        stamp = _fingerprint(self._dirs)
+        if self._content is not None and stamp == self._stamp:
+            return
+        try:
+            content = load_content(*self._dirs)
+        except ContentError as exc:
+            self.last_problems = exc.problems
+            if self._content is None:
+                raise
+            log.error("content edit rejected, the previous version keeps serving:\n%s", "\n".join(exc.problems))
+            self._stamp = stamp
+            return
+        if self._content is not None:
+            log.info("content reloaded")
+        self._content, self._stamp, self.last_problems = content, stamp, []

@@ -1,0 +1,116 @@
+"""Sending stored outbound messages to LINE: reply token while fresh, else push with a retry key.
+
+Policy (DESIGN.md, LINE platform rules): a reply token is used once, for the first batch, only
+while under `reply_token_max_age_s` old and never after an attempt that may have consumed it.
+Pushes carry a deterministic X-Line-Retry-Key; 409 means LINE already has it. 429, 5xx and
+timeouts are retried with exponential backoff; other 4xx are recorded as failed with LINE's text.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import datetime, timezone
+from itertools import groupby
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.ports import Messenger, SendResult
+from bot.store.models import Message, ProcessedEvent, User
+from bot.store.users import mark_batch
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryPendingError(Exception):
+    """LINE kept failing with retryable errors; the job is retried later, nothing is lost."""
+
+
+class Delivery:
+    def __init__(self, sessions: sessionmaker, messenger: Messenger, *, reply_token_max_age_s: float = 50.0,
+                 max_attempts: int = 5, backoff_base_s: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self._sessions = sessions
+        self._messenger = messenger
+        self._reply_max_age = reply_token_max_age_s
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base_s
+        self._sleep = sleep
+        self._now = now
+
+    def deliver_event(self, event_id: str) -> None:
+        with self._sessions() as session:
+            event = session.get(ProcessedEvent, event_id)
+            pending = _pending(session, Message.event_id == event_id)
+        if event is None or not pending:
+            return
+        for batch_index, rows in groupby(pending, key=lambda r: r.batch_index or 0):
+            rows = list(rows)
+            result = self._send_event_batch(event, batch_index, rows)
+            self._record(rows, result)
+
+    def deliver_messages(self, message_ids: list[int]) -> SendResult | None:
+        """Push messages that belong to no event (an advisor's reply)."""
+        with self._sessions() as session:
+            rows = _pending(session, Message.id.in_(message_ids))
+            targets = {r.id: session.get(User, r.user_id).line_user_id for r in rows}
+        result = None
+        for _, batch in groupby(rows, key=lambda r: r.retry_key):
+            batch = list(batch)
+            result = self._push(targets[batch[0].id], batch)
+            self._record(batch, result)
+        return result
+
+    def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message]) -> SendResult:
+        if batch_index == 0 and self._reply_token_usable(event):
+            self._note_reply_attempt(event.event_id)
+            result = self._messenger.reply(event.reply_token, [r.payload for r in rows])
+            if result.status not in {"invalid_token", "retryable"}:
+                return result
+            log.info("reply failed (%s), falling back to push", result.error)
+        return self._push(event.partition, rows)
+
+    def _reply_token_usable(self, event: ProcessedEvent) -> bool:
+        if not event.reply_token or event.reply_attempted or event.event_time is None:
+            return False
+        event_time = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=timezone.utc)
+        return (self._now() - event_time).total_seconds() < self._reply_max_age
+
+    def _note_reply_attempt(self, event_id: str) -> None:
+        # Written before the call: if the worker dies during it, the token may be spent, so a
+        # retry must push instead of replying again.
+        with self._sessions.begin() as session:
+            session.get(ProcessedEvent, event_id).reply_attempted = True
+
+    def _push(self, to: str, rows: list[Message]) -> SendResult:
+        messages = [r.payload for r in rows]
+        result = SendResult("retryable", None, "not sent")
+        for attempt in range(self._max_attempts):
+            result = self._messenger.push(to, messages, rows[0].retry_key)
+            if result.status != "retryable":
+                return result
+            delay = self._backoff_base * (2 ** attempt) * (1 + random.random() / 4)
+            log.warning("LINE push retryable (%s); attempt %d, next in %.1fs", result.error, attempt + 1, delay)
+            self._sleep(delay)
+        return result
+
+    def _record(self, rows: list[Message], result: SendResult) -> None:
+        with self._sessions.begin() as session:
+            fresh = [session.get(Message, r.id) for r in rows]
+            if result.delivered:
+                mark_batch(session, fresh, "sent", None, self._now())
+            elif result.status == "retryable":
+                mark_batch(session, fresh, "pending", result.error)
+            else:
+                mark_batch(session, fresh, "failed", result.error or f"HTTP {result.http_status}")
+        if result.status == "retryable":
+            raise DeliveryPendingError(result.error or "LINE unavailable")
+
+
+def _pending(session: Session, condition) -> list[Message]:
+    query = (select(Message).where(condition, Message.direction == "out", Message.delivery_status == "pending")
+             .order_by(Message.batch_index, Message.id))
+    return list(session.scalars(query))

@@ -1,0 +1,238 @@
+"""A fake LINE Messaging API for tests and local development.
+
+Implements the endpoints the bot uses (reply, push, profile, loading animation, mark as read)
+with LINE's status codes: 400 with LINE-style details for invalid requests and spent reply
+tokens, 409 for a push whose X-Line-Retry-Key was already accepted. Switches under /_test/
+make it answer 429/500 or hang, and GET /_test/messages shows what it received.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+KNOWN_TYPES = {"text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "textV2"}
+
+
+class FakeLineState:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.received: list[dict] = []
+        self.accepted_retry_keys: dict[str, list[dict]] = {}
+        self.used_reply_tokens: set[str] = set()
+        self.reply_token_owner: dict[str, str] = {}   # registered by tests and the simulator
+        self.profiles: dict[str, dict] = {}
+        self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
+        self.calls: list[dict] = []        # every call, including failed ones
+
+
+def _validate_messages(messages) -> list[dict]:
+    details = []
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
+        return [{"message": "Size must be between 1 and 5", "property": "messages"}]
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("type") not in KNOWN_TYPES:
+            details.append({"message": "Invalid message type", "property": f"messages[{i}].type"})
+            continue
+        if message["type"] == "text" and not (0 < len(message.get("text", "").encode("utf-16-le")) // 2 <= 5000):
+            details.append({"message": "Length must be between 1 and 5000", "property": f"messages[{i}].text"})
+        items = (message.get("quickReply") or {}).get("items", [])
+        if len(items) > 13:
+            details.append({"message": "Size must be between 0 and 13", "property": f"messages[{i}].quickReply.items"})
+        for j, item in enumerate(items):
+            if len(item.get("action", {}).get("label", "")) > 20:
+                details.append({"message": "Length must be between 0 and 20",
+                                "property": f"messages[{i}].quickReply.items[{j}].action.label"})
+    return details
+
+
+def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
+    state = state or FakeLineState()
+    app = Flask("fake_line")
+    app.extensions["fake_line_state"] = state
+
+    def injected_failure(endpoint: str):
+        with state.lock:
+            for index, failure in enumerate(state.failures):
+                if failure.get("endpoint", "any") in {"any", endpoint}:
+                    state.failures.pop(index)
+                    break
+            else:
+                return None
+        if "hang" in failure:
+            time.sleep(float(failure["hang"]))
+            return jsonify(message="The server timed out"), 504
+        return jsonify(message=failure.get("message", "Injected failure")), int(failure["status"])
+
+    def authorized() -> bool:
+        return request.headers.get("Authorization", "").startswith("Bearer ")
+
+    def note(kind: str, body: dict, status: int):
+        with state.lock:
+            state.calls.append({"endpoint": kind, "status": status, "body": body, "time": time.time(),
+                                "retryKey": request.headers.get("X-Line-Retry-Key")})
+
+    @app.post("/v2/bot/message/reply")
+    def reply():
+        body = request.get_json(silent=True) or {}
+        if not authorized():
+            return jsonify(message="Authentication failed"), 401
+        if (failure := injected_failure("reply")) is not None:
+            note("reply", body, failure[1])
+            return failure
+        token = body.get("replyToken", "")
+        if details := _validate_messages(body.get("messages")):
+            note("reply", body, 400)
+            return jsonify(message="The request body has 1 error(s)", details=details), 400
+        with state.lock:
+            if not token or token in state.used_reply_tokens:
+                state.calls.append({"endpoint": "reply", "status": 400, "body": body, "time": time.time()})
+                return jsonify(message="Invalid reply token"), 400
+            state.used_reply_tokens.add(token)
+            sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
+            state.received.append({"endpoint": "reply", "replyToken": token, "to": state.reply_token_owner.get(token),
+                                   "messages": body["messages"], "time": time.time()})
+        note("reply", body, 200)
+        return jsonify(sentMessages=sent)
+
+    @app.post("/v2/bot/message/push")
+    def push():
+        body = request.get_json(silent=True) or {}
+        if not authorized():
+            return jsonify(message="Authentication failed"), 401
+        if (failure := injected_failure("push")) is not None:
+            note("push", body, failure[1])
+            return failure
+        if details := _validate_messages(body.get("messages")):
+            note("push", body, 400)
+            return jsonify(message="The request body has 1 error(s)", details=details), 400
+        if not isinstance(body.get("to"), str) or not body["to"]:
+            note("push", body, 400)
+            return jsonify(message="The property, 'to', in the request body is invalid"), 400
+        retry_key = request.headers.get("X-Line-Retry-Key")
+        with state.lock:
+            if retry_key and retry_key in state.accepted_retry_keys:
+                state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(), "retryKey": retry_key})
+                return jsonify(message="The retry key is already accepted",
+                               sentMessages=state.accepted_retry_keys[retry_key]), 409
+            sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
+            if retry_key:
+                state.accepted_retry_keys[retry_key] = sent
+            state.received.append({"endpoint": "push", "to": body["to"], "retryKey": retry_key,
+                                   "messages": body["messages"], "time": time.time()})
+        note("push", body, 200)
+        return jsonify(sentMessages=sent)
+
+    @app.get("/v2/bot/profile/<user_id>")
+    def profile(user_id):
+        if not authorized():
+            return jsonify(message="Authentication failed"), 401
+        with state.lock:
+            known = state.profiles.get(user_id)
+        if known is None:
+            return jsonify(message="Not found"), 404
+        return jsonify({"userId": user_id, "displayName": known.get("displayName", "LINE user"),
+                        **({"language": known["language"]} if known.get("language") else {})})
+
+    @app.post("/v2/bot/chat/loading/start")
+    def loading():
+        body = request.get_json(silent=True) or {}
+        note("loading", body, 202)
+        return jsonify({}), 202
+
+    @app.post("/v2/bot/chat/markAsRead")
+    def mark_as_read():
+        body = request.get_json(silent=True) or {}
+        note("markAsRead", body, 200)
+        return jsonify({})
+
+    @app.get("/_test/messages")
+    def test_messages():
+        to = request.args.get("to")
+        since = float(request.args.get("since", 0))
+        with state.lock:
+            items = [m for m in state.received if m["time"] > since and (to is None or m["to"] == to)]
+        return jsonify(items)
+
+    @app.get("/_test/calls")
+    def test_calls():
+        with state.lock:
+            return jsonify(list(state.calls))
+
+    @app.post("/_test/fail")
+    def test_fail():
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.failures.extend(body.get("failures", []))
+        return jsonify(ok=True)
+
+    @app.post("/_test/profiles")
+    def test_profiles():
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.profiles[body["userId"]] = body
+        return jsonify(ok=True)
+
+    @app.post("/_test/reply-tokens")
+    def test_reply_tokens():
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.reply_token_owner[body["replyToken"]] = body["userId"]
+        return jsonify(ok=True)
+
+    @app.post("/_test/reset")
+    def test_reset():
+        with state.lock:
+            state.reset()
+        return jsonify(ok=True)
+
+    return app
+
+
+class FakeLineServer:
+    """Runs the fake in a background thread: `with FakeLineServer() as line: line.url`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.state = FakeLineState()
+        self._server = make_server(host, port, create_fake_line_app(self.state), threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "FakeLineServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # Helpers for tests in the same process.
+    def messages_to(self, user_id: str) -> list[dict]:
+        with self.state.lock:
+            return [m for m in self.state.received if m["to"] == user_id]
+
+    def texts_to(self, user_id: str) -> list[str]:
+        return [msg.get("text", f"[{msg['type']}]") for r in self.messages_to(user_id) for msg in r["messages"]]
+
+    def fail_next(self, *failures: dict) -> None:
+        with self.state.lock:
+            self.state.failures.extend(failures)
+
+    def register_reply_token(self, token: str, user_id: str) -> None:
+        with self.state.lock:
+            self.state.reply_token_owner[token] = user_id
+
+    def set_profile(self, user_id: str, display_name: str = "Test parent", language: str | None = None) -> None:
+        with self.state.lock:
+            self.state.profiles[user_id] = {"displayName": display_name, "language": language}

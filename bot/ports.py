@@ -1,0 +1,60 @@
+"""Ports: what the application needs from the outside world, as small protocols.
+
+Adapters in bot/adapters implement them with real technology (line-bot-sdk, Redis/RQ,
+SQLAlchemy, Google Cloud Translation); tests use the same adapters against local servers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class QueueUnavailableError(Exception):
+    """The event queue could not take the events; the webhook answers 503 so LINE redelivers."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    display_name: str
+    language: str | None = None
+    picture_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Outcome of one call to LINE. `status`: sent | duplicate | retryable | invalid_token | failed."""
+    status: str
+    http_status: int | None = None
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status in {"sent", "duplicate"}
+
+
+class Messenger(Protocol):
+    def reply(self, reply_token: str, messages: list[dict]) -> SendResult: ...
+    def push(self, to: str, messages: list[dict], retry_key: str) -> SendResult: ...
+    def get_profile(self, user_id: str) -> Profile | None: ...
+    def show_loading(self, user_id: str, seconds: int) -> None: ...
+    def mark_as_read(self, mark_as_read_token: str) -> None: ...
+
+
+class EventQueue(Protocol):
+    def enqueue(self, events: list[dict]) -> int:
+        """Store events durably and schedule their processing; returns how many were new."""
+    def ping(self) -> bool: ...
+
+
+class Translator(Protocol):
+    def translate(self, text: str, target: str, source: str | None = None) -> "Translation": ...
+
+
+@dataclass(frozen=True)
+class Translation:
+    text: str
+    source: str | None
+    target: str
+    translated: bool           # False: the original is shown (offline backend or a failure)
+    error: str | None = None

@@ -1,0 +1,118 @@
+"""The worker's core: drain a user's events in order, handle each once, then deliver."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.delivery import Delivery
+from bot.messages import text_message
+from bot.store.models import ProcessedEvent
+from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
+from bot.turn import TurnContext, UserState
+from handlers import handler_for
+
+log = logging.getLogger(__name__)
+
+
+class EventProcessor:
+    def __init__(self, inbox, sessions: sessionmaker, delivery: Delivery,
+                 make_context: Callable[[dict, UserState | None, Session], TurnContext],
+                 show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0):
+        self._inbox = inbox
+        self._sessions = sessions
+        self._delivery = delivery
+        self._make_context = make_context
+        self._show_loading = show_loading
+        self._loading_after_s = loading_after_s
+
+    def drain(self, partition: str) -> int:
+        """Handle every waiting event of one user, oldest first; returns how many were handled."""
+        handled = 0
+        owner = self._inbox.new_owner()
+        while self._inbox.acquire(partition, owner):
+            try:
+                while (raw := self._inbox.peek(partition)) is not None:
+                    self.process(json.loads(raw))
+                    self._inbox.ack(partition, raw)      # only now is the event off the list
+                    self._inbox.refresh(partition, owner)
+                    handled += 1
+            finally:
+                self._inbox.release(partition, owner)
+            # An event may have arrived between the last peek and the release; its job saw the
+            # lock held and left it to us, so look once more.
+            if self._inbox.length(partition) == 0:
+                break
+        return handled
+
+    def process(self, event: dict) -> None:
+        event_id = event["webhookEventId"]
+        with self._sessions.begin() as session:
+            if session.get(ProcessedEvent, event_id) is None:
+                self._handle(session, event, event_id)
+        self._delivery.deliver_event(event_id)
+
+    def _handle(self, session: Session, event: dict, event_id: str) -> None:
+        source = event.get("source") if isinstance(event.get("source"), dict) else {}
+        line_user_id = source.get("userId") if source.get("type") == "user" else None
+        user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
+        state = state_of(user, is_new) if user else None
+        ctx = self._make_context(event, state, session)
+        try:
+            with session.begin_nested():
+                with self._loading_indicator(event, line_user_id):
+                    handler_for(str(event.get("type")))(ctx)
+                if user:
+                    apply_state(user, ctx.user)
+        except DBAPIError:
+            raise                                   # infrastructure: the job is retried, nothing half-written
+        except Exception:
+            # A bug or a bad content edit: the user's state stays as it was, they get an apology,
+            # and what they wrote is still recorded below.
+            log.exception("handler failed for a %s event; user state kept", event.get("type"))
+            ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
+        if user:
+            record_inbound(session, user, event, event_id)
+            record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
+        session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
+                                   partition=_partition(source), reply_token=event.get("replyToken"),
+                                   event_time=_event_time(event), reply_attempted=False))
+
+    def _loading_indicator(self, event: dict, line_user_id: str | None):
+        return _LoadingIndicator(self._show_loading if event.get("type") == "message" and line_user_id else None,
+                                 line_user_id, self._loading_after_s)
+
+
+class _LoadingIndicator:
+    """Shows LINE's loading animation only when handling takes longer than `after_s`."""
+
+    def __init__(self, show, user_id, after_s):
+        self._timer = threading.Timer(after_s, show, (user_id,)) if show else None
+
+    def __enter__(self):
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def __exit__(self, *exc):
+        if self._timer:
+            self._timer.cancel()
+
+
+def _partition(source: dict) -> str:
+    return str(source.get("userId") or source.get("groupId") or source.get("roomId") or "no-source")[:80]
+
+
+def _event_time(event: dict) -> datetime | None:
+    timestamp = event.get("timestamp")
+    if not isinstance(timestamp, (int, float)) or timestamp <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,0 +1,71 @@
+"""The composition root: the only place that builds clients and wires adapters to ports.
+
+`create_app` (web) and `run_worker` (worker) call `build_services`; nothing else creates a
+Redis, database or LINE client.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.line import LineMessenger
+from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
+from bot.content import ContentRegistry
+from bot.delivery import Delivery
+from bot.processing import EventProcessor
+from bot.settings import Settings
+from bot.store.database import database_ok, make_engine, make_session_factory
+from bot.turn import TurnContext, UserState
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: redis.Redis
+    engine: Engine
+    sessions: sessionmaker
+    messenger: LineMessenger
+    event_queue: RqEventQueue
+    inbox: RedisPartitionInbox
+    delivery: Delivery
+    content: ContentRegistry
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def database_ok(self) -> bool:
+        return database_ok(self.engine)
+
+    def make_context(self, event: dict, user: UserState | None, session: Session) -> TurnContext:
+        content = self.content.current()
+        return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
+                           default_locale=self.settings.default_locale,
+                           services=self.domain_services(session, content))
+
+    def domain_services(self, session: Session, content) -> dict:
+        """Domain services for one turn; later features register factories in `extras`."""
+        return {name: factory(self, session, content) for name, factory in self.extras.items()}
+
+    def event_processor(self) -> EventProcessor:
+        return EventProcessor(
+            self.inbox, self.sessions, self.delivery, self.make_context,
+            show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
+            loading_after_s=self.settings.loading_indicator_after_s,
+        )
+
+
+def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
+    connection = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    messenger = LineMessenger(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
+    delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
+                        max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
+    services = Services(
+        settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
+        event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
+        content=ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
+    )
+    return services

@@ -1,0 +1,114 @@
+"""Settings read from environment variables and validated once, at start."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Mapping
+
+from bot import LOCALES
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LINE_API_DEFAULT = "https://api.line.me"
+
+
+class SettingsError(Exception):
+    """A variable is missing or wrong; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    line_channel_secret: str
+    line_channel_access_token: str
+    line_api_host: str = LINE_API_DEFAULT
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    database_url: str = ""
+    instance_path: Path = PROJECT_ROOT / "instance"
+    flows_dir: Path = PROJECT_ROOT / "flows"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    resources_dir: Path = PROJECT_ROOT / "resources"
+    dev_mode: bool = False
+    default_locale: str = "en"
+    municipality: str | None = None
+    conversation_idle_minutes: int = 60 * 24
+    reply_token_max_age_s: float = 50.0
+    line_timeout_s: float = 10.0
+    line_max_attempts: int = 5
+    line_backoff_base_s: float = 0.5
+    loading_indicator_after_s: float = 1.0
+    translate_backend: str = "none"
+    google_project: str = ""
+    google_location: str = "global"
+    translate_api_endpoint: str = ""
+    secret_key: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.instance_path / 'bot.sqlite3'}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _require(env: Mapping[str, str], name: str, hint: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set: {hint}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    if not value.startswith(schemes):
+        raise SettingsError(f"{name}={value!r} is not valid: it must start with one of {', '.join(schemes)}")
+    return value.rstrip("/")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Build Settings from `env` (default: os.environ); `overrides` win (tests, `python -m bot dev`)."""
+    env = os.environ if env is None else env
+    values = dict(
+        line_channel_secret=_require(env, "LINE_CHANNEL_SECRET", "copy the channel secret from the LINE Developers console (Basic settings)."),
+        line_channel_access_token=_require(env, "LINE_CHANNEL_ACCESS_TOKEN", "issue a long-lived channel access token in the LINE Developers console (Messaging API tab)."),
+        line_api_host=_url(env, "LINE_API_HOST", LINE_API_DEFAULT, ("http://", "https://")),
+        redis_url=_url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ("redis://", "rediss://", "unix://")),
+        dev_mode=_flag(env, "BOT_DEV_MODE"),
+        conversation_idle_minutes=_int(env, "CONVERSATION_IDLE_MINUTES", 60 * 24),
+        translate_backend=env.get("TRANSLATE_BACKEND", "none").strip() or "none",
+        google_project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
+        google_location=env.get("GOOGLE_TRANSLATE_LOCATION", "global").strip() or "global",
+        translate_api_endpoint=env.get("TRANSLATE_API_ENDPOINT", "").strip(),
+        secret_key=env.get("SECRET_KEY", "").strip(),
+    )
+    if env.get("INSTANCE_PATH"):
+        values["instance_path"] = Path(env["INSTANCE_PATH"])
+    if env.get("DATABASE_URL"):
+        values["database_url"] = _url(env, "DATABASE_URL", "", ("sqlite:", "postgresql:", "postgresql+psycopg2:"))
+    if env.get("MUNICIPALITY"):
+        values["municipality"] = env["MUNICIPALITY"].strip()
+    default_locale = env.get("DEFAULT_LOCALE", "en").strip() or "en"
+    if default_locale not in LOCALES:
+        raise SettingsError(f"DEFAULT_LOCALE={default_locale!r} is not one of: {', '.join(LOCALES)}")
+    values["default_locale"] = default_locale
+    if values["translate_backend"] not in {"none", "google"}:
+        raise SettingsError(f"TRANSLATE_BACKEND={values['translate_backend']!r} must be 'none' or 'google'")
+    if values["translate_backend"] == "google" and not values["google_project"]:
+        raise SettingsError("TRANSLATE_BACKEND=google needs GOOGLE_CLOUD_PROJECT (the Cloud project id that has the Translation API enabled)")
+    known = {f.name for f in fields(Settings)}
+    values.update({k: v for k, v in overrides.items() if k in known})
+    return Settings(**values)

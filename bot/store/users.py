@@ -1,0 +1,83 @@
+"""Users and their messages in the database."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.messages import batches, fit_messages, message_summary
+from bot.store.models import Message, User, utcnow
+from bot.turn import UserState
+
+RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
+_STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked")
+
+
+def get_or_create_user(session: Session, line_user_id: str) -> tuple[User, bool]:
+    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    if user:
+        return user, False
+    user = User(line_user_id=line_user_id, locale_chosen=False, blocked=False)
+    session.add(user)
+    session.flush()
+    return user, True
+
+
+def state_of(user: User, is_new: bool = False) -> UserState:
+    return UserState(line_user_id=user.line_user_id, is_new=is_new, **{f: getattr(user, f) for f in _STATE_FIELDS})
+
+
+def apply_state(user: User, state: UserState) -> None:
+    for name in _STATE_FIELDS:
+        if getattr(user, name) != getattr(state, name):
+            setattr(user, name, getattr(state, name))
+
+
+def inbound_summary(event: dict) -> tuple[str, str | None]:
+    """(kind, text) of what the user sent, as the inbox shows it."""
+    if event.get("type") == "postback":
+        return "postback", str((event.get("postback") or {}).get("data", ""))
+    message = event.get("message") or {}
+    kind = str(message.get("type") or event.get("type") or "event")
+    if kind == "text":
+        return kind, str(message.get("text", ""))
+    return kind, None
+
+
+def record_inbound(session: Session, user: User, event: dict, event_id: str) -> Message:
+    kind, text = inbound_summary(event)
+    message = event.get("message") or {}
+    row = Message(user_id=user.id, direction="in", sender="user", kind=kind, text=text, payload=event,
+                  event_id=event_id, line_message_id=message.get("id"))
+    session.add(row)
+    return row
+
+
+def record_outbound(session: Session, user_id: int, messages: list[dict], *, event_id: str | None,
+                    sender: str = "bot", key_seed: str | None = None) -> list[Message]:
+    """Store the messages to send as pending, in LINE-sized batches, each with its retry key.
+
+    The retry key is derived from the event (or `key_seed`) and the batch, so a retried job
+    sends with the same key and LINE answers 409 instead of delivering twice.
+    """
+    rows = []
+    seed = key_seed or event_id or uuid.uuid4().hex
+    for batch_index, batch in enumerate(batches(fit_messages(messages))):
+        retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"{seed}:{batch_index}"))
+        for message in batch:
+            row = Message(user_id=user_id, direction="out", sender=sender, kind=message.get("type", "text"),
+                          text=message_summary(message), payload=message, event_id=event_id,
+                          batch_index=batch_index, delivery_status="pending", retry_key=retry_key)
+            session.add(row)
+            rows.append(row)
+    return rows
+
+
+def mark_batch(session: Session, rows: list[Message], status: str, error: str | None, when: datetime | None = None) -> None:
+    for row in rows:
+        row.delivery_status = status
+        row.delivery_error = error
+        if status == "sent":
+            row.sent_at = when or utcnow()

@@ -1,0 +1,58 @@
+"""TurnContext: what a handler may use while it handles one LINE event.
+
+Handlers see only this object (and the pure domain modules), never Flask, Redis, RQ,
+SQLAlchemy or the LINE SDK: the dispatcher builds it from the ports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from bot.i18n import FALLBACK_LOCALE, Catalog
+from bot.messages import text_message
+from bot.ports import Messenger, Profile
+
+
+@dataclass
+class UserState:
+    """The user as handlers see it; the dispatcher saves changes back to the database."""
+    line_user_id: str
+    locale: str | None = None
+    locale_chosen: bool = False
+    display_name: str | None = None
+    profile_language: str | None = None
+    municipality: str | None = None
+    blocked: bool = False
+    is_new: bool = False
+
+
+@dataclass
+class TurnContext:
+    event: dict
+    user: UserState | None
+    catalog: Catalog
+    messenger: Messenger
+    default_locale: str = FALLBACK_LOCALE
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    outgoing: list[dict] = field(default_factory=list)
+    services: dict = field(default_factory=dict)   # optional domain services (flows, index, cases...)
+
+    @property
+    def locale(self) -> str:
+        return (self.user.locale if self.user and self.user.locale else None) or self.default_locale
+
+    def t(self, key: str, **variables) -> str:
+        return self.catalog.text(self.locale, key, **variables)
+
+    def say(self, *messages: dict | str) -> None:
+        for message in messages:
+            self.outgoing.append(text_message(message) if isinstance(message, str) else message)
+
+    def fetch_profile(self) -> Profile | None:
+        if not self.user:
+            return None
+        return self.messenger.get_profile(self.user.line_user_id)
+
+    def service(self, name: str):
+        return self.services.get(name)

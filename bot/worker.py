@@ -1,0 +1,27 @@
+"""The worker entry: build services once, recover waiting events, run RQ without forking."""
+from __future__ import annotations
+
+import logging
+
+from rq import Queue, SimpleWorker
+
+from bot.adapters.redis_queue import WORKER_QUEUES
+from bot.runtime import using_services
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class BotWorker(SimpleWorker):
+    """SimpleWorker runs each job in this process (no fork per job): services are built once."""
+
+
+def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
+    services.content.current()           # fail fast on broken content before taking any job
+    recovered = services.inbox.recover()
+    if recovered:
+        log.info("re-scheduled waiting events of %d chats", recovered)
+    queues = [Queue(queue_name, connection=services.redis) for queue_name in WORKER_QUEUES]
+    worker = BotWorker(queues, connection=services.redis, name=name)
+    with using_services(services):
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")

@@ -1,0 +1,54 @@
+"""Loading admin-edited YAML with line numbers, so every error can say `file:line: ...`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class YamlFileError(Exception):
+    pass
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def load_yaml_with_lines(path: Path) -> tuple[object, dict[str, int]]:
+    """Parse YAML; also return the line of every mapping key as a dotted path (`a.b.c` → line)."""
+    text = _read(path)
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlFileError(f"{path}:{line}: YAML syntax error: {problem}. Check indentation and quotes "
+                            f"(a text containing ': ' or starting with a special character needs quotes)") from None
+    lines: dict[str, int] = {}
+    if node is not None:
+        _collect(node, "", lines)
+    return data, lines
+
+
+def _collect(node, prefix: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+            lines[path] = key_node.start_mark.line + 1
+            _collect(value_node, path, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = f"{prefix}[{index}]"
+            lines[path] = item.start_mark.line + 1
+            _collect(item, path, lines)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlFileError(f"{path}:1: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise YamlFileError(f"{path}:1: cannot read: {exc.strerror}") from None

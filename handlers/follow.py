@@ -1,0 +1,27 @@
+"""follow: a parent added the bot (or unblocked it). Greet in their language, offer the choice."""
+from bot.languages import match_locale
+from bot.turn import TurnContext
+from bot.ui import language_picker
+
+
+def handle_follow(ctx: TurnContext) -> None:
+    user = ctx.user
+    if user is None:
+        return
+    user.blocked = False
+    profile = ctx.fetch_profile()
+    if profile:
+        user.display_name = profile.display_name
+        user.profile_language = profile.language
+    if not user.locale_chosen:
+        user.locale = match_locale(user.profile_language)
+    conversation = ctx.service("conversation")
+    if user.locale:
+        ctx.say(ctx.t("core.welcome"))
+        if conversation:
+            conversation.after_language_known(ctx)
+        else:
+            ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
+    else:
+        ctx.say(language_picker(ctx.catalog.text("en", "core.choose_language_multi"),
+                                more_label=ctx.catalog.text("en", "core.more_languages")))

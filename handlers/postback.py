@@ -1,0 +1,28 @@
+"""postback: a button was tapped. Language buttons are handled here; the rest go to the conversation."""
+from bot.languages import match_locale
+from bot.turn import TurnContext
+from bot.ui import language_picker, parse_postback
+
+
+def handle_postback(ctx: TurnContext) -> None:
+    if ctx.user is None:
+        return
+    data = str((ctx.event.get("postback") or {}).get("data", ""))
+    kind, value = parse_postback(data)
+    if kind == "lang-page":
+        page = int(value) if value.isdigit() else 1
+        ctx.say(language_picker(ctx.t("core.choose_language"), page=page, more_label=ctx.t("core.more_languages")))
+        return
+    if kind == "lang" and match_locale(value):
+        ctx.user.locale = match_locale(value)
+        ctx.user.locale_chosen = True
+        ctx.say(ctx.t("core.language_set"))
+        conversation = ctx.service("conversation")
+        if conversation:
+            conversation.after_language_known(ctx)
+        return
+    conversation = ctx.service("conversation")
+    if conversation:
+        conversation.on_postback(ctx, data)
+    else:
+        ctx.say(ctx.t("core.placeholder"))

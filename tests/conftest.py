@@ -1,0 +1,102 @@
+"""Shared fixtures: a private redis-server, the fake LINE server, a migrated database per test."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.settings import load_settings
+from bot.store.database import upgrade_database
+from tests.support.bot_driver import BotDriver
+from tests.support.redis_server import RedisServer
+
+CHANNEL_SECRET = "test-channel-secret"
+ACCESS_TOKEN = "test-access-token"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    client = redis_server.client()
+    client.flushall()
+    return client
+
+
+@pytest.fixture(scope="session")
+def fake_line_server():
+    from bot.devtools.fake_line import FakeLineServer
+    with FakeLineServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_line(fake_line_server):
+    fake_line_server.state.reset()
+    return fake_line_server
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("db-template") / "template.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path, migrated_sqlite) -> str:
+    path = tmp_path / "bot.sqlite3"
+    shutil.copy(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+def make_settings(tmp_path: Path, redis_url: str, line_url: str, database_url: str, **overrides):
+    env = {
+        "LINE_CHANNEL_SECRET": CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+        "LINE_API_HOST": line_url, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret-key",
+    }
+    defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0)
+    defaults.update(overrides)
+    return load_settings(env, **defaults)
+
+
+@pytest.fixture
+def settings(tmp_path, redis_server, fake_line, database_url):
+    return make_settings(tmp_path, redis_server.url, fake_line.url, database_url)
+
+
+@pytest.fixture
+def services(settings, redis_client):
+    from bot.services import build_services
+    services = build_services(settings, redis_client)
+    yield services
+    services.engine.dispose()
+
+
+@pytest.fixture
+def app(services):
+    from bot.app import create_app
+    return create_app(services=services)
+
+
+@pytest.fixture
+def bot(app, services, fake_line):
+    return BotDriver(app.test_client(), services, fake_line, CHANNEL_SECRET)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("TEST_DATABASE_URL"):
+        skip = pytest.mark.skip(reason="TEST_DATABASE_URL is not set (no PostgreSQL for this run)")
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)

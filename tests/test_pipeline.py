@@ -1,0 +1,151 @@
+"""The core pipeline end to end: signed webhook → Redis → worker → fake LINE, over real parts."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from bot.store.models import Message, ProcessedEvent, User
+from tests.conftest import SHARED
+from tests.support.line_events import body_of, event_id, follow_event, signed_headers, text_event
+
+
+def test_follow_greets_in_the_profile_language_and_stores_the_user(bot, services):
+    texts = bot.follow("Uvi1", language="vi")
+    assert texts, "the bot must greet a new friend"
+    with services.sessions() as session:
+        user = session.scalar(select(User).where(User.line_user_id == "Uvi1"))
+    assert user.profile_language == "vi" and user.locale == "vi" and user.display_name == "Test parent"
+
+
+def test_unsupported_profile_language_gets_the_language_picker(bot):
+    bot.follow("Ude1", language="de")
+    message = bot.last_messages("Ude1")[-1]
+    labels = [item["action"]["label"] for item in message["quickReply"]["items"]]
+    assert len(labels) <= 13 and "Tiếng Việt" in labels
+
+
+def test_language_picker_second_page_has_the_rest(bot):
+    bot.follow("Ude2", language="de")
+    bot.tap("Ude2", "lang-page:2")
+    labels = [item["action"]["label"] for item in bot.last_messages("Ude2")[-1]["quickReply"]["items"]]
+    assert "বাংলা" in labels and "हिन्दी" in labels
+
+
+def test_unfollow_marks_blocked_and_sends_nothing(bot, services, fake_line):
+    bot.follow("Ublock", language="en")
+    sent_before = len(fake_line.state.received)
+    bot.send({"type": "unfollow", "mode": "active", "timestamp": 1, "webhookEventId": event_id(),
+              "source": {"type": "user", "userId": "Ublock"}, "deliveryContext": {"isRedelivery": False}})
+    assert len(fake_line.state.received) == sent_before
+    with services.sessions() as session:
+        assert session.scalar(select(User.blocked).where(User.line_user_id == "Ublock")) is True
+
+
+def test_bad_signature_is_rejected_and_nothing_is_queued(bot, redis_client):
+    body = body_of(text_event("Ux", "hello"))
+    response = bot.client.post("/callback", data=body, headers={"X-Line-Signature": "AAAA", "Content-Type": "application/json"})
+    assert response.status_code == 400
+    missing = bot.client.post("/callback", data=body, headers={"Content-Type": "application/json"})
+    assert missing.status_code == 400
+    assert redis_client.dbsize() == 0
+
+
+def test_oversized_body_is_413(bot):
+    body = b'{"events":[],"pad":"' + b"x" * (1024 * 1024) + b'"}'
+    response = bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret))
+    assert response.status_code == 413
+
+
+def test_malformed_json_is_400(bot):
+    for body in (b"{not json", b"[]", b'{"events": "nope"}', "é".encode("latin-1")):
+        response = bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret))
+        assert response.status_code == 400, body
+
+
+def test_verify_button_empty_events_is_200(bot):
+    body = body_of()
+    assert bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret)).status_code == 200
+
+
+def test_same_event_three_times_gives_one_answer(bot, fake_line):
+    event = text_event("Udup", "hello")
+    for attempt in range(3):
+        event = json.loads(json.dumps(event))
+        event["deliveryContext"]["isRedelivery"] = attempt > 0
+        assert bot.post(event).status_code == 200
+    bot.work()
+    bot.post(event)          # once more, after it was answered
+    bot.work()
+    assert len(fake_line.messages_to("Udup")) == 1
+
+
+def test_all_28_sample_events_are_accepted_and_handled(bot, services):
+    sample = json.loads((SHARED / "fixtures" / "line_webhook_sample.json").read_text())
+    for event in sample["events"]:
+        event["webhookEventId"] = event_id()
+    body = json.dumps(sample).encode()
+    response = bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret))
+    assert response.status_code == 200
+    bot.work()
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == len(sample["events"])
+    assert services.inbox.backlog() == 0
+
+
+def test_line_500_twice_then_200_sends_one_message(bot, fake_line):
+    event = text_event("Uretry", "hello")
+    event["timestamp"] = 1            # reply token too old: push path with retry key
+    fake_line.fail_next({"status": 500, "endpoint": "push"}, {"status": 500, "endpoint": "push"})
+    bot.send(event)
+    pushes = [c for c in fake_line.state.calls if c["endpoint"] == "push"]
+    assert [c["status"] for c in pushes] == [500, 500, 200]
+    assert len({c["retryKey"] for c in pushes}) == 1
+    assert len(fake_line.messages_to("Uretry")) == 1
+
+
+def test_old_reply_token_falls_back_to_push(bot, fake_line):
+    event = text_event("Uold", "hello")
+    event["timestamp"] -= 55_000
+    bot.send(event)
+    assert [r["endpoint"] for r in fake_line.messages_to("Uold")] == ["push"]
+
+
+def test_fresh_reply_token_is_used(bot, fake_line):
+    bot.send(text_event("Ufresh", "hello"))
+    assert [r["endpoint"] for r in fake_line.messages_to("Ufresh")] == ["reply"]
+
+
+def test_line_400_is_recorded_as_failed_with_lines_reason(bot, fake_line, services):
+    event = text_event("Ubad", "hello")
+    event["timestamp"] = 1
+    fake_line.fail_next({"status": 400, "endpoint": "push", "message": "The user hasn't added the bot"})
+    bot.send(event)
+    with services.sessions() as session:
+        row = session.scalar(select(Message).where(Message.direction == "out"))
+    assert row.delivery_status == "failed" and "hasn't added" in row.delivery_error
+
+
+def test_redis_down_answers_503(bot, redis_server):
+    bot.services.redis.connection_pool.disconnect()
+    redis_server.stop()
+    try:
+        body = body_of(text_event("Udown", "hello"))
+        response = bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret))
+        assert response.status_code == 503
+        assert bot.client.get("/healthz").status_code == 503
+    finally:
+        redis_server.start()
+
+
+def test_inbound_and_outbound_messages_are_stored(bot, services):
+    bot.send(text_event("Ustore", "xin chào"))
+    with services.sessions() as session:
+        rows = session.scalars(select(Message).order_by(Message.id)).all()
+    assert rows[0].direction == "in" and rows[0].text == "xin chào"
+    assert rows[1].direction == "out" and rows[1].delivery_status == "sent"
+
+
+def test_healthz_reports_each_part(bot):
+    body = bot.client.get("/healthz").get_json()
+    assert body["checks"] == {"web": True, "redis": True, "database": True}
