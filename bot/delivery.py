@@ -1,7 +1,9 @@
 """Sending stored outbound messages to LINE: reply token while fresh, else push with a retry key.
 
-Policy (DESIGN.md, LINE platform rules): a reply token is used once, for the first batch, only
-while under `reply_token_max_age_s` old and never after an attempt that may have consumed it.
+Policy (DESIGN.md, LINE platform rules): the reply token carries the first batch while it is
+under `reply_token_max_age_s` old. After a crash during a reply, the retry asks with the same
+token once more: LINE answers "invalid reply token" only if the first call used it (it is still
+fresh), which tells us the answer was delivered; any other failure falls back to push.
 Pushes carry a deterministic X-Line-Retry-Key; 409 means LINE already has it. 429, 5xx and
 timeouts are retried with exponential backoff; other 4xx are recorded as failed with LINE's text.
 """
@@ -65,16 +67,22 @@ class Delivery:
         return result
 
     def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message]) -> SendResult:
-        if batch_index == 0 and self._reply_token_usable(event):
+        if batch_index == 0 and self._reply_token_fresh(event):
+            attempted_before = event.reply_attempted
             self._note_reply_attempt(event.event_id)
             result = self._messenger.reply(event.reply_token, [r.payload for r in rows])
+            if result.status == "invalid_token" and attempted_before:
+                # The worker died during an earlier reply with this token. LINE refuses a token
+                # only once it is used (it is still fresh), so that earlier reply was delivered:
+                # pushing now would send the answer twice.
+                return SendResult("sent", result.http_status, "delivered by an interrupted earlier attempt")
             if result.status not in {"invalid_token", "retryable"}:
                 return result
             log.info("reply failed (%s), falling back to push", result.error)
         return self._push(event.partition, rows)
 
-    def _reply_token_usable(self, event: ProcessedEvent) -> bool:
-        if not event.reply_token or event.reply_attempted or event.event_time is None:
+    def _reply_token_fresh(self, event: ProcessedEvent) -> bool:
+        if not event.reply_token or event.event_time is None:
             return False
         event_time = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=timezone.utc)
         return (self._now() - event_time).total_seconds() < self._reply_max_age

@@ -12,7 +12,7 @@ import time
 import uuid
 
 from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 KNOWN_TYPES = {"text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "textV2"}
 
@@ -195,12 +195,17 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):   # tests make thousands of calls; keep their output readable
+        pass
+
+
 class FakeLineServer:
     """Runs the fake in a background thread: `with FakeLineServer() as line: line.url`."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.state = FakeLineState()
-        self._server = make_server(host, port, create_fake_line_app(self.state), threaded=True)
+        self._server = make_server(host, port, create_fake_line_app(self.state), threaded=True, request_handler=_QuietHandler)
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

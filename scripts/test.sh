@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up everything and runs all checks and tests. Fails when no test ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PYTHONDONTWRITEBYTECODE=1
+# Content checks first: a broken flow, locale or index entry fails the run with file:line errors.
+.venv/bin/python -m bot flows check
+.venv/bin/python -m bot resources check
+# Tests marked `postgres` run when a PostgreSQL server answers (CI machines have one).
+if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 2>/dev/null; then
+  export TEST_DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+fi
+set +e
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "no tests ran: that is a failure" >&2
+  exit 1
+fi
+exit "$status"
