@@ -11,6 +11,7 @@ import sys
 
 COMMAND_MODULES = (
     "bot.commands.serve",
+    "bot.commands.content",
     "bot.resources.cli",
     "bot.evaluation",
 )

@@ -31,6 +31,10 @@ def _flatten(prefix: str, value, lines: dict, out: dict, refs: dict, path: Path)
     if isinstance(value, dict):
         for key, child in value.items():
             _flatten(f"{prefix}.{key}" if prefix else str(key), child, lines, out, refs, path)
+    elif isinstance(value, list):
+        # Word lists (command and keyword triggers) are kept as lists: "a|b|c" would invite typos.
+        out[prefix] = [str(item) for item in value if item is not None]
+        refs[prefix] = TextRef(path, lines.get(prefix, 1))
     else:
         out[prefix] = "" if value is None else str(value)
         refs[prefix] = TextRef(path, lines.get(prefix, 1))
@@ -68,7 +72,16 @@ class Catalog:
     def has(self, locale: str, key: str) -> bool:
         return key in self.texts.get(locale, {})
 
-    def text(self, locale: str, key: str, **variables) -> str:
+    def words(self, locale: str, key: str) -> list[str]:
+        """A word list (e.g. `commands.menu`) of one locale; empty when the locale has none."""
+        value = self.texts.get(locale, {}).get(key)
+        return value if isinstance(value, list) else []
+
+    def all_words(self, key: str) -> dict[str, list[str]]:
+        """The word list `key` of every locale: users mix languages, so commands match in any of them."""
+        return {locale: self.words(locale, key) for locale in self.texts}
+
+    def text(self, locale: str, key: str, /, **variables) -> str:
         """The text for `key` in `locale`, falling back to English (never a blank message)."""
         if not self.has(locale, key):
             locale = FALLBACK_LOCALE
@@ -84,7 +97,7 @@ class Catalog:
             self._compiled[cache_key] = env.from_string(self.texts[locale][key])
         return self._compiled[cache_key]
 
-    def try_render(self, locale: str, key: str, **variables) -> str | None:
+    def try_render(self, locale: str, key: str, /, **variables) -> str | None:
         try:
             return self.text(locale, key, **variables)
         except TemplateError:

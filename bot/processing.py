@@ -54,10 +54,11 @@ class EventProcessor:
         event_id = event["webhookEventId"]
         with self._sessions.begin() as session:
             if session.get(ProcessedEvent, event_id) is None:
-                self._handle(session, event, event_id)
+                self.handle(session, event, event_id)
         self._delivery.deliver_event(event_id)
 
-    def _handle(self, session: Session, event: dict, event_id: str) -> None:
+    def handle(self, session: Session, event: dict, event_id: str) -> list[dict]:
+        """Run the handler and record the turn in `session`; returns the messages to send."""
         source = event.get("source") if isinstance(event.get("source"), dict) else {}
         line_user_id = source.get("userId") if source.get("type") == "user" else None
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
@@ -82,6 +83,7 @@ class EventProcessor:
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
                                    partition=_partition(source), reply_token=event.get("replyToken"),
                                    event_time=_event_time(event), reply_attempted=False))
+        return ctx.outgoing
 
     def _loading_indicator(self, event: dict, line_user_id: str | None):
         return _LoadingIndicator(self._show_loading if event.get("type") == "message" and line_user_id else None,

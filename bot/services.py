@@ -16,8 +16,10 @@ from bot.adapters.line import LineMessenger
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
+from bot.domain import make_domain_services
 from bot.processing import EventProcessor
 from bot.settings import Settings
+from bot.store.models import utcnow as utc_now
 from bot.store.database import database_ok, make_engine, make_session_factory
 from bot.turn import TurnContext, UserState
 
@@ -45,8 +47,7 @@ class Services:
                            services=self.domain_services(session, content))
 
     def domain_services(self, session: Session, content) -> dict:
-        """Domain services for one turn; later features register factories in `extras`."""
-        return {name: factory(self, session, content) for name, factory in self.extras.items()}
+        return make_domain_services(self.settings, session, content, utc_now, extra=self.extras)
 
     def event_processor(self) -> EventProcessor:
         return EventProcessor(

@@ -1,0 +1,101 @@
+"""`python -m bot flows check`: everything an admin can edit, checked before it goes live."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, TemplateSyntaxError
+
+from bot import LOCALES
+from bot.i18n import Catalog, CatalogError
+from bot.messages import MAX_LABEL_CHARS, MAX_TEXT_UTF16, utf16_len
+
+# Texts the code itself uses as button labels (flows' labels are checked with the flows).
+CODE_LABEL_KEYS = ("core.continue", "core.start_over", "core.keep_language", "core.more_languages",
+                   "input.answer_yes", "input.answer_no", "input.pick_date", "menu.person", "menu.main")
+_SYNTAX = Environment()
+
+
+def check_catalog(catalog: Catalog) -> list[str]:
+    problems = []
+    reference = catalog.texts.get("en", {})
+    for locale in LOCALES:
+        texts = catalog.texts.get(locale, {})
+        refs = catalog.refs.get(locale, {})
+        path = f"locales/{locale}.yaml"
+        for key, value in reference.items():
+            if key not in texts:
+                problems.append(f"{path}:1: missing text '{key}' (English: {str(value)[:60]!r}); add its translation")
+            elif isinstance(value, list) != isinstance(texts[key], list):
+                problems.append(f"{_where(refs, key, path)}: '{key}' must be a "
+                                f"{'list of words' if isinstance(value, list) else 'text'}, as in en.yaml")
+        for key in texts:
+            if key not in reference:
+                problems.append(f"{_where(refs, key, path)}: '{key}' is not in en.yaml; a typo in the key?")
+        for key, value in texts.items():
+            problems.extend(_text_problems(refs, key, value, path))
+        for key in CODE_LABEL_KEYS:
+            label = texts.get(key)
+            if isinstance(label, str) and len(label) > MAX_LABEL_CHARS:
+                problems.append(f"{_where(refs, key, path)}: button label '{key}' has {len(label)} characters; "
+                                f"LINE shows at most {MAX_LABEL_CHARS}: shorten it")
+    return problems
+
+
+def _text_problems(refs, key: str, value, path: str) -> list[str]:
+    if isinstance(value, list):
+        return []
+    problems = []
+    try:
+        _SYNTAX.parse(value)
+    except TemplateSyntaxError as exc:
+        problems.append(f"{_where(refs, key, path)}: '{key}' has a template error: {exc.message}. "
+                        f"Variables look like {{{{ name }}}}")
+    if utf16_len(value) > MAX_TEXT_UTF16:
+        problems.append(f"{_where(refs, key, path)}: '{key}' is longer than LINE's {MAX_TEXT_UTF16} characters")
+    if not value.strip():
+        problems.append(f"{_where(refs, key, path)}: '{key}' is empty; write the text")
+    return problems
+
+
+def _where(refs, key: str, path: str) -> str:
+    ref = refs.get(key)
+    return f"{ref.path}:{ref.line}" if ref else f"{path}:1"
+
+
+def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[str]:
+    from bot.content import ContentError, load_content
+
+    problems: list[str] = []
+    try:
+        catalog = Catalog.load(locales_dir)
+        problems += check_catalog(catalog)
+    except CatalogError as exc:
+        problems += exc.problems
+    try:
+        content = load_content(locales_dir, flows_dir, resources_dir)
+    except ContentError as exc:
+        problems += [p for p in exc.problems if p not in problems]
+        content = None
+    problems += _triage_problems(flows_dir, resources_dir, content)
+    return problems
+
+
+def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:
+    try:
+        from bot.triage import check_triage_rules
+    except ImportError:
+        return []
+    triage_dir = flows_dir / "triage"
+    if not triage_dir.exists():
+        return [f"{triage_dir}: missing: the safety triage rules must exist"]
+    known = set()
+    if content is not None and content.index is not None:
+        known = set(_index_ids(content.index))
+    return check_triage_rules(triage_dir, known) if known else []
+
+
+def _index_ids(index) -> list[str]:
+    ids = getattr(index, "ids", None)
+    if callable(ids):
+        return list(ids())
+    return list(getattr(index, "entries", {}))

@@ -1,0 +1,88 @@
+"""Admin tools: `flows check` and `chat` (try a change offline before it goes live)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from bot.settings import load_settings
+
+OFFLINE_ENV = {"LINE_CHANNEL_SECRET": "offline", "LINE_CHANNEL_ACCESS_TOKEN": "offline"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    flows = sub.add_parser("flows", help="flows, locales and triage rules")
+    flows_sub = flows.add_subparsers(dest="flows_command", required=True)
+    check = flows_sub.add_parser("check", help="check every flow, locale and triage rule; exit 1 on any error")
+    check.set_defaults(func=run_flows_check)
+
+    chat = sub.add_parser("chat", help="send messages as a test user, offline, and print what the bot answers")
+    chat.add_argument("--locale", default="en", help="the test user's language (one of the 17 locale ids)")
+    chat.add_argument("--json", action="store_true", help="print the LINE message objects")
+    chat.add_argument("messages", nargs="+", metavar="MESSAGE",
+                      help="text to send; 'tap:DATA' taps a button with that postback data")
+    chat.set_defaults(func=run_chat)
+
+
+def offline_settings():
+    import os
+    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in {"MUNICIPALITY", "DEFAULT_LOCALE"}}}
+    return load_settings(env)
+
+
+def run_flows_check(args) -> int:
+    from bot.checks import check_all
+    settings = offline_settings()
+    problems = check_all(settings.locales_dir, settings.flows_dir, settings.resources_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"\n{len(problems)} problem(s). The running bot keeps the last good version until they are fixed.",
+              file=sys.stderr)
+        return 1
+    print("flows, locales and triage rules: OK")
+    return 0
+
+
+def run_chat(args) -> int:
+    from bot import LOCALES
+    from bot.offline import OfflineBot
+    if args.locale not in LOCALES:
+        print(f"--locale must be one of: {', '.join(LOCALES)}", file=sys.stderr)
+        return 2
+    bot = OfflineBot(offline_settings())
+    user = "Uadmin-chat"
+    bot.choose_language(user, args.locale)
+    transcript = []
+    for text in args.messages:
+        sent = bot.tap(user, text[4:]) if text.startswith("tap:") else bot.say(user, text)
+        transcript.append({"input": text, "messages": sent})
+    if args.json:
+        print(json.dumps(transcript, ensure_ascii=False, indent=2))
+        return 0
+    for turn in transcript:
+        print(f"> {turn['input']}")
+        for message in turn["messages"]:
+            print(render_for_terminal(message))
+        print()
+    return 0
+
+
+def render_for_terminal(message: dict) -> str:
+    from bot.messages import message_summary
+    lines = [message_summary(message) if message.get("type") != "flex" else _flex_text(message)]
+    for item in (message.get("quickReply") or {}).get("items", []):
+        action = item["action"]
+        lines.append(f"   [{action.get('label')}] -> tap:{action.get('data', action.get('text', ''))}")
+    return "\n".join(lines)
+
+
+def _flex_text(message: dict) -> str:
+    body = message["contents"].get("body", {}).get("contents", [])
+    parts = []
+    for node in body:
+        if node.get("type") == "text":
+            parts.append(node["text"])
+        elif node.get("type") == "button":
+            parts.append(f"   [{node['action']['label']}] -> tap:{node['action'].get('data', '')}")
+    return "\n".join(parts)

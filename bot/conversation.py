@@ -1,0 +1,209 @@
+"""One turn of a conversation with a parent: safety first, then commands, case, flow, index.
+
+Order for every free-text message (DESIGN.md, Safety):
+1. triage: emergency or crisis answers at once and opens a case, whatever else is going on;
+2. global commands (menu, language, person, start over) in any of the 17 languages;
+3. an open case with an advisor receives the message instead of the bot;
+4. a flow question waiting for this answer;
+5. a flow started by its keywords;
+6. the resource index (answer, suggestions, or after two misses an offer of a person).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from bot.flows.engine import FlowEngine, FlowResult, FlowState
+from bot.flows.inputs import normalise
+from bot.i18n import Catalog
+from bot.messages import postback_action, text_message
+from bot.turn import TurnContext
+from bot.ui import language_picker, parse_postback
+
+COMMANDS = ("menu", "language", "person", "restart")
+MENU_FLOW = "main_menu"
+MISSES_BEFORE_OFFER = 2
+
+
+@dataclass
+class ConversationDeps:
+    content: object                      # bot.content.Content
+    store: object                        # SqlConversationStore
+    now: Callable[[], datetime]
+    idle: timedelta
+    municipality: str | None = None
+    cases: object | None = None          # bot.cases.CaseDesk
+    safety: object | None = None         # bot.safety.SafetyResponder
+    answers: object | None = None        # bot.answering.IndexAnswerer
+    language_hint: Callable[[str], str | None] | None = None
+
+
+class Conversation:
+    def __init__(self, deps: ConversationDeps):
+        self.deps = deps
+        self.catalog: Catalog = deps.content.catalog
+
+    # ---- entry points used by handlers --------------------------------------------------------
+    def after_language_known(self, ctx: TurnContext) -> None:
+        self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
+
+    def on_non_text(self, ctx: TurnContext, kind: str) -> None:
+        if self._case_takes(ctx, f"[{kind}]"):
+            return
+        ctx.say(ctx.t("core.non_text"))
+
+    def on_text(self, ctx: TurnContext, text: str) -> None:
+        if self.deps.safety and self.deps.safety.respond(ctx, text):
+            return
+        if not ctx.user.locale:
+            ctx.say(language_picker(self.catalog.text("en", "core.choose_language_multi"),
+                                    more_label=self.catalog.text("en", "core.more_languages")))
+            return
+        command = self.command_in(text)
+        if command:
+            self.run_command(ctx, command)
+            return
+        if self._case_takes(ctx, text):
+            return
+        stored = self.deps.store.load(ctx.user.line_user_id)
+        if stored.state.active and self._idle_expired(stored):
+            self._offer_continue(ctx)
+            return
+        if stored.state.active:
+            result = self._engine(ctx).answer_text(stored.state, text)
+            if result:
+                self._apply(ctx, result, misses=0)
+                return
+        flow_id = self._flow_for_keywords(text)
+        if flow_id:
+            self._apply(ctx, self._engine(ctx).start(flow_id), misses=0)
+            return
+        self._answer_from_index(ctx, text, stored)
+
+    def on_postback(self, ctx: TurnContext, data: str) -> None:
+        kind, value = parse_postback(data)
+        params = (ctx.event.get("postback") or {}).get("params") or {}
+        if kind == "cmd" and value in COMMANDS + ("continue",):
+            self.run_command(ctx, value)
+        elif kind == "f":
+            self._tap(ctx, value, params)
+        elif kind in {"res", "fb", "case"}:
+            self._delegate_postback(ctx, kind, value)
+        else:
+            flow = self.deps.content.flows.for_postback(data) if self.deps.content.flows else None
+            if flow:
+                self._apply(ctx, self._engine(ctx).start(flow.id), misses=0)
+            else:
+                self.run_command(ctx, "menu")
+
+    # ---- commands ------------------------------------------------------------------------------
+    def command_in(self, text: str) -> str | None:
+        typed = normalise(text).casefold().strip(" .!?。！？")
+        if not typed or len(typed) > 40:
+            return None
+        for command in COMMANDS:
+            for words in self.catalog.all_words(f"commands.{command}").values():
+                if typed in (normalise(w).casefold() for w in words):
+                    return command
+        return None
+
+    def run_command(self, ctx: TurnContext, command: str) -> None:
+        if command == "language":
+            ctx.say(language_picker(ctx.t("core.choose_language"), more_label=ctx.t("core.more_languages")))
+        elif command == "person":
+            self._hand_off(ctx, topic="living", priority="normal", reason="user asked for a person")
+        elif command == "continue":
+            stored = self.deps.store.load(ctx.user.line_user_id)
+            result = self._engine(ctx).reprompt(stored.state)
+            self._apply(ctx, result or self._engine(ctx).start(MENU_FLOW), misses=stored.misses)
+        else:                                  # menu, restart
+            if self.deps.cases:
+                self.deps.cases.leave_case(ctx)
+            self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
+
+    # ---- pieces ----------------------------------------------------------------------------------
+    def _engine(self, ctx: TurnContext) -> FlowEngine:
+        render = self.deps.answers.render_entries if self.deps.answers else (lambda ids, locale: [])
+        return FlowEngine(self.deps.content.flows, self.catalog, ctx.locale, self.deps.now().date(), render)
+
+    def _apply(self, ctx: TurnContext, result: FlowResult, misses: int) -> None:
+        ctx.say(*result.messages)
+        self.deps.store.save(ctx.user.line_user_id, result.state, misses, self.deps.now())
+        if result.handoff:
+            self._hand_off(ctx, topic=result.handoff["topic"], priority=result.handoff["priority"], reason="flow")
+        if result.command:
+            self.run_command(ctx, result.command)
+
+    def _tap(self, ctx: TurnContext, value: str, params: dict) -> None:
+        flow_id, _, rest = value.partition(":")
+        step_id, _, option_id = rest.partition(":")
+        stored = self.deps.store.load(ctx.user.line_user_id)
+        result = self._engine(ctx).tap(stored.state, flow_id, step_id, option_id, params)
+        if result is None:                      # a button of a flow an admin has since changed
+            result = self._engine(ctx).start(MENU_FLOW)
+        self._apply(ctx, result, misses=0)
+
+    def _flow_for_keywords(self, text: str) -> str | None:
+        flows = self.deps.content.flows
+        if not flows:
+            return None
+        typed = normalise(text).casefold()
+        for flow in flows.flows.values():
+            if not flow.keywords_key:
+                continue
+            for words in self.catalog.all_words(flow.keywords_key).values():
+                if any(normalise(w).casefold() in typed for w in words if len(w) >= 2):
+                    return flow.id
+        return None
+
+    def _idle_expired(self, stored) -> bool:
+        return stored.updated_at is not None and self.deps.now() - stored.updated_at > self.deps.idle
+
+    def _offer_continue(self, ctx: TurnContext) -> None:
+        ctx.say(text_message(ctx.t("core.idle_offer"), quick_replies=[
+            postback_action(ctx.t("core.continue"), "cmd:continue"),
+            postback_action(ctx.t("core.start_over"), "cmd:restart"),
+        ]))
+
+    def _case_takes(self, ctx: TurnContext, text: str) -> bool:
+        return bool(self.deps.cases and self.deps.cases.take_user_message(ctx, text))
+
+    def _hand_off(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> None:
+        if self.deps.cases:
+            self.deps.cases.open_case(ctx, topic=topic, priority=priority, reason=reason)
+        else:
+            ctx.say(ctx.t("handoff.unavailable"))
+
+    def _delegate_postback(self, ctx: TurnContext, kind: str, value: str) -> None:
+        if kind == "case" and self.deps.cases:
+            self.deps.cases.on_postback(ctx, value)
+        elif kind in {"res", "fb"} and self.deps.answers:
+            self.deps.answers.on_postback(ctx, kind, value, self)
+        else:
+            self.run_command(ctx, "menu")
+
+    def _answer_from_index(self, ctx: TurnContext, text: str, stored) -> None:
+        misses = stored.misses
+        if self.deps.answers:
+            found = self.deps.answers.answer(ctx, text)
+            misses = 0 if found else misses + 1
+        else:
+            misses += 1
+            ctx.say(ctx.t("answers.not_found"))
+        if misses >= MISSES_BEFORE_OFFER:
+            ctx.say(text_message(ctx.t("answers.offer_person"), quick_replies=[
+                postback_action(ctx.t("menu.person"), "cmd:person"),
+                postback_action(ctx.t("menu.main"), "cmd:menu")]))
+            misses = 0
+        self._offer_language_switch(ctx, text)
+        self.deps.store.save(ctx.user.line_user_id, stored.state, misses, self.deps.now())
+
+    def _offer_language_switch(self, ctx: TurnContext, text: str) -> None:
+        """A message clearly in another supported language: offer (never force) a switch."""
+        hint = self.deps.language_hint(text) if self.deps.language_hint else None
+        if hint and hint != ctx.locale:
+            from bot.languages import NATIVE_NAMES
+            ctx.say(text_message(self.catalog.text(hint, "core.switch_offer", language=NATIVE_NAMES[hint]),
+                                 quick_replies=[postback_action(NATIVE_NAMES[hint], f"lang:{hint}"),
+                                                postback_action(ctx.t("core.keep_language"), "cmd:menu")]))

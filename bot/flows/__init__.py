@@ -1,0 +1,1 @@
+"""Scripted conversations: YAML flows under flows/, loaded, checked and run here."""

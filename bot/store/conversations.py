@@ -1,0 +1,43 @@
+"""Conversation state per user (flow, waiting step, variables, index misses) in the database."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.flows.engine import FlowState
+from bot.store.models import Conversation, User
+
+
+@dataclass
+class StoredConversation:
+    state: FlowState
+    misses: int
+    updated_at: datetime | None
+
+
+class SqlConversationStore:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def _row(self, line_user_id: str) -> Conversation | None:
+        return self._session.scalar(select(Conversation).join(User, User.id == Conversation.user_id)
+                                    .where(User.line_user_id == line_user_id))
+
+    def load(self, line_user_id: str) -> StoredConversation:
+        row = self._row(line_user_id)
+        if row is None:
+            return StoredConversation(FlowState(), 0, None)
+        updated = row.updated_at if row.updated_at is None or row.updated_at.tzinfo else row.updated_at.replace(tzinfo=timezone.utc)
+        return StoredConversation(FlowState(row.flow_id, row.step_id, dict(row.variables or {})), row.misses or 0, updated)
+
+    def save(self, line_user_id: str, state: FlowState, misses: int, now: datetime) -> None:
+        row = self._row(line_user_id)
+        if row is None:
+            user_id = self._session.scalar(select(User.id).where(User.line_user_id == line_user_id))
+            row = Conversation(user_id=user_id)
+            self._session.add(row)
+        row.flow_id, row.step_id, row.variables = state.flow_id, state.step_id, dict(state.variables)
+        row.misses, row.updated_at = misses, now
