@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.cases.hours import load_desk_hours
 from bot.i18n import Catalog, CatalogError
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Content:
     flows: Any = None
     triage_rules: Any = None
     index: Any = None
+    desk_hours: Any = None
     version: float = 0.0
 
 
@@ -39,12 +41,14 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Con
     catalog = _collect(problems, lambda: Catalog.load(locales_dir))
     index = _collect(problems, lambda: _load_index(resources_dir))
     triage_rules = _collect(problems, lambda: _load_triage(flows_dir / "triage"))
+    desk_hours = _collect(problems, lambda: load_desk_hours(flows_dir / "desk" / "hours.yaml"))
     flows = None
     if catalog is not None:
         flows = _collect(problems, lambda: _load_flows(flows_dir, catalog, index))
     if problems:
         raise ContentError(problems)
-    return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index, version=time.time())
+    return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index,
+                   desk_hours=desk_hours, version=time.time())
 
 
 def _collect(problems: list[str], load):

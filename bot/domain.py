@@ -20,11 +20,12 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     """`extra` carries infrastructure-backed helpers (notifier, translator) that the worker has."""
     extra = extra or {}
     cases = _optional_cases(settings, session, content, now, extra)
+    answers = _optional_answers(settings, content, extra)
+    hint = _language_hint()
     deps = ConversationDeps(
         content=content, store=SqlConversationStore(session), now=now,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
-        cases=cases, safety=_optional_safety(content, cases), answers=_optional_answers(settings, content, extra),
-        language_hint=_language_hint(),
+        cases=cases, safety=_optional_safety(content, cases, answers, hint), answers=answers, language_hint=hint,
     )
     return {"conversation": Conversation(deps), "cases": cases}
 
@@ -37,12 +38,14 @@ def _optional_cases(settings, session, content, now, extra):
     return CaseDesk.build(settings, session, content, now, extra)
 
 
-def _optional_safety(content, cases):
+def _optional_safety(content, cases, answers, hint):
     try:
         from bot.safety import SafetyResponder
     except ImportError:
         return None
-    return SafetyResponder(content, cases) if content.triage_rules is not None else None
+    if content.triage_rules is None:
+        return None
+    return SafetyResponder(content, cases, answers.render_entries if answers else None, hint)
 
 
 def _optional_answers(settings, content, extra):

@@ -52,12 +52,18 @@ class EventProcessor:
 
     def process(self, event: dict) -> None:
         event_id = event["webhookEventId"]
+        follow_ups: list = []
         with self._sessions.begin() as session:
             if session.get(ProcessedEvent, event_id) is None:
-                self.handle(session, event, event_id)
+                self.handle(session, event, event_id, follow_ups)
         self._delivery.deliver_event(event_id)
+        for follow_up in follow_ups:
+            try:
+                follow_up()
+            except Exception:  # noqa: BLE001 - a lost notification must not undo a handled turn
+                log.exception("a follow-up of a %s event failed", event.get("type"))
 
-    def handle(self, session: Session, event: dict, event_id: str) -> list[dict]:
+    def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None) -> list[dict]:
         """Run the handler and record the turn in `session`; returns the messages to send."""
         source = event.get("source") if isinstance(event.get("source"), dict) else {}
         line_user_id = source.get("userId") if source.get("type") == "user" else None
@@ -77,12 +83,15 @@ class EventProcessor:
             # and what they wrote is still recorded below.
             log.exception("handler failed for a %s event; user state kept", event.get("type"))
             ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
+            ctx.after_commit = []
         if user:
             record_inbound(session, user, event, event_id)
             record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
                                    partition=_partition(source), reply_token=event.get("replyToken"),
                                    event_time=_event_time(event), reply_attempted=False))
+        if follow_ups is not None:
+            follow_ups.extend(ctx.after_commit)
         return ctx.outgoing
 
     def _loading_indicator(self, event: dict, line_user_id: str | None):

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.line import LineMessenger
+from bot.adapters.notify import SmtpNotifier, WebhookNotifier
+from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
@@ -35,6 +37,8 @@ class Services:
     inbox: RedisPartitionInbox
     delivery: Delivery
     content: ContentRegistry
+    tasks: RqTaskQueue
+    notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def database_ok(self) -> bool:
@@ -64,9 +68,22 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     messenger = LineMessenger(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
     delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
+    tasks = RqTaskQueue(connection)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
+        tasks=tasks, notifiers=build_notifiers(settings), extras={"tasks": tasks},
     )
     return services
+
+
+def build_notifiers(settings: Settings) -> list:
+    notifiers: list = []
+    if settings.smtp_host:
+        notifiers.append(SmtpNotifier(settings.smtp_host, settings.smtp_port, settings.notify_email_from,
+                                      list(settings.notify_email_to), settings.smtp_username,
+                                      settings.smtp_password, settings.smtp_starttls))
+    if settings.notify_webhook_url:
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url))
+    return notifiers

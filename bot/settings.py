@@ -41,6 +41,15 @@ class Settings:
     google_location: str = "global"
     translate_api_endpoint: str = ""
     secret_key: str = field(default="", repr=False)
+    public_base_url: str = "http://127.0.0.1:8000"
+    notify_webhook_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_starttls: bool = False
+    notify_email_from: str = ""
+    notify_email_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -94,7 +103,18 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         google_location=env.get("GOOGLE_TRANSLATE_LOCATION", "global").strip() or "global",
         translate_api_endpoint=env.get("TRANSLATE_API_ENDPOINT", "").strip(),
         secret_key=env.get("SECRET_KEY", "").strip(),
+        public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
+        notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
+        smtp_host=env.get("SMTP_HOST", "").strip(),
+        smtp_port=_int(env, "SMTP_PORT", 25),
+        smtp_username=env.get("SMTP_USERNAME", "").strip(),
+        smtp_password=env.get("SMTP_PASSWORD", ""),
+        smtp_starttls=_flag(env, "SMTP_STARTTLS"),
+        notify_email_from=env.get("NOTIFY_EMAIL_FROM", "").strip(),
+        notify_email_to=tuple(a.strip() for a in env.get("NOTIFY_EMAIL_TO", "").split(",") if a.strip()),
     )
+    if values["smtp_host"] and not (values["notify_email_from"] and values["notify_email_to"]):
+        raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) are needed too")
     if env.get("INSTANCE_PATH"):
         values["instance_path"] = Path(env["INSTANCE_PATH"])
     if env.get("DATABASE_URL"):

@@ -37,6 +37,7 @@ class TurnContext:
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     outgoing: list[dict] = field(default_factory=list)
     services: dict = field(default_factory=dict)   # optional domain services (flows, index, cases...)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. notify advisors
 
     @property
     def locale(self) -> str:

@@ -44,6 +44,9 @@ class Message(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(12))  # pending | sent | failed
     delivery_error: Mapped[str | None] = mapped_column(Text)
     retry_key: Mapped[str | None] = mapped_column(String(36))
+    advisor_id: Mapped[int | None] = mapped_column(Integer)            # who wrote it, for advisor messages
+    translation: Mapped[str | None] = mapped_column(Text)              # Japanese for the inbox, or the sent translation
+    translation_source: Mapped[str | None] = mapped_column(Text)       # an advisor's Japanese original
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -72,3 +75,60 @@ class Conversation(Base):
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     misses: Mapped[int] = mapped_column(Integer, default=0)     # index answers not found in a row
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Advisor(Base):
+    __tablename__ = "advisors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default="advisor")        # advisor | admin
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Case(Base):
+    """A conversation handed to a person. Status: waiting → assigned → waiting_user → resolved."""
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    locale: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10))      # urgent | high | normal
+    priority_rank: Mapped[int] = mapped_column(Integer)    # 0 urgent, 1 high, 2 normal: sorts the queue
+    status: Mapped[str] = mapped_column(String(15), default="waiting")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    source_event_id: Mapped[str | None] = mapped_column(String(64), unique=True)   # a retried job opens it once
+    user_engaged: Mapped[bool] = mapped_column(Boolean, default=True)  # the user's messages go to the case
+    assigned_advisor_id: Mapped[int | None] = mapped_column(ForeignKey("advisors.id", ondelete="SET NULL"))
+    out_of_hours_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_cases_queue", Case.status, Case.priority_rank, Case.created_at)
+
+
+class CaseNote(Base):
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    advisor_id: Mapped[int | None] = mapped_column(ForeignKey("advisors.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    advisor_id: Mapped[int | None] = mapped_column(ForeignKey("advisors.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Handing conversations to people: cases, business hours, notifications."""

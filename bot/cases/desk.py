@@ -1,0 +1,129 @@
+"""The case desk: opening cases, routing the user's messages to them, telling the user what happens."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.cases.hours import DeskHours
+from bot.messages import postback_action, text_message
+from bot.store.models import Case, User
+from bot.turn import TurnContext
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
+TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class CaseDesk:
+    def __init__(self, session: Session, hours: DeskHours, now, tasks=None):
+        self._session = session
+        self._hours = hours
+        self._now = now
+        self._tasks = tasks              # TaskQueue port: notifications and escalations (None offline)
+
+    @classmethod
+    def build(cls, settings, session, content, now, extra):
+        return cls(session, content.desk_hours, now, extra.get("tasks")) if getattr(content, "desk_hours", None) else None
+
+    # ---- queries --------------------------------------------------------------------------
+    def _user(self, ctx: TurnContext) -> User:
+        return self._session.scalar(select(User).where(User.line_user_id == ctx.user.line_user_id))
+
+    def open_case_of(self, user: User) -> Case | None:
+        return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))
+                                    .order_by(Case.id.desc()).limit(1))
+
+    def _recently_resolved(self, user: User) -> Case | None:
+        case = self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status == "resolved")
+                                    .order_by(Case.resolved_at.desc()).limit(1))
+        if case and case.user_engaged and _aware(case.resolved_at) and \
+                self._now() - _aware(case.resolved_at) <= self._hours.reopen_within:
+            return case
+        return None
+
+    # ---- used by the conversation -------------------------------------------------------------
+    def open_case(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> Case:
+        user = self._user(ctx)
+        case = self.open_case_of(user)
+        if case:
+            self._raise_priority(case, priority)
+            case.user_engaged = True
+            ctx.say(ctx.t("handoff.already_open"))
+        else:
+            case = Case(user_id=user.id, locale=ctx.locale, topic=topic if topic in TOPICS else "living",
+                        priority=priority, priority_rank=PRIORITY_RANK[priority], status="waiting",
+                        reason=reason[:200], source_event_id=ctx.event.get("webhookEventId"),
+                        user_engaged=True, created_at=self._now())
+            self._session.add(case)
+            self._session.flush()
+            self._tell_user_about_wait(ctx, case)
+        self._schedule(ctx, case, "new")
+        return case
+
+    def take_user_message(self, ctx: TurnContext, text: str) -> bool:
+        """True when an advisor's case receives this message instead of the bot."""
+        user = self._user(ctx)
+        case = self.open_case_of(user)
+        if case is None:
+            case = self._recently_resolved(user)
+            if case is None:
+                return False
+            case.status = "assigned" if case.assigned_advisor_id else "waiting"
+            case.resolved_at = None
+            self._schedule(ctx, case, "reopened")
+        if not case.user_engaged:
+            return False
+        if case.status == "waiting_user":
+            case.status = "assigned"
+        case.updated_at = self._now()
+        if not self._hours.is_open(self._now()) and not case.out_of_hours_notified:
+            self._tell_out_of_hours(ctx, case)
+        return True
+
+    def leave_case(self, ctx: TurnContext) -> None:
+        case = self.open_case_of(self._user(ctx))
+        if case and case.user_engaged:
+            case.user_engaged = False
+            ctx.say(text_message(ctx.t("handoff.left_case"), quick_replies=[
+                postback_action(ctx.t("handoff.end_case"), "case:close")]))
+
+    def on_postback(self, ctx: TurnContext, value: str) -> None:
+        case = self.open_case_of(self._user(ctx))
+        if value == "close" and case:
+            case.status, case.resolved_at, case.user_engaged = "resolved", self._now(), False
+            ctx.say(ctx.t("handoff.closed_by_user"))
+        elif value == "close":
+            ctx.say(ctx.t("handoff.nothing_open"))
+
+    # ---- pieces ----------------------------------------------------------------------------------
+    def _raise_priority(self, case: Case, priority: str) -> None:
+        if PRIORITY_RANK[priority] < case.priority_rank:
+            case.priority, case.priority_rank = priority, PRIORITY_RANK[priority]
+
+    def _tell_user_about_wait(self, ctx: TurnContext, case: Case) -> None:
+        if self._hours.is_open(self._now()):
+            ctx.say(ctx.t("handoff.opened", minutes=self._hours.expected_wait_minutes[case.priority]))
+        else:
+            self._tell_out_of_hours(ctx, case)
+
+    def _tell_out_of_hours(self, ctx: TurnContext, case: Case) -> None:
+        opening = self._hours.next_opening(self._now())
+        if opening:
+            ctx.say(ctx.t("handoff.out_of_hours", opens_day=opening.date().isoformat(), opens_time=opening.strftime("%H:%M")))
+        else:
+            ctx.say(ctx.t("handoff.out_of_hours_unknown"))
+        case.out_of_hours_notified = True
+
+    def _schedule(self, ctx: TurnContext, case: Case, kind: str) -> None:
+        if self._tasks is None:
+            return
+        case_id, priority, escalate_after = case.id, case.priority, self._hours.escalate_urgent_after
+        ctx.after_commit.append(lambda: self._tasks.enqueue("bot.jobs.notify_advisors", case_id, kind))
+        if priority == "urgent":
+            ctx.after_commit.append(lambda: self._tasks.enqueue_in(escalate_after, "bot.jobs.escalate_if_unclaimed", case_id))

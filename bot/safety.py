@@ -1,0 +1,63 @@
+"""Safety first: every free-text message is triaged before anything else.
+
+Emergency → what to do and the numbers, at once, in the user's language, and an urgent case.
+Crisis → the matching hotline(s) from the index and a high-priority case.
+A request for a person, symptoms that need a judgement, a dispute → a case, with hints.
+"""
+from __future__ import annotations
+
+from bot.messages import text_message
+from bot.triage import TriageResult, triage
+from bot.turn import TurnContext
+
+CASE_PRIORITY = {"emergency": "urgent", "crisis": "high"}
+ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labour-dispute": "normal",
+                    "person-request": "normal"}
+
+
+class SafetyResponder:
+    def __init__(self, content, cases, render_entries=None, language_hint=None):
+        self._rules = content.triage_rules
+        self._catalog = content.catalog
+        self._cases = cases
+        self._render_entries = render_entries or (lambda ids, locale: [])
+        self._language_hint = language_hint
+
+    def respond(self, ctx: TurnContext, text: str) -> bool:
+        """Answer and open a case when the message needs a person; False lets the bot go on."""
+        result = triage(text, self._rules)
+        if result.level == "none":
+            return False
+        locale = self._locale_for(ctx, text)
+        if result.level == "emergency":
+            ctx.say(text_message(self._catalog.text(locale, f"safety.emergency.{result.category or 'general'}")
+                                 if self._catalog.has(locale, f"safety.emergency.{result.category}")
+                                 else self._catalog.text(locale, "safety.emergency.general")))
+        elif result.level == "crisis":
+            ctx.say(self._catalog.text(locale, f"safety.crisis.{result.category}")
+                    if self._catalog.has("en", f"safety.crisis.{result.category}")
+                    else self._catalog.text(locale, "safety.crisis.general"))
+            ctx.say(*self._render_entries(list(result.resource_ids), locale))
+        else:
+            key = f"safety.advisor.{result.category}"
+            ctx.say(self._catalog.text(locale, key if self._catalog.has("en", key) else "safety.advisor.general"))
+            if result.resource_ids:
+                ctx.say(*self._render_entries(list(result.resource_ids), locale))
+        self._open_case(ctx, result)
+        return True
+
+    def _locale_for(self, ctx: TurnContext, text: str) -> str:
+        # A first message before any language was chosen still gets the numbers in its language.
+        if ctx.user and ctx.user.locale:
+            return ctx.user.locale
+        hint = self._language_hint(text) if self._language_hint else None
+        if hint and ctx.user:
+            ctx.user.locale = hint            # no language chosen yet: not a switch, a first choice
+        return hint or ctx.locale
+
+    def _open_case(self, ctx: TurnContext, result: TriageResult) -> None:
+        if self._cases is None or ctx.user is None:
+            return
+        priority = CASE_PRIORITY.get(result.level) or ADVISOR_PRIORITY.get(result.category or "", "normal")
+        reason = f"triage: {result.level}/{result.category}"
+        self._cases.open_case(ctx, topic=result.topic or "living", priority=priority, reason=reason)
