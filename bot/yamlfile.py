@@ -14,12 +14,23 @@ class _LineLoader(yaml.SafeLoader):
     pass
 
 
+class _TextDatesLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text: a wrong date (2026-13-01) becomes a checked value
+    with a line number instead of a crash inside the YAML parser."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_yaml_with_lines(path: Path) -> tuple[object, dict[str, int]]:
     """Parse YAML; also return the line of every mapping key as a dotted path (`a.b.c` → line)."""
     text = _read(path)
     try:
         node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=_TextDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
