@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.adapters.line import LineMessenger
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
+from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
@@ -38,6 +39,7 @@ class Services:
     delivery: Delivery
     content: ContentRegistry
     tasks: RqTaskQueue
+    translator: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -73,9 +75,23 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, notifiers=build_notifiers(settings), extras={"tasks": tasks},
+        tasks=tasks, translator=build_translator(settings, connection), notifiers=build_notifiers(settings),
+        extras={"tasks": tasks},
     )
     return services
+
+
+def build_translator(settings: Settings, connection: redis.Redis):
+    if settings.translate_backend != "google":
+        return NoneTranslator()
+    credentials = None
+    if settings.translate_api_endpoint.startswith("http://"):
+        # A local fake endpoint (development, tests): Google credentials are neither needed nor sent.
+        from google.auth.credentials import AnonymousCredentials
+        credentials = AnonymousCredentials()
+    cloud = CloudTranslator(settings.google_project, settings.google_location, settings.translate_api_endpoint,
+                            settings.translate_glossary, credentials=credentials)
+    return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 
 def build_notifiers(settings: Settings) -> list:

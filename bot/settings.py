@@ -40,6 +40,8 @@ class Settings:
     google_project: str = ""
     google_location: str = "global"
     translate_api_endpoint: str = ""
+    translate_glossary: str = ""
+    translation_cache_days: int = 30
     secret_key: str = field(default="", repr=False)
     public_base_url: str = "http://127.0.0.1:8000"
     notify_webhook_url: str = ""
@@ -102,6 +104,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         google_project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
         google_location=env.get("GOOGLE_TRANSLATE_LOCATION", "global").strip() or "global",
         translate_api_endpoint=env.get("TRANSLATE_API_ENDPOINT", "").strip(),
+        translate_glossary=env.get("GOOGLE_TRANSLATE_GLOSSARY", "").strip(),
+        translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
         secret_key=env.get("SECRET_KEY", "").strip(),
         public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),

@@ -72,12 +72,15 @@ def _serve(app, port: int):
 def run_dev(port: int = 8000) -> int:
     from bot.app import create_app
     from bot.devtools.fake_line import create_fake_line_app
+    from bot.devtools.fake_translate import create_fake_translate_app
     from bot.store.database import upgrade_database
 
     instance = PROJECT_ROOT / "instance"
     redis_url, redis_process, _stand_in = _start_redis(instance)
     line_port = _free_port()
     _serve(create_fake_line_app(), line_port)
+    translate_port = _free_port()
+    _serve(create_fake_translate_app(), translate_port)
     env = {
         **os.environ,
         "LINE_CHANNEL_SECRET": os.environ.get("LINE_CHANNEL_SECRET", DEV_SECRET),
@@ -85,6 +88,10 @@ def run_dev(port: int = 8000) -> int:
         "LINE_API_HOST": f"http://127.0.0.1:{line_port}", "REDIS_URL": redis_url,
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'dev.sqlite3'}"),
         "BOT_DEV_MODE": "1", "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-secret-key"),
+        # Machine translation goes to a local fake that marks its output ([vi] ...): no Google account needed.
+        "TRANSLATE_BACKEND": os.environ.get("TRANSLATE_BACKEND", "google"),
+        "GOOGLE_CLOUD_PROJECT": os.environ.get("GOOGLE_CLOUD_PROJECT", "dev-project"),
+        "TRANSLATE_API_ENDPOINT": os.environ.get("TRANSLATE_API_ENDPOINT", f"http://127.0.0.1:{translate_port}"),
     }
     settings = load_settings(env)
     upgrade_database(settings.database_url)

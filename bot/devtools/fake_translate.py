@@ -1,0 +1,75 @@
+"""A fake Cloud Translation v3 REST endpoint for tests and local development.
+
+Answers `POST /v3/projects/{p}/locations/{l}:translateText` like the real service, with a
+visible, deterministic "translation" ([vi] text), a tiny dictionary so a demo reads
+naturally, glossary results when a glossary is named, and switches to fail or hang.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+_DEMO = {
+    ("vi", "ja"): {"Con tôi bị sốt": "子どもが熱を出しています", "Xin chào": "こんにちは"},
+    ("ja", "vi"): {"こんにちは": "Xin chào", "明日の10時に窓口に来てください。": "Vui lòng đến quầy lúc 10 giờ ngày mai."},
+}
+
+
+def fake_translation(text: str, source: str | None, target: str) -> str:
+    return _DEMO.get((source or "", target), {}).get(text) or f"[{target}] {text}"
+
+
+class FakeTranslateState:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.failures: list[dict] = []
+
+
+def create_fake_translate_app(state: FakeTranslateState | None = None) -> Flask:
+    state = state or FakeTranslateState()
+    app = Flask("fake_translate")
+
+    @app.post("/v3/projects/<project>/locations/<path:location_and_method>")
+    def translate_text(project, location_and_method):
+        location, _, method = location_and_method.partition(":")
+        if method != "translateText":
+            return jsonify(error={"code": 404, "message": "Not found", "status": "NOT_FOUND"}), 404
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.requests.append(body)
+            failure = state.failures.pop(0) if state.failures else None
+        if failure and "hang" in failure:
+            time.sleep(float(failure["hang"]))
+        elif failure:
+            return jsonify(error={"code": failure["status"], "message": "injected failure", "status": "UNAVAILABLE"}), failure["status"]
+        source, target = body.get("sourceLanguageCode"), body["targetLanguageCode"]
+        translations = [{"translatedText": fake_translation(t, source, target),
+                         **({} if source else {"detectedLanguageCode": "vi"})} for t in body.get("contents", [])]
+        payload = {"translations": translations}
+        if body.get("glossaryConfig"):
+            payload["glossaryTranslations"] = [{"translatedText": t["translatedText"] + " (glossary)",
+                                                "glossaryConfig": body["glossaryConfig"]} for t in translations]
+        return jsonify(payload)
+
+    return app
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class FakeTranslateServer:
+    def __init__(self):
+        self.state = FakeTranslateState()
+        self._server = make_server("127.0.0.1", 0, create_fake_translate_app(self.state), threaded=True,
+                                   request_handler=_Quiet)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self._server.shutdown()
