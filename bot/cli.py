@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = (
     "bot.commands.serve",
     "bot.commands.content",
+    "bot.commands.users",
     "bot.resources.cli",
     "bot.evaluation",
 )

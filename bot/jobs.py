@@ -18,3 +18,8 @@ def notify_advisors(case_id: int, kind: str) -> int:
 def escalate_if_unclaimed(case_id: int) -> bool:
     from bot.cases.notices import escalate_if_unclaimed as escalate
     return escalate(current_services(), case_id, utcnow())
+
+
+def deliver_messages(message_ids: list[int]) -> None:
+    """Push messages that belong to no LINE event (advisor replies), retried by RQ on LINE outages."""
+    current_services().delivery.deliver_messages(message_ids)

@@ -44,6 +44,7 @@ class Settings:
     translation_cache_days: int = 30
     secret_key: str = field(default="", repr=False)
     public_base_url: str = "http://127.0.0.1:8000"
+    advisor_icon_url: str = ""
     notify_webhook_url: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
@@ -108,6 +109,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
         secret_key=env.get("SECRET_KEY", "").strip(),
         public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
+        advisor_icon_url=env.get("ADVISOR_ICON_URL", "").strip(),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
         smtp_host=env.get("SMTP_HOST", "").strip(),
         smtp_port=_int(env, "SMTP_PORT", 25),

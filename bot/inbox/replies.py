@@ -1,0 +1,67 @@
+"""Advisor replies: preview the translation and its back-translation, then send by push."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.cases.queue import audit, record_advisor_reply
+from bot.messages import text_message
+from bot.ports import Translation
+from bot.store.models import Advisor, Case, Message
+from bot.store.users import record_outbound
+
+NO_TRANSLATION_LOCALES = {"ja", "ja-easy"}      # advisors write Japanese (Easy Japanese for ja-easy)
+
+
+@dataclass(frozen=True)
+class ReplyPreview:
+    source_ja: str
+    translated: str
+    back_translation: str
+    ok: bool
+    error: str | None
+    target: str
+
+
+class ReplyService:
+    def __init__(self, session: Session, translator, now, sender_icon_url: str = ""):
+        self._session = session
+        self._translator = translator
+        self._now = now
+        self._icon = sender_icon_url
+
+    def preview(self, case: Case, text_ja: str) -> ReplyPreview:
+        if case.locale in NO_TRANSLATION_LOCALES:
+            return ReplyPreview(text_ja, text_ja, text_ja, True, None, case.locale)
+        forward: Translation = self._translator.translate(text_ja, target=case.locale, source="ja")
+        if not forward.translated:
+            return ReplyPreview(text_ja, text_ja, "", False, forward.error, case.locale)
+        back: Translation = self._translator.translate(forward.text, target="ja", source=case.locale)
+        return ReplyPreview(text_ja, forward.text, back.text if back.translated else "", True, back.error, case.locale)
+
+    def send(self, case: Case, advisor: Advisor, text: str, source_ja: str | None) -> list[Message]:
+        """Store the reply as pending; the caller enqueues its delivery after commit."""
+        sender = {"name": advisor.display_name[:20]}
+        if self._icon:
+            sender["iconUrl"] = self._icon
+        rows = record_outbound(self._session, case.user_id, [text_message(text.strip(), sender=sender)],
+                               event_id=None, sender="advisor", key_seed=f"advisor-{uuid.uuid4()}")
+        for row in rows:
+            row.advisor_id = advisor.id
+            row.translation_source = source_ja if source_ja and source_ja != text else None
+        record_advisor_reply(case, self._now())
+        audit(self._session, advisor.id, "case.reply", f"case:{case.id}", translated=bool(source_ja and source_ja != text))
+        self._session.flush()
+        return rows
+
+    def translate_inbound(self, message: Message, locale: str) -> Translation | None:
+        """Japanese for a user's message, stored once it succeeds."""
+        if not message.text or message.translation or locale in NO_TRANSLATION_LOCALES:
+            return None
+        result = self._translator.translate(message.text, target="ja", source=locale)
+        if result.translated:
+            message.translation = result.text
+        return result

@@ -1,0 +1,207 @@
+"""Reading resources/ into a ResourceIndex; every problem is reported as `file:line: ...`.
+
+Layout: resources/entries/*.yaml (facts), resources/text/<locale>.yaml (texts) and, for texts
+added by `resources import`, resources/text/<locale>/*.yaml. Shape errors reject the whole
+index (the running bot keeps its previous version); completeness is `resources check`'s job,
+so a missing translation falls back to English instead of taking the bot down.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from bot import LOCALES
+from bot.resources.model import Contact, Entry, EntryText, ResourceIndex, Source
+from bot.yamlfile import YamlFileError, load_yaml_with_lines
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
+
+
+class ResourceIndexError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class RawFile:
+    """One parsed YAML file and the line of every key, so any value can be pointed at."""
+    path: Path
+    data: Any
+    lines: dict[str, int]
+
+    def where(self, dotted: str = "") -> str:
+        # The value itself may have no line (a scalar in a list): walk up to its nearest parent.
+        key = dotted
+        while key and key not in self.lines:
+            key = key[:max(key.rfind("."), key.rfind("["), 0)]
+        return f"{display_path(self.path)}:{self.lines.get(key, 1)}"
+
+
+def display_path(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def load_index(resources_dir: Path) -> ResourceIndex:
+    index, problems, _ = read_index(Path(resources_dir))
+    if problems:
+        raise ResourceIndexError(problems)
+    return index
+
+
+def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawFile]]:
+    """Everything that could be read, the shape problems found, and the raw files (for checks)."""
+    problems: list[str] = []
+    entry_files = _read_all(sorted((resources_dir / "entries").glob("*.yaml")), problems)
+    text_files = _read_all(_text_paths(resources_dir / "text"), problems)
+    if not entry_files and not problems:
+        problems.append(f"{display_path(resources_dir / 'entries')}:1: no entry files found; "
+                        f"add resources/entries/<name>.yaml")
+    entries = _entries(entry_files, problems)
+    texts = _texts(text_files, entries, problems)
+    index = ResourceIndex(entries=entries, texts=texts)
+    if not problems:
+        from bot.resources.search import SearchEngine
+        index.engine = SearchEngine.build(index)       # built once here, so every search is fast
+    return index, problems, entry_files + text_files
+
+
+def _text_paths(text_dir: Path) -> list[Path]:
+    return sorted(text_dir.glob("*.yaml")) + sorted(text_dir.glob("*/*.yaml"))
+
+
+def _read_all(paths: list[Path], problems: list[str]) -> list[RawFile]:
+    files = []
+    for path in paths:
+        try:
+            data, lines = load_yaml_with_lines(path)
+        except YamlFileError as exc:
+            problems.append(str(exc))
+            continue
+        files.append(RawFile(path, data, lines))
+    return files
+
+
+@lru_cache(maxsize=2)
+def _validator(definition: str | None) -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    if definition:
+        schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+    return Draft202012Validator(schema)
+
+
+def schema_problems(raw: RawFile, definition: str | None = None) -> list[str]:
+    errors = sorted(_validator(definition).iter_errors(raw.data), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}" for error in errors]
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _explain(error) -> str:
+    field = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int)) or "file"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"'{missing}' is missing; add it (see resources/README.md)"
+    if error.validator == "additionalProperties":
+        return f"{error.message}; check the spelling of the field names (see resources/README.md)"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"'{field}' is {error.instance!r}; use one of: {allowed}"
+    if error.validator == "maxLength":
+        return f"'{field}' has {len(error.instance)} characters, at most {error.validator_value} fit; shorten it"
+    if error.validator == "pattern" and field.endswith("last_verified"):
+        return f"'{field}' is {error.instance!r}; write the date as YYYY-MM-DD in quotes, e.g. '2026-02-01'"
+    if error.validator == "pattern":
+        return f"'{field}' is {error.instance!r}; use lowercase letters, digits and hyphens (e.g. toshima-ku)" \
+            if "a-z0-9" in str(error.validator_value) else f"'{field}' is empty; write the text"
+    if error.validator in ("type", "anyOf") and isinstance(error.instance, bool):
+        return f"'{field}' was read as {error.instance} (yes/no/on/off mean true/false in YAML); put it in quotes"
+    if error.validator == "not":
+        return "a national entry has no 'municipality'; remove it or set scope: municipal"
+    return f"'{field}': {error.message}"
+
+
+def _entries(files: list[RawFile], problems: list[str]) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for raw in files:
+        found = schema_problems(raw)
+        problems.extend(found)
+        items = raw.data.get("entries") if isinstance(raw.data, dict) else None
+        for position, item in enumerate(items if isinstance(items, list) else []):
+            where = raw.where(f"entries[{position}]")
+            entry = _entry(item, where) if not any(p.startswith(f"{where}") for p in found) else None
+            if entry is None:
+                continue
+            if entry.id in entries:
+                problems.append(f"{where}: id '{entry.id}' is already used at {entries[entry.id].where}; "
+                                f"ids must be unique")
+                continue
+            entries[entry.id] = entry
+    return entries
+
+
+def _entry(item: dict, where: str) -> Entry | None:
+    try:
+        return Entry(
+            id=item["id"], category=item["category"], scope=item["scope"],
+            municipality=item.get("municipality"), handoff_recommended=item["handoff_recommended"],
+            last_verified=item["last_verified"], verify=item.get("verify"),
+            contacts=tuple(Contact(name=c["name"], phone=c.get("phone"), hours=c.get("hours"), url=c.get("url"),
+                                   alt_phone=c.get("alt_phone"), languages=c.get("languages"))
+                           for c in item["contacts"]),
+            sources=tuple(Source(url=s["url"], publisher=s["publisher"], type=s["type"]) for s in item["sources"]),
+            keywords=tuple(str(k) for k in item["keywords"]), where=where)
+    except (KeyError, TypeError):
+        return None                      # already reported by the schema check, with its line
+
+
+def _texts(files: list[RawFile], entries: dict[str, Entry], problems: list[str]) -> dict[str, dict[str, EntryText]]:
+    texts: dict[str, dict[str, EntryText]] = {}
+    for raw in files:
+        locale = _file_locale(raw)
+        if locale not in LOCALES:
+            problems.append(f"{raw.where()}: '{locale}' is not one of the 17 locales ({', '.join(LOCALES)}); "
+                            f"rename the file")
+            continue
+        found = schema_problems(raw, "textFile")
+        problems.extend(found)
+        if found:
+            continue
+        if raw.data["locale"] != locale:
+            problems.append(f"{raw.where('locale')}: locale is '{raw.data['locale']}' but the file is for "
+                            f"'{locale}'; make them the same")
+            continue
+        _add_texts(raw, locale, entries, texts.setdefault(locale, {}), problems)
+    return texts
+
+
+def _file_locale(raw: RawFile) -> str:
+    # resources/text/vi.yaml → vi; resources/text/vi/toshima-ku.yaml → vi
+    return raw.path.stem if raw.path.parent.name == "text" else raw.path.parent.name
+
+
+def _add_texts(raw: RawFile, locale: str, entries: dict[str, Entry], into: dict[str, EntryText],
+               problems: list[str]) -> None:
+    for entry_id, item in raw.data["entries"].items():
+        where = raw.where(f"entries.{entry_id}")
+        if entry_id not in entries:
+            problems.append(f"{where}: '{entry_id}' is not an id in resources/entries; check the spelling")
+        elif entry_id in into:
+            problems.append(f"{where}: '{entry_id}' already has a {locale} text in another file; keep one")
+        else:
+            into[entry_id] = EntryText(
+                title=item["title"], answer=item["answer"], label=item.get("label"),
+                keywords=tuple(str(k) for k in item.get("keywords") or ()),
+                examples=tuple(str(e) for e in item.get("examples") or ()))

@@ -1,0 +1,81 @@
+"""The resource index in memory: entries (facts) and their per-locale texts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.resources.search import SearchEngine, SearchResult
+
+# A missing translation falls back to English, then Japanese (the two reference texts).
+FALLBACK_LOCALES = ("en", "ja")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str | None = None
+    hours: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    publisher: str
+    type: str
+
+
+@dataclass(frozen=True)
+class EntryText:
+    title: str
+    answer: str
+    label: str | None = None
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    category: str
+    scope: str                          # "national" | "municipal"
+    municipality: str | None
+    handoff_recommended: bool
+    last_verified: str                  # ISO date as written by the admin
+    contacts: tuple[Contact, ...] = ()
+    sources: tuple[Source, ...] = ()
+    keywords: tuple[str, ...] = ()      # shared by all locales (official terms, romaji, place names)
+    verify: str | None = None
+    where: str = ""                     # "file:line" of the entry, for messages
+
+
+@dataclass
+class ResourceIndex:
+    entries: dict[str, Entry]
+    texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
+    engine: "SearchEngine | None" = field(default=None, repr=False)
+
+    def ids(self) -> list[str]:
+        return list(self.entries)
+
+    def has(self, entry_id: str) -> bool:
+        return entry_id in self.entries
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.entries.get(entry_id)
+
+    def text(self, entry_id: str, locale: str) -> EntryText | None:
+        """The entry's text in `locale`, else in English, else in Japanese."""
+        for candidate in (locale, *FALLBACK_LOCALES):
+            found = self.texts.get(candidate, {}).get(entry_id)
+            if found is not None:
+                return found
+        return None
+
+    def search(self, query: str, locale: str, municipality: str | None = None,
+               pivot_text: str | None = None) -> "SearchResult":
+        if self.engine is None:
+            from bot.resources.search import SearchEngine
+            self.engine = SearchEngine.build(self)
+        return self.engine.search(query, locale, municipality=municipality, pivot_text=pivot_text)

@@ -1,0 +1,604 @@
+"""Safety triage: is this message an emergency, a crisis, or a case for a person?
+
+Pure logic: the only I/O is reading the admin-edited rules in ``flows/triage/``:
+
+- ``rules.yaml``: the rules (id, level, category, topic, resource ids, ``when``) and the
+  *signals* they combine ("child", "pregnant", "bleeding", ...).
+- ``<locale>.yaml`` (17 locales) and ``romaji.yaml``: per signal, the ``terms``, ``patterns``
+  (regular expressions) and ``negations`` that recognise it in that language.
+
+Every message is checked against the terms of ALL files, because people mix languages and pick
+the wrong one. Text and terms are compared in a canonical form: NFKC, casefolded, katakana as
+hiragana, Latin letters without accents ("bé không thở" == "be khong tho"), runs of spaces as one.
+A rule matches when each line of its ``when`` has a signal that matches; the highest level wins
+(emergency > crisis > advisor) and the first matching rule of that level gives the category.
+A negation ("no bleeding", "出血はない", or a cue with ``~`` for the term: "no ~") hides the
+words it covers from that signal only; the same word elsewhere in the message still counts.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LOCALES = ("ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "id", "pt-BR", "es",
+           "my", "si", "th", "hi", "bn")
+EXTRA_TERM_FILES = ("romaji",)          # romanised Japanese: applied like a locale, not required to be complete
+RULES_FILE = "rules.yaml"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "flows" / "triage.schema.json"
+
+LEVELS = ("emergency", "crisis", "advisor")
+LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+CATEGORIES = {
+    "emergency": ("child-medical", "pregnancy-medical", "adult-medical", "suicide", "violence"),
+    "crisis": ("dv", "child-abuse", "suicidal", "deportation", "exploitation", "poverty"),
+    "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request"),
+}
+TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
+
+
+# ---------------------------------------------------------------------------------------------
+# Public results and errors
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    level: str                      # "emergency" | "crisis" | "advisor" | "none"
+    category: str | None
+    topic: str | None
+    resource_ids: tuple[str, ...]
+    matched: tuple[str, ...]        # ids of the rules that matched (never user text)
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.level in ("emergency", "crisis")
+
+
+NO_MATCH = TriageResult(level="none", category=None, topic=None, resource_ids=(), matched=())
+
+
+class TriageRulesError(Exception):
+    """The rules cannot be used; ``problems`` lists each as "path:line: what is wrong and how to fix it"."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("triage rules have problems:\n" + "\n".join(self.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: str
+    category: str
+    topic: str | None
+    resource_ids: tuple[str, ...]
+    when: tuple[tuple[str, ...], ...]   # every line must match; a line matches if any of its signals does
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str
+    terms: re.Pattern | None
+    patterns: tuple[re.Pattern, ...]
+    negations: re.Pattern | None
+
+    def matches(self, text: str) -> bool:
+        if self.negations is not None:
+            text = self.negations.sub(lambda m: "\x00" * len(m.group()), text)
+        if self.terms is not None and self.terms.search(text):
+            return True
+        return any(p.search(text) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    rules: tuple[Rule, ...]
+    signals: dict[str, Signal]
+    # for check_triage_rules: where things are, and which file defines terms for which signal
+    resource_lines: tuple[tuple[str, int, str], ...] = ()          # (resource id, line, "path")
+    coverage: dict[str, set[str]] = field(default_factory=dict)      # locale -> signal ids with terms
+    locale_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    declared_signals: tuple[tuple[str, int], ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Triage
+
+
+def triage(text: str, rules: TriageRules) -> TriageResult:
+    """Classify one message. Never raises on any text."""
+    if not text or not text.strip():
+        return NO_MATCH
+    canon = canonical_text(text)
+    seen: dict[str, bool] = {}
+
+    def hit(signal_id: str) -> bool:
+        if signal_id not in seen:
+            signal = rules.signals.get(signal_id)
+            seen[signal_id] = bool(signal and signal.matches(canon))
+        return seen[signal_id]
+
+    matched = [rule for rule in rules.rules if all(any(hit(s) for s in line) for line in rule.when)]
+    if not matched:
+        return NO_MATCH
+    matched.sort(key=lambda rule: LEVEL_RANK[rule.level])        # stable: file order within a level
+    top = matched[0]
+    resource_ids: list[str] = []
+    for rule in matched:
+        resource_ids += [rid for rid in rule.resource_ids if rid not in resource_ids]
+    return TriageResult(level=top.level, category=top.category, topic=top.topic,
+                        resource_ids=tuple(resource_ids), matched=tuple(rule.id for rule in matched))
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical text: the one form that both messages and terms are compared in
+
+_LATIN_EXTRA = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ħ": "h", "ı": "i", "ŀ": "l"}
+_QUOTES = {"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"}
+_SPACES = re.compile(r"\s+")
+_strip_cache: dict[str, str] = {}
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _strip_char(ch: str) -> str:
+    cached = _strip_cache.get(ch)
+    if cached is None:
+        cached = _LATIN_EXTRA.get(ch) or _QUOTES.get(ch)
+        if cached is None:
+            decomposed = unicodedata.normalize("NFD", ch)
+            if (len(decomposed) > 1 and _is_latin_letter(decomposed[0])
+                    and all(unicodedata.combining(c) for c in decomposed[1:])):
+                cached = decomposed[0]
+            elif 0x30A1 <= ord(ch) <= 0x30F6:          # katakana -> hiragana
+                cached = chr(ord(ch) - 0x60)
+            else:
+                cached = ch
+        _strip_cache[ch] = cached
+    return cached
+
+
+def _fold(text: str) -> str:
+    out: list[str] = []
+    for ch in text:
+        if unicodedata.combining(ch) and out and _is_latin_letter(out[-1]):
+            continue                                   # a loose accent on a Latin letter
+        out.append(_strip_char(ch))
+    return "".join(out)
+
+
+def canonical_text(text: str) -> str:
+    """NFKC, casefold, katakana as hiragana, Latin without accents, single spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPACES.sub(" ", _fold(text)).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Terms -> regular expressions
+
+_MARK = r"\w\u0300-\u036f\u0900-\u0dff"          # letters, digits and the vowel signs of Indic scripts
+_LEFT_EDGE = rf"(?<![{_MARK}])"
+_RIGHT_EDGE = rf"(?![{_MARK}])"
+
+
+def _script(ch: str) -> str:
+    """'word' = scripts written with spaces between words; 'indic' = spaced but with suffixes glued
+    on; 'run' = scripts without spaces (CJK, kana, Hangul, Thai, Myanmar): matched as substrings."""
+    code = ord(ch)
+    if ch.isdigit() or _is_latin_letter(ch) or 0xC0 <= code < 0x250 or 0x1E00 <= code < 0x1F00 \
+            or 0x370 <= code < 0x530:
+        return "word"
+    if 0x900 <= code < 0xE00:
+        return "indic"
+    if 0xAC00 <= code < 0xD7B0 or 0x1100 <= code < 0x1200 or 0x3130 <= code < 0x3190:
+        return "run"                                   # Korean: spacing is too irregular to rely on
+    return "run"
+
+
+def _letters(term: str) -> list[str]:
+    return [c for c in term if c.isalnum() or unicodedata.category(c).startswith("M")]
+
+
+def canonical_term(term: str) -> str:
+    return canonical_text(term)
+
+
+def term_regex(term: str) -> str | None:
+    """The regular expression for one admin term (``*`` = any letters, space = optional space)."""
+    canon = canonical_term(term)
+    letters = _letters(canon)
+    if not letters:
+        return None
+    parts: list[str] = []
+    prev_run = False
+    for ch in canon:
+        if ch == " ":
+            parts.append(r"\s*")
+            prev_run = False
+            continue
+        if ch == "*":
+            parts.append(r"\w*" if _script(letters[0]) == "word" else r"[^\s.,!?。、！？]{0,10}?")
+            prev_run = False
+            continue
+        if ch == "'":
+            parts.append("'?")
+            continue
+        if ch == "-":
+            parts.append(r"[\s-]*")
+            continue
+        is_run = (ch.isalnum() or unicodedata.category(ch).startswith("M")) and _script(ch) == "run"
+        if is_run and prev_run:
+            parts.append(r"\s*")                       # "いきを していません" == "いきをしていません"
+        parts.append(re.escape(ch))
+        prev_run = is_run
+    first, last = _script(letters[0]), _script(letters[-1])
+    left = _LEFT_EDGE if first in ("word", "indic") else ""
+    right = _RIGHT_EDGE if last == "word" and not canon.endswith("*") else ""
+    return left + "".join(parts) + right
+
+
+def _alternation(fragments: list[str]) -> re.Pattern | None:
+    unique = sorted(set(fragments), key=lambda f: (-len(f), f))
+    return re.compile("|".join(f"(?:{f})" for f in unique), re.IGNORECASE) if unique else None
+
+
+def pattern_regex(pattern: str) -> re.Pattern:
+    """An admin regular expression, in the canonical form (no casefold: it would change escapes)."""
+    text = unicodedata.normalize("NFKC", pattern)
+    return re.compile(_fold(text), re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading YAML with line numbers
+
+
+class _Source:
+    """One YAML file: data, the line of every path in it, and problems found."""
+
+    def __init__(self, path: Path, display: str):
+        self.path, self.display = path, display
+        self.data = None
+        self.lines: dict[tuple, int] = {}
+        self.problems: list[str] = []
+
+    def line(self, path: tuple) -> int:
+        path = tuple(path)
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, 1)
+
+    def problem(self, path: tuple | int, message: str) -> None:
+        line = path if isinstance(path, int) else self.line(path)
+        self.problems.append(f"{self.display}:{line}: {message}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path) -> _Source:
+    source = _Source(path, _display(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        source.problem(1, "not UTF-8 text; save the file with UTF-8 encoding")
+        return source
+    except OSError as exc:
+        source.problem(1, f"cannot read the file ({exc.strerror})")
+        return source
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        source.data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        source.problem(mark.line + 1 if mark else 1,
+                       f"YAML syntax error: {exc.problem or exc.context}. Check the indentation and put "
+                       f"quotes around text that contains ': ', '#' or starts with a special character")
+        return source
+    except yaml.YAMLError as exc:
+        source.problem(1, f"YAML error: {exc}")
+        return source
+    finally:
+        loader.dispose()
+    if node is not None:
+        _record_lines(node, (), source)
+    return source
+
+
+def _record_lines(node, path: tuple, source: _Source) -> None:
+    source.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                source.problem(line, f"'{key}' appears twice (first on line {first_line[key]}); "
+                                     f"merge the two into one")
+            first_line.setdefault(key, line)
+            source.lines[path + (key,)] = line
+            _record_lines(value_node, path + (key,), source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            source.lines[path + (index,)] = item.start_mark.line + 1
+            _record_lines(item, path + (index,), source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema validation
+
+_HINTS = {
+    "type": "(text that YAML reads as a number, yes/no or on/off must be in quotes)",
+    "additionalProperties": "(check the spelling of the key)",
+    "enum": "",
+    "pattern": "(ids use lower-case letters, digits and '-')",
+    "required": "",
+    "minItems": "(the list must not be empty)",
+    "minLength": "(empty text is not allowed)",
+}
+
+
+def _schema_problems(source: _Source) -> None:
+    try:
+        import jsonschema
+    except ImportError:                                # schema check is an extra safety net
+        return
+    try:
+        schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        source.problems.append(f"{_display(SCHEMA_FILE)}:1: cannot read the triage schema ({exc})")
+        return
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        hint = _HINTS.get(error.validator, "")
+        source.problem(tuple(error.absolute_path), f"{where}: {error.message} {hint}".rstrip())
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading rules
+
+
+@dataclass
+class _Draft:
+    rules: list[Rule] = field(default_factory=list)
+    rule_lines: dict[str, int] = field(default_factory=dict)
+    signal_ids: set[str] = field(default_factory=set)
+    declared_signals: list[tuple[str, int]] = field(default_factory=list)
+    resource_lines: list[tuple[str, int, str]] = field(default_factory=list)
+    fragments: dict[str, list[str]] = field(default_factory=dict)
+    patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
+    negations: dict[str, list[str]] = field(default_factory=dict)
+    coverage: dict[str, set[str]] = field(default_factory=dict)
+    locale_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def load_triage_rules(directory: Path) -> TriageRules:
+    """Read and compile the rules; raise TriageRulesError listing every problem found."""
+    rules, problems = _load(Path(directory))
+    if problems:
+        raise TriageRulesError(problems)
+    return rules
+
+
+def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[str]:
+    """Every problem in the rules, including unknown resource ids and locales missing a signal."""
+    directory = Path(directory)
+    rules, problems = _load(directory)
+    if rules is None:
+        return problems
+    known = set(known_resource_ids)
+    for rid, line, where in rules.resource_lines:
+        if rid not in known:
+            close = difflib.get_close_matches(rid, sorted(known), n=1)
+            advice = f"did you mean '{close[0]}'?" if close else "use an id from resources/entries/*.yaml"
+            problems.append(f"{where}:{line}: unknown resource id '{rid}'; {advice}")
+    used = {s for rule in rules.rules for line in rule.when for s in line}
+    for signal_id, line in rules.declared_signals:
+        if signal_id not in used:
+            problems.append(f"{_display(directory / RULES_FILE)}:{line}: signal '{signal_id}' is not used by "
+                            f"any rule; use it in a rule's 'when' or remove it")
+    for locale in LOCALES:
+        if locale not in rules.locale_lines:
+            continue
+        where, line = rules.locale_lines[locale]
+        missing = sorted(used - rules.coverage.get(locale, set()))
+        if missing:
+            problems.append(f"{where}:{line}: no terms for {', '.join(missing)}; every locale needs terms "
+                            f"or patterns for every signal used by a rule, so that no emergency is missed "
+                            f"in this language")
+    return problems
+
+
+def _load(directory: Path) -> tuple[TriageRules | None, list[str]]:
+    draft = _Draft()
+    rules_path = directory / RULES_FILE
+    if not rules_path.exists():
+        return None, [f"{_display(rules_path)}:1: missing: the triage rules file must exist"]
+    _load_rules_file(_read_yaml(rules_path), draft)
+    present = set()
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == RULES_FILE:
+            continue
+        name = path.stem
+        if name not in LOCALES and name not in EXTRA_TERM_FILES:
+            draft.problems.append(f"{_display(path)}:1: '{name}' is not a locale; name the file after one of "
+                                  f"{', '.join(LOCALES + EXTRA_TERM_FILES)} (.yaml)")
+            continue
+        present.add(name)
+        _load_locale_file(_read_yaml(path), name, draft)
+    for locale in LOCALES:
+        if locale not in present:
+            draft.problems.append(f"{_display(directory / (locale + '.yaml'))}:1: missing: every locale needs "
+                                  f"a triage file; copy en.yaml and translate the terms")
+    if draft.problems:
+        return None, draft.problems
+    signals = {}
+    for signal_id in draft.signal_ids:
+        fragments = draft.fragments.get(signal_id, [])
+        signals[signal_id] = Signal(id=signal_id, terms=_alternation(fragments),
+                                    patterns=tuple(draft.patterns.get(signal_id, [])),
+                                    negations=_alternation(draft.negations.get(signal_id, [])))
+    return TriageRules(rules=tuple(draft.rules), signals=signals,
+                       resource_lines=tuple(draft.resource_lines), coverage=draft.coverage,
+                       locale_lines=draft.locale_lines,
+                       declared_signals=tuple(draft.declared_signals)), []
+
+
+def _load_rules_file(source: _Source, draft: _Draft) -> None:
+    if source.data is not None and not source.problems:
+        _schema_problems(source)
+    if source.problems or not isinstance(source.data, dict):
+        draft.problems += source.problems or [f"{source.display}:1: the file is empty; it needs 'signals:' "
+                                              f"and 'rules:'"]
+        return
+    for index, item in enumerate(source.data.get("signals") or []):
+        sid = item["id"]
+        if sid in draft.signal_ids:
+            source.problem(("signals", index), f"signal '{sid}' is declared twice; keep one")
+        draft.signal_ids.add(sid)
+        draft.declared_signals.append((sid, source.line(("signals", index))))
+    own_signal_rules = {item["id"] for item in source.data["rules"] if not item.get("when")}
+    for index, item in enumerate(source.data["rules"]):
+        where = ("rules", index)
+        rid = item["id"]
+        if rid in draft.rule_lines:
+            source.problem(where, f"rule '{rid}' is defined twice (first on line {draft.rule_lines[rid]}); "
+                                  f"give each rule its own id")
+        draft.rule_lines.setdefault(rid, source.line(where))
+        if rid in draft.signal_ids:
+            source.problem(where, f"'{rid}' is both a signal and a rule id; rename one of them")
+        level, category = item["level"], item["category"]
+        if category not in CATEGORIES[level]:
+            source.problem(where + ("category",), f"category '{category}' does not belong to level '{level}'; "
+                                                  f"use one of {', '.join(CATEGORIES[level])}")
+        when = item.get("when")
+        if when:
+            lines = tuple((entry,) if isinstance(entry, str) else tuple(entry) for entry in when)
+        else:
+            lines = ((rid,),)
+        for w_index, line in enumerate(lines):
+            for sid in line:
+                if sid not in draft.signal_ids and sid not in own_signal_rules:
+                    close = difflib.get_close_matches(sid, sorted(draft.signal_ids | own_signal_rules), n=1)
+                    advice = f"did you mean '{close[0]}'?" if close else "declare it under 'signals:'"
+                    source.problem(where + ("when", w_index), f"rule '{rid}' uses unknown signal '{sid}'; {advice}")
+        for r_index, resource_id in enumerate(item["resource_ids"]):
+            draft.resource_lines.append((resource_id, source.line(where + ("resource_ids", r_index)),
+                                         source.display))
+        draft.rules.append(Rule(id=rid, level=level, category=category, topic=item.get("topic"),
+                                resource_ids=tuple(item["resource_ids"]), when=lines))
+    draft.signal_ids |= own_signal_rules
+    draft.problems += source.problems
+
+
+def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
+    if source.data is not None and not source.problems:
+        _schema_problems(source)
+    if source.problems or not isinstance(source.data, dict):
+        draft.problems += source.problems or [f"{source.display}:1: the file is empty; it needs 'locale: {name}' "
+                                              f"and 'signals:'"]
+        return
+    if source.data.get("locale") != name:
+        source.problem(("locale",), f"locale is '{source.data.get('locale')}' but the file is {name}.yaml; "
+                                    f"make them the same")
+    covered: set[str] = set()
+    draft.locale_lines[name] = (source.display, source.line(("signals",)))
+    for sid, spec in (source.data.get("signals") or {}).items():
+        where = ("signals", sid)
+        if draft.signal_ids and sid not in draft.signal_ids:
+            close = difflib.get_close_matches(sid, sorted(draft.signal_ids), n=1)
+            advice = f"did you mean '{close[0]}'?" if close else "use a signal or rule id from rules.yaml"
+            source.problem(where, f"unknown signal '{sid}'; {advice}")
+            continue
+        spec = spec or {}
+        own_terms: list[str] = []
+        for index, term in enumerate(spec.get("terms") or []):
+            fragment = _checked_term(source, where + ("terms", index), term)
+            if fragment:
+                own_terms.append(fragment)
+        draft.fragments.setdefault(sid, []).extend(own_terms)
+        n_patterns = 0
+        for index, pattern in enumerate(spec.get("patterns") or []):
+            compiled = _checked_pattern(source, where + ("patterns", index), pattern)
+            if compiled is not None:
+                draft.patterns.setdefault(sid, []).append(compiled)
+                n_patterns += 1
+        for index, negation in enumerate(spec.get("negations") or []):
+            fragment = _negation_regex(source, where + ("negations", index), negation, own_terms)
+            if fragment:
+                draft.negations.setdefault(sid, []).append(fragment)
+        for index, pattern in enumerate(spec.get("negation_patterns") or []):
+            compiled = _checked_pattern(source, where + ("negation_patterns", index), pattern)
+            if compiled is not None:
+                draft.negations.setdefault(sid, []).append(compiled.pattern)
+        if own_terms or n_patterns:
+            covered.add(sid)
+    draft.coverage[name] = covered
+    draft.problems += source.problems
+
+
+def _checked_term(source: _Source, where: tuple, term: str) -> str | None:
+    canon = canonical_term(term)
+    letters = _letters(canon)
+    if not letters:
+        source.problem(where, f"term '{term}' has no letters; remove it")
+        return None
+    if len(letters) < 2 and _script(letters[0]) != "word":
+        source.problem(where, f"term '{term}' is a single character and would match inside other words; "
+                              f"write a longer phrase")
+        return None
+    if "~" in term:
+        source.problem(where, f"'~' is only for negations; remove it from term '{term}'")
+        return None
+    return term_regex(term)
+
+
+def _checked_pattern(source: _Source, where: tuple, pattern: str) -> re.Pattern | None:
+    try:
+        compiled = pattern_regex(pattern)
+    except re.error as exc:
+        source.problem(where, f"pattern '{pattern}' is not a valid regular expression ({exc}); "
+                              f"fix it or write it as a plain term instead")
+        return None
+    if compiled.search(""):
+        source.problem(where, f"pattern '{pattern}' matches empty text, so it would match every message")
+        return None
+    return compiled
+
+
+def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: list[str]) -> str | None:
+    """A negation phrase, or a cue around the term: "no ~" = "no" directly before any term of this signal."""
+    if "~" not in negation:
+        return _checked_term(source, where, negation)
+    if not own_terms:
+        source.problem(where, f"negation '{negation}' uses '~' but this signal has no terms in this file")
+        return None
+    terms = "|".join(f"(?:{t})" for t in sorted(own_terms, key=len, reverse=True))
+    pieces = []
+    for index, piece in enumerate(negation.split("~")):
+        if index:
+            pieces.append(f"(?:{terms})")
+        piece = piece.strip()
+        if piece:
+            if not _letters(canonical_term(piece)):
+                source.problem(where, f"negation '{negation}' needs words around '~'")
+                return None
+            pieces.append(term_regex(piece))
+    return r"\s*".join(pieces)

@@ -1,0 +1,116 @@
+"""The advisor inbox over HTTP: login, lockout, CSRF, escaping, claim, reply with translation."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bot.inbox.auth import create_advisor
+from bot.store.models import AuditEntry, Case, Message
+from tests.support.line_events import text_event
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def advisor(services):
+    with services.sessions.begin() as session:
+        create_advisor(session, "tanaka@npo.example", PASSWORD, "advisor", "田中")
+        create_advisor(session, "admin@npo.example", PASSWORD, "admin", "管理者")
+
+
+def csrf(page: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+
+
+def login(client, email="tanaka@npo.example", password=PASSWORD):
+    page = client.get("/inbox/login").data
+    return client.post("/inbox/login", data={"email": email, "password": password, "csrf_token": csrf(page)})
+
+
+@pytest.fixture
+def client(app):
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"     # session cookies are Secure outside dev mode
+    return client
+
+
+def open_case(bot, user_id="Uvi-mom", text="Con tôi bị sốt"):
+    bot.follow(user_id, language="vi")
+    bot.say(user_id, "talk to a person")
+    bot.say(user_id, text)
+
+
+def test_login_required_and_wrong_password(client, advisor):
+    assert client.get("/inbox/").status_code == 302
+    assert login(client, password="wrong password").status_code == 401
+    assert login(client).status_code == 302
+    assert client.get("/inbox/").status_code == 200
+
+
+def test_lockout_after_five_failures(client, advisor):
+    for _ in range(5):
+        login(client, password="nope nope nope")
+    response = login(client)
+    assert response.status_code == 401 and b"locked" in response.data
+
+
+def test_post_without_csrf_is_rejected(client, advisor, bot, services):
+    open_case(bot)
+    login(client)
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    response = client.post(f"/inbox/cases/{case_id}/action", data={"action": "claim"})
+    assert response.status_code == 400 and b"CSRF" in response.data
+
+
+def test_user_text_is_escaped(client, advisor, bot, services):
+    open_case(bot, text="<script>alert(1)</script>")
+    login(client)
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    page = client.get(f"/inbox/cases/{case_id}").data
+    assert b"<script>alert(1)</script>" not in page and b"&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_claim_reply_and_delivery_as_the_advisor(client, advisor, bot, services, fake_line):
+    open_case(bot)
+    login(client)
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    page = client.get(f"/inbox/cases/{case_id}").data
+    token = csrf(page)
+    client.post(f"/inbox/cases/{case_id}/action", data={"action": "claim", "csrf_token": token})
+    preview = client.post(f"/inbox/cases/{case_id}/preview", data={"text": "明日の10時に窓口に来てください。", "csrf_token": token})
+    assert preview.status_code == 200 and "確認".encode() in preview.data
+    client.post(f"/inbox/cases/{case_id}/send", data={"final_text": "Vui lòng đến quầy lúc 10 giờ ngày mai.",
+                                                      "source_ja": "明日の10時に窓口に来てください。", "csrf_token": token})
+    bot.work()
+    push = fake_line.messages_to("Uvi-mom")[-1]
+    assert push["endpoint"] == "push" and push["retryKey"]
+    assert push["messages"][0]["text"] == "Vui lòng đến quầy lúc 10 giờ ngày mai."
+    assert push["messages"][0]["sender"]["name"] == "田中"
+    with services.sessions() as session:
+        case = session.get(Case, case_id)
+        sent = session.scalar(select(Message).where(Message.sender == "advisor"))
+        actions = set(session.scalars(select(AuditEntry.action)).all())
+    assert case.status == "waiting_user" and case.first_response_at is not None
+    assert sent.delivery_status == "sent" and sent.translation_source.startswith("明日")
+    assert {"case.view", "case.claim", "case.reply"} <= actions
+
+
+def test_case_list_json_for_live_updates(client, advisor, bot):
+    login(client)
+    assert client.get("/inbox/api/cases").get_json()["cases"] == []
+    open_case(bot)
+    cases = client.get("/inbox/api/cases").get_json()["cases"]
+    assert len(cases) == 1 and cases[0]["locale"] == "vi"
+
+
+def test_only_admins_see_accounts_and_audit(client, advisor):
+    login(client)
+    assert client.get("/inbox/admin/audit").status_code == 403
+    client.post("/inbox/logout", data={"csrf_token": csrf(client.get("/inbox/password").data)})
+    login(client, "admin@npo.example")
+    assert client.get("/inbox/admin/audit").status_code == 200
