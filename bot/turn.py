@@ -38,6 +38,7 @@ class TurnContext:
     outgoing: list[dict] = field(default_factory=list)
     services: dict = field(default_factory=dict)   # optional domain services (flows, index, cases...)
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. notify advisors
+    outcome: dict | None = None      # what the turn decided (answer, suggest, handoff...): eval and stats
 
     @property
     def locale(self) -> str:
