@@ -56,6 +56,7 @@ class FlowEngine:
         self.locale = locale
         self.today = today
         self.render_resources = render_resources
+        self.visited: set[tuple[str, str]] = set()      # (flow, step) run by this engine: tests, debugging
 
     # ---- entry points -------------------------------------------------------------------
     def start(self, flow_id: str, step_id: str | None = None, variables: dict | None = None) -> FlowResult:
@@ -101,6 +102,7 @@ class FlowEngine:
         messages = messages if messages is not None else []
         for _ in range(MAX_AUTOMATIC_STEPS):
             step = flow.steps[step_id]
+            self.visited.add((flow.id, step.id))
             if step.type in {"choice", "ask"}:
                 messages.append(self._question(flow, step, variables))
                 return FlowResult(messages, FlowState(flow.id, step.id, variables))
