@@ -20,7 +20,7 @@ class IndexAnswerer:
         self._catalog = content.catalog
         self._municipality = municipality
         self._pivot = pivot                      # callable(text, locale) -> English text, or None
-        self._record = record_question or (lambda **kwargs: None)
+        self._record = record_question or (lambda ctx, **kwargs: None)
 
     # ---- rendering ---------------------------------------------------------------------------------
     def render_entries(self, ids: list[str], locale: str) -> list[dict]:
@@ -58,12 +58,14 @@ class IndexAnswerer:
                            municipality=municipality, pivot_text=pivot_text)
         ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
         if route.kind == "answer":
+            self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])
             self._confident(ctx, route.entry_ids[0])
             return True
         if route.kind == "suggest" and route.entry_ids:
+            self._record(ctx, text=text, outcome="suggested", entry_id=route.entry_ids[0])
             self._suggest(ctx, list(route.entry_ids))
             return True
-        self._record(text=text, locale=ctx.locale, outcome="not_found", entry_id=None)
+        self._record(ctx, text=text, outcome="not_found", entry_id=None)
         ctx.say(ctx.t("answers.not_found"))
         return False
 
@@ -90,7 +92,7 @@ class IndexAnswerer:
         elif kind == "fb" and value.startswith("helped:"):
             ctx.say(ctx.t("answers.thanks"))
         elif kind == "fb" and value.startswith("not_helped:"):
-            self._record(text=None, locale=ctx.locale, outcome="not_helpful", entry_id=value.split(":", 1)[1])
+            self._record(ctx, text=None, outcome="not_helpful", entry_id=value.split(":", 1)[1])
             ctx.say(text_message(ctx.t("answers.sorry_not_helpful"), quick_replies=[
                 postback_action(ctx.t("menu.person"), "cmd:person"),
                 postback_action(ctx.t("menu.main"), "cmd:menu")]))

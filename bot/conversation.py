@@ -21,7 +21,7 @@ from bot.messages import postback_action, text_message
 from bot.turn import TurnContext
 from bot.ui import language_picker, parse_postback
 
-COMMANDS = ("menu", "language", "person", "restart")
+COMMANDS = ("menu", "language", "person", "restart", "delete")
 MENU_FLOW = "main_menu"
 MISSES_BEFORE_OFFER = 2
 
@@ -36,6 +36,7 @@ class ConversationDeps:
     cases: object | None = None          # bot.cases.CaseDesk
     safety: object | None = None         # bot.safety.SafetyResponder
     answers: object | None = None        # bot.answering.IndexAnswerer
+    privacy: object | None = None        # bot.privacy.PrivacyDesk
     language_hint: Callable[[str], str | None] | None = None
 
 
@@ -46,7 +47,16 @@ class Conversation:
 
     # ---- entry points used by handlers --------------------------------------------------------
     def after_language_known(self, ctx: TurnContext) -> None:
+        if self._needs_consent(ctx):
+            ctx.say(self.deps.privacy.notice(ctx))
+            return
+        self.show_menu(ctx)
+
+    def show_menu(self, ctx: TurnContext) -> None:
         self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
+
+    def _needs_consent(self, ctx: TurnContext) -> bool:
+        return self.deps.privacy is not None and ctx.user.consent is not True
 
     def on_non_text(self, ctx: TurnContext, kind: str) -> None:
         if self._case_takes(ctx, f"[{kind}]"):
@@ -63,6 +73,9 @@ class Conversation:
         command = self.command_in(text)
         if command:
             self.run_command(ctx, command)
+            return
+        if self._needs_consent(ctx):
+            self._public_only(ctx, text)
             return
         if self._case_takes(ctx, text):
             return
@@ -88,6 +101,8 @@ class Conversation:
             self.run_command(ctx, value)
         elif kind == "f":
             self._tap(ctx, value, params)
+        elif kind == "privacy" and self.deps.privacy:
+            self.deps.privacy.on_postback(ctx, value, self)
         elif kind in {"res", "fb", "case"}:
             self._delegate_postback(ctx, kind, value)
         else:
@@ -109,7 +124,11 @@ class Conversation:
         return None
 
     def run_command(self, ctx: TurnContext, command: str) -> None:
-        if command == "language":
+        if command == "delete" and self.deps.privacy:
+            self.deps.privacy.ask_delete(ctx)
+        elif command in {"menu", "restart", "person", "continue"} and self._needs_consent(ctx):
+            ctx.say(self.deps.privacy.notice(ctx))
+        elif command == "language":
             ctx.say(language_picker(ctx.t("core.choose_language"), more_label=ctx.t("core.more_languages")))
         elif command == "person":
             self._hand_off(ctx, topic="living", priority="normal", reason="user asked for a person")
@@ -198,6 +217,12 @@ class Conversation:
             misses = 0
         self._offer_language_switch(ctx, text)
         self.deps.store.save(ctx.user.line_user_id, stored.state, misses, self.deps.now())
+
+    def _public_only(self, ctx: TurnContext, text: str) -> None:
+        """No consent yet: public information from the index only, and the notice again."""
+        found = self.deps.answers.answer(ctx, text) if self.deps.answers else False
+        if not found or ctx.user.consent is None:
+            ctx.say(self.deps.privacy.notice(ctx, "privacy.reminder"))
 
     def _offer_language_switch(self, ctx: TurnContext, text: str) -> None:
         """A message clearly in another supported language: offer (never force) a switch."""

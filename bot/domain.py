@@ -11,8 +11,10 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot.conversation import Conversation, ConversationDeps
+from bot.privacy import PrivacyDesk
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
+from bot.store.questions import SqlQuestionLog
 
 
 def make_domain_services(settings: Settings, session: Session, content, now: Callable[[], datetime],
@@ -20,12 +22,14 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     """`extra` carries infrastructure-backed helpers (notifier, translator) that the worker has."""
     extra = extra or {}
     cases = _optional_cases(settings, session, content, now, extra)
-    answers = _optional_answers(settings, content, extra)
+    answers = _optional_answers(settings, content, extra, SqlQuestionLog(session).record)
     hint = _language_hint()
+    privacy = PrivacyDesk(content.catalog, extra.get("tasks"), settings.message_retention_days)
     deps = ConversationDeps(
         content=content, store=SqlConversationStore(session), now=now,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
-        cases=cases, safety=_optional_safety(content, cases, answers, hint), answers=answers, language_hint=hint,
+        cases=cases, safety=_optional_safety(content, cases, answers, hint, privacy), answers=answers,
+        language_hint=hint, privacy=privacy,
     )
     return {"conversation": Conversation(deps), "cases": cases}
 
@@ -38,22 +42,25 @@ def _optional_cases(settings, session, content, now, extra):
     return CaseDesk.build(settings, session, content, now, extra)
 
 
-def _optional_safety(content, cases, answers, hint):
+def _optional_safety(content, cases, answers, hint, privacy):
     try:
         from bot.safety import SafetyResponder
     except ImportError:
         return None
     if content.triage_rules is None:
         return None
-    return SafetyResponder(content, cases, answers.render_entries if answers else None, hint)
+    return SafetyResponder(content, cases, answers.render_entries if answers else None, hint, privacy)
 
 
-def _optional_answers(settings, content, extra):
+def _optional_answers(settings, content, extra, record_question):
     try:
         from bot.answering import IndexAnswerer
     except ImportError:
         return None
-    return IndexAnswerer(content, settings.municipality, pivot=extra.get("pivot_translate")) if content.index is not None else None
+    if content.index is None:
+        return None
+    return IndexAnswerer(content, settings.municipality, pivot=extra.get("pivot_translate"),
+                         record_question=record_question)
 
 
 def _language_hint():

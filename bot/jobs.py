@@ -23,3 +23,20 @@ def escalate_if_unclaimed(case_id: int) -> bool:
 def deliver_messages(message_ids: list[int]) -> None:
     """Push messages that belong to no LINE event (advisor replies), retried by RQ on LINE outages."""
     current_services().delivery.deliver_messages(message_ids)
+
+
+def erase_user_data(line_user_id: str, locale: str) -> dict:
+    """The user's "delete my data": erase, then tell them it is done (sent without storing it)."""
+    import uuid
+
+    from bot.messages import text_message
+    from bot.store.erase import erase_user
+    from bot.store.users import RETRY_KEY_NAMESPACE
+
+    services = current_services()
+    with services.sessions.begin() as session:
+        counts = erase_user(session, line_user_id, services.redis)
+    text = services.content.current().catalog.text(locale, "privacy.deleted")
+    retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"erased:{line_user_id}:{counts}"))
+    services.messenger.push(line_user_id, [text_message(text)], retry_key)
+    return counts

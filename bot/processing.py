@@ -85,7 +85,8 @@ class EventProcessor:
             ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
             ctx.after_commit = []
         if user:
-            record_inbound(session, user, event, event_id)
+            # Without consent only the language is kept: the message is logged without its text.
+            record_inbound(session, user, event, event_id, keep_content=ctx.user.consent is True)
             record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
                                    partition=_partition(source), reply_token=event.get("replyToken"),

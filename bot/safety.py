@@ -16,12 +16,13 @@ ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labo
 
 
 class SafetyResponder:
-    def __init__(self, content, cases, render_entries=None, language_hint=None):
+    def __init__(self, content, cases, render_entries=None, language_hint=None, privacy=None):
         self._rules = content.triage_rules
         self._catalog = content.catalog
         self._cases = cases
         self._render_entries = render_entries or (lambda ids, locale: [])
         self._language_hint = language_hint
+        self._privacy = privacy
 
     def respond(self, ctx: TurnContext, text: str) -> bool:
         """Answer and open a case when the message needs a person; False lets the bot go on."""
@@ -29,6 +30,9 @@ class SafetyResponder:
         if result.level == "none":
             return False
         locale = self._locale_for(ctx, text)
+        if ctx.user is not None and ctx.user.consent is not True:
+            self._respond_without_case(ctx, result, locale)
+            return True
         if result.level == "emergency":
             ctx.say(text_message(self._catalog.text(locale, f"safety.emergency.{result.category or 'general'}")
                                  if self._catalog.has(locale, f"safety.emergency.{result.category}")
@@ -45,6 +49,17 @@ class SafetyResponder:
                 ctx.say(*self._render_entries(list(result.resource_ids), locale))
         self._open_case(ctx, result)
         return True
+
+    def _respond_without_case(self, ctx: TurnContext, result: TriageResult, locale: str) -> None:
+        """The user has not agreed to the privacy notice: numbers and hotlines, no case, no storage."""
+        if result.level == "emergency":
+            ctx.say(self._catalog.text(locale, "safety.emergency_public"))
+        elif result.level == "crisis":
+            ctx.say(*self._render_entries(list(result.resource_ids), locale))
+        elif result.resource_ids:
+            ctx.say(*self._render_entries(list(result.resource_ids), locale))
+        if self._privacy is not None:
+            ctx.say(self._privacy.notice(ctx, "privacy.reminder"))
 
     def _locale_for(self, ctx: TurnContext, text: str) -> str:
         # A first message before any language was chosen still gets the numbers in its language.

@@ -31,6 +31,7 @@ class Settings:
     default_locale: str = "en"
     municipality: str | None = None
     conversation_idle_minutes: int = 60 * 24
+    message_retention_days: int = 365
     reply_token_max_age_s: float = 50.0
     line_timeout_s: float = 10.0
     line_max_attempts: int = 5
@@ -101,6 +102,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         redis_url=_url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ("redis://", "rediss://", "unix://")),
         dev_mode=_flag(env, "BOT_DEV_MODE"),
         conversation_idle_minutes=_int(env, "CONVERSATION_IDLE_MINUTES", 60 * 24),
+        message_retention_days=_int(env, "MESSAGE_RETENTION_DAYS", 365),
         translate_backend=env.get("TRANSLATE_BACKEND", "none").strip() or "none",
         google_project=env.get("GOOGLE_CLOUD_PROJECT", "").strip(),
         google_location=env.get("GOOGLE_TRANSLATE_LOCATION", "global").strip() or "global",

@@ -86,17 +86,40 @@ class Rule:
 
 @dataclass(frozen=True)
 class Signal:
+    """How one signal is recognised. Terms written with accents run on the canonical text (so
+    "tự tử" matches "tự tử" and "tu tu" but not "từ từ"); everything else runs on the same text
+    without accents, which has the same length, so negation spans line up."""
     id: str
-    terms: re.Pattern | None
+    accented: re.Pattern | None
+    plain: re.Pattern | None
     patterns: tuple[re.Pattern, ...]
-    negations: re.Pattern | None
+    negations_accented: re.Pattern | None = None
+    negations_plain: re.Pattern | None = None
+    negation_patterns: tuple[re.Pattern, ...] = ()
 
-    def matches(self, text: str) -> bool:
-        if self.negations is not None:
-            text = self.negations.sub(lambda m: "\x00" * len(m.group()), text)
-        if self.terms is not None and self.terms.search(text):
+    def matches(self, text: str, plain: str) -> bool:
+        """``text``: canonical message; ``plain``: the same without accents."""
+        spans = _spans(self.negations_accented, text) + _spans(self.negations_plain, plain)
+        for pattern in self.negation_patterns:
+            spans += _spans(pattern, plain)
+        if spans:
+            text, plain = _mask(text, spans), _mask(plain, spans)
+        if self.accented is not None and self.accented.search(text):
             return True
-        return any(p.search(text) for p in self.patterns)
+        if self.plain is not None and self.plain.search(plain):
+            return True
+        return any(p.search(plain) for p in self.patterns)
+
+
+def _spans(regex: re.Pattern | None, text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in regex.finditer(text)] if regex is not None else []
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = "\x00" * (end - start)
+    return "".join(chars)
 
 
 @dataclass(frozen=True)
@@ -119,12 +142,13 @@ def triage(text: str, rules: TriageRules) -> TriageResult:
     if not text or not text.strip():
         return NO_MATCH
     canon = canonical_text(text)
+    plain = strip_accents(canon)
     seen: dict[str, bool] = {}
 
     def hit(signal_id: str) -> bool:
         if signal_id not in seen:
             signal = rules.signals.get(signal_id)
-            seen[signal_id] = bool(signal and signal.matches(canon))
+            seen[signal_id] = bool(signal and signal.matches(canon, plain))
         return seen[signal_id]
 
     matched = [rule for rule in rules.rules if all(any(hit(s) for s in line) for line in rule.when)]
@@ -143,7 +167,7 @@ def triage(text: str, rules: TriageRules) -> TriageResult:
 # Canonical text: the one form that both messages and terms are compared in
 
 _LATIN_EXTRA = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ħ": "h", "ı": "i", "ŀ": "l"}
-_QUOTES = {"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"}
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
 _SPACES = re.compile(r"\s+")
 _strip_cache: dict[str, str] = {}
 
@@ -152,36 +176,32 @@ def _is_latin_letter(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
 
 
-def _strip_char(ch: str) -> str:
+def _base_letter(ch: str) -> str:
+    """The letter without its accents ("ệ" -> "e", "đ" -> "d"); other characters unchanged."""
     cached = _strip_cache.get(ch)
     if cached is None:
-        cached = _LATIN_EXTRA.get(ch) or _QUOTES.get(ch)
-        if cached is None:
-            decomposed = unicodedata.normalize("NFD", ch)
-            if (len(decomposed) > 1 and _is_latin_letter(decomposed[0])
-                    and all(unicodedata.combining(c) for c in decomposed[1:])):
-                cached = decomposed[0]
-            elif 0x30A1 <= ord(ch) <= 0x30F6:          # katakana -> hiragana
-                cached = chr(ord(ch) - 0x60)
-            else:
-                cached = ch
+        cached = _LATIN_EXTRA.get(ch, ch)
+        decomposed = unicodedata.normalize("NFD", ch)
+        if (len(decomposed) > 1 and _is_latin_letter(decomposed[0])
+                and all(unicodedata.combining(c) for c in decomposed[1:])):
+            cached = decomposed[0]
         _strip_cache[ch] = cached
     return cached
 
 
-def _fold(text: str) -> str:
-    out: list[str] = []
-    for ch in text:
-        if unicodedata.combining(ch) and out and _is_latin_letter(out[-1]):
-            continue                                   # a loose accent on a Latin letter
-        out.append(_strip_char(ch))
-    return "".join(out)
+def _kana_to_hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
 
 
 def canonical_text(text: str) -> str:
-    """NFKC, casefold, katakana as hiragana, Latin without accents, single spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _SPACES.sub(" ", _fold(text)).strip()
+    """NFKC, casefold, one kind of apostrophe, katakana as hiragana, single spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
+    return _SPACES.sub(" ", _kana_to_hiragana(text)).strip()
+
+
+def strip_accents(text: str) -> str:
+    """Latin letters without accents, character for character (same length as ``text``)."""
+    return "".join(_base_letter(c) for c in text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,9 +234,21 @@ def canonical_term(term: str) -> str:
     return canonical_text(term)
 
 
-def term_regex(term: str) -> str | None:
-    """The regular expression for one admin term (``*`` = any letters, space = optional space)."""
+def has_accents(term: str) -> bool:
+    return any(_base_letter(c) != c for c in canonical_term(term))
+
+
+def term_regex(term: str, plain: bool | None = None) -> str | None:
+    """The regular expression for one admin term (``*`` = any letters, space = optional space).
+
+    A term with accented Latin letters is matched on the canonical text, each accented letter
+    also matching its base letter (people type without accents); any other term, or any term with
+    ``plain=True``, is matched on the text without accents."""
     canon = canonical_term(term)
+    if plain is None:
+        plain = not has_accents(canon)
+    if plain:
+        canon = strip_accents(canon)
     letters = _letters(canon)
     if not letters:
         return None
@@ -240,7 +272,8 @@ def term_regex(term: str) -> str | None:
         is_run = (ch.isalnum() or unicodedata.category(ch).startswith("M")) and _script(ch) == "run"
         if is_run and prev_run:
             parts.append(r"\s*")                       # "いきを していません" == "いきをしていません"
-        parts.append(re.escape(ch))
+        base = _base_letter(ch)
+        parts.append(f"[{ch}{base}]" if base != ch else re.escape(ch))
         prev_run = is_run
     first, last = _script(letters[0]), _script(letters[-1])
     left = _LEFT_EDGE if first in ("word", "indic") else ""
@@ -255,8 +288,8 @@ def _alternation(fragments: list[str]) -> re.Pattern | None:
 
 def pattern_regex(pattern: str) -> re.Pattern:
     """An admin regular expression, in the canonical form (no casefold: it would change escapes)."""
-    text = unicodedata.normalize("NFKC", pattern)
-    return re.compile(_fold(text), re.IGNORECASE)
+    text = _kana_to_hiragana(unicodedata.normalize("NFKC", pattern))
+    return re.compile(strip_accents(text), re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,9 +414,10 @@ class _Draft:
     signal_ids: set[str] = field(default_factory=set)
     declared_signals: list[tuple[str, int]] = field(default_factory=list)
     resource_lines: list[tuple[str, int, str]] = field(default_factory=list)
-    fragments: dict[str, list[str]] = field(default_factory=dict)
+    fragments: dict[tuple[str, bool], list[str]] = field(default_factory=dict)    # (signal, accented)
     patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
-    negations: dict[str, list[str]] = field(default_factory=dict)
+    negations: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
+    negation_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
     coverage: dict[str, set[str]] = field(default_factory=dict)
     locale_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -451,10 +485,14 @@ def _load(directory: Path) -> tuple[TriageRules | None, list[str]]:
         return None, draft.problems
     signals = {}
     for signal_id in draft.signal_ids:
-        fragments = draft.fragments.get(signal_id, [])
-        signals[signal_id] = Signal(id=signal_id, terms=_alternation(fragments),
-                                    patterns=tuple(draft.patterns.get(signal_id, [])),
-                                    negations=_alternation(draft.negations.get(signal_id, [])))
+        signals[signal_id] = Signal(
+            id=signal_id,
+            accented=_alternation(draft.fragments.get((signal_id, True), [])),
+            plain=_alternation(draft.fragments.get((signal_id, False), [])),
+            patterns=tuple(draft.patterns.get(signal_id, [])),
+            negations_accented=_alternation(draft.negations.get((signal_id, True), [])),
+            negations_plain=_alternation(draft.negations.get((signal_id, False), [])),
+            negation_patterns=tuple(draft.negation_patterns.get(signal_id, [])))
     return TriageRules(rules=tuple(draft.rules), signals=signals,
                        resource_lines=tuple(draft.resource_lines), coverage=draft.coverage,
                        locale_lines=draft.locale_lines,
@@ -532,8 +570,8 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
         for index, term in enumerate(spec.get("terms") or []):
             fragment = _checked_term(source, where + ("terms", index), term)
             if fragment:
-                own_terms.append(fragment)
-        draft.fragments.setdefault(sid, []).extend(own_terms)
+                own_terms.append(term)
+                draft.fragments.setdefault((sid, has_accents(term)), []).append(fragment)
         n_patterns = 0
         for index, pattern in enumerate(spec.get("patterns") or []):
             compiled = _checked_pattern(source, where + ("patterns", index), pattern)
@@ -543,11 +581,12 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
         for index, negation in enumerate(spec.get("negations") or []):
             fragment = _negation_regex(source, where + ("negations", index), negation, own_terms)
             if fragment:
-                draft.negations.setdefault(sid, []).append(fragment)
+                accented = "~" not in negation and has_accents(negation)
+                draft.negations.setdefault((sid, accented), []).append(fragment)
         for index, pattern in enumerate(spec.get("negation_patterns") or []):
             compiled = _checked_pattern(source, where + ("negation_patterns", index), pattern)
             if compiled is not None:
-                draft.negations.setdefault(sid, []).append(compiled.pattern)
+                draft.negation_patterns.setdefault(sid, []).append(compiled)
         if own_terms or n_patterns:
             covered.add(sid)
     draft.coverage[name] = covered
@@ -584,13 +623,15 @@ def _checked_pattern(source: _Source, where: tuple, pattern: str) -> re.Pattern 
 
 
 def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: list[str]) -> str | None:
-    """A negation phrase, or a cue around the term: "no ~" = "no" directly before any term of this signal."""
+    """A negation phrase, or a cue around the term: "no ~" = "no" directly before any term of
+    this signal in this file. Cues are compared without accents."""
     if "~" not in negation:
         return _checked_term(source, where, negation)
     if not own_terms:
         source.problem(where, f"negation '{negation}' uses '~' but this signal has no terms in this file")
         return None
-    terms = "|".join(f"(?:{t})" for t in sorted(own_terms, key=len, reverse=True))
+    terms = "|".join(f"(?:{term_regex(t, plain=True)})"
+                     for t in sorted(own_terms, key=len, reverse=True))
     pieces = []
     for index, piece in enumerate(negation.split("~")):
         if index:
@@ -600,5 +641,5 @@ def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: lis
             if not _letters(canonical_term(piece)):
                 source.problem(where, f"negation '{negation}' needs words around '~'")
                 return None
-            pieces.append(term_regex(piece))
+            pieces.append(term_regex(piece, plain=True))
     return r"\s*".join(pieces)

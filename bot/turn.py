@@ -24,6 +24,7 @@ class UserState:
     profile_language: str | None = None
     municipality: str | None = None
     blocked: bool = False
+    consent: bool | None = None      # None: not asked yet; False: declined the privacy notice
     is_new: bool = False
 
 

@@ -36,12 +36,15 @@ class RawFile:
     data: Any
     lines: dict[str, int]
 
-    def where(self, dotted: str = "") -> str:
-        # The value itself may have no line (a scalar in a list): walk up to its nearest parent.
+    def line(self, dotted: str = "") -> int:
+        # A value may have no line of its own (a scalar in a list): walk up to its nearest parent.
         key = dotted
         while key and key not in self.lines:
             key = key[:max(key.rfind("."), key.rfind("["), 0)]
-        return f"{display_path(self.path)}:{self.lines.get(key, 1)}"
+        return self.lines.get(key, 1)
+
+    def where(self, dotted: str = "") -> str:
+        return f"{display_path(self.path)}:{self.line(dotted)}"
 
 
 def display_path(path: Path) -> str:
@@ -97,9 +100,11 @@ def _validator(definition: str | None) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def schema_problems(raw: RawFile, definition: str | None = None) -> list[str]:
-    errors = sorted(_validator(definition).iter_errors(raw.data), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}" for error in errors]
+def schema_problems(raw: RawFile, definition: str | None = None) -> list[tuple[tuple, str]]:
+    """(path of the wrong value, message) for every schema error, in file order."""
+    errors = sorted(_validator(definition).iter_errors(raw.data), key=lambda e: raw.line(_dotted(e.absolute_path)))
+    return [(tuple(error.absolute_path), f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}")
+            for error in errors]
 
 
 def _dotted(path) -> str:
@@ -137,11 +142,12 @@ def _entries(files: list[RawFile], problems: list[str]) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
     for raw in files:
         found = schema_problems(raw)
-        problems.extend(found)
+        problems.extend(message for _, message in found)
+        broken = {path[1] for path, _ in found if len(path) > 1}      # positions of entries with errors
         items = raw.data.get("entries") if isinstance(raw.data, dict) else None
         for position, item in enumerate(items if isinstance(items, list) else []):
             where = raw.where(f"entries[{position}]")
-            entry = _entry(item, where) if not any(p.startswith(f"{where}") for p in found) else None
+            entry = None if position in broken else _entry(item, where)
             if entry is None:
                 continue
             if entry.id in entries:
@@ -176,7 +182,7 @@ def _texts(files: list[RawFile], entries: dict[str, Entry], problems: list[str])
                             f"rename the file")
             continue
         found = schema_problems(raw, "textFile")
-        problems.extend(found)
+        problems.extend(message for _, message in found)
         if found:
             continue
         if raw.data["locale"] != locale:

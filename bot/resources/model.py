@@ -17,6 +17,8 @@ class Contact:
     phone: str | None = None
     hours: str | None = None
     url: str | None = None
+    alt_phone: str | None = None
+    languages: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ class User(Base):
     locale_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     municipality: Mapped[str | None] = mapped_column(String(64))
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[bool | None] = mapped_column(Boolean)          # None: not asked yet; False: declined
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -94,7 +96,8 @@ class Case(Base):
     """A conversation handed to a person. Status: waiting → assigned → waiting_user → resolved."""
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SET NULL: when a user deletes their data the case stays as an anonymous count for statistics.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     locale: Mapped[str] = mapped_column(String(16))
     topic: Mapped[str] = mapped_column(String(20))
     priority: Mapped[str] = mapped_column(String(10))      # urgent | high | normal
@@ -132,3 +135,25 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(60))
     detail: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Question(Base):
+    """A free-text question the index handled: what admins need to improve answers."""
+    __tablename__ = "questions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(15))       # answered | suggested | not_found | not_helpful
+    entry_id: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class RetentionRun(Base):
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    messages_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    cases_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    questions_deleted: Mapped[int] = mapped_column(Integer, default=0)
+    translations_deleted: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,7 +12,7 @@ from bot.store.models import Message, User, utcnow
 from bot.turn import UserState
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
-_STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked")
+_STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
 
 
 def get_or_create_user(session: Session, line_user_id: str) -> tuple[User, bool]:
@@ -30,6 +30,8 @@ def state_of(user: User, is_new: bool = False) -> UserState:
 
 
 def apply_state(user: User, state: UserState) -> None:
+    if state.consent is True and user.consent is not True:
+        user.consent_at = utcnow()
     for name in _STATE_FIELDS:
         if getattr(user, name) != getattr(state, name):
             setattr(user, name, getattr(state, name))
@@ -46,10 +48,11 @@ def inbound_summary(event: dict) -> tuple[str, str | None]:
     return kind, None
 
 
-def record_inbound(session: Session, user: User, event: dict, event_id: str) -> Message:
+def record_inbound(session: Session, user: User, event: dict, event_id: str, keep_content: bool = True) -> Message:
     kind, text = inbound_summary(event)
     message = event.get("message") or {}
-    row = Message(user_id=user.id, direction="in", sender="user", kind=kind, text=text, payload=event,
+    row = Message(user_id=user.id, direction="in", sender="user", kind=kind,
+                  text=text if keep_content else None, payload=event if keep_content else None,
                   event_id=event_id, line_message_id=message.get("id"))
     session.add(row)
     return row

@@ -1,0 +1,284 @@
+"""Offline search over the resource index in all 17 languages, mixed-language text included.
+
+Every entry is one document made of all its locales' titles, labels, keywords and examples plus
+its shared keywords, so a Vietnamese question typed without accents, a romaji word or a Japanese
+term matches whatever the user's language. Features are word tokens and character n-grams of
+normalised text (NFKC, casefold, Latin diacritics stripped, katakana folded to hiragana); n-grams
+make scripts written without spaces (Thai, Burmese, Japanese, Chinese) and typos work. Scoring is
+BM25 with precomputed per-entry weights; the user's own locale counts extra, municipal entries
+rank up at home and down elsewhere. A confidence decision says answer / suggest / nothing.
+"""
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+
+# BM25: k1 saturates repeated matches; b is low because documents differ in length mostly by
+# how many locales are translated yet, which says nothing about relevance.
+K1, B = 1.2, 0.3
+FIELD_WEIGHTS = {"title": 2.0, "label": 1.0, "keywords": 2.0, "examples": 1.0, "shared": 2.0}
+LOCALE_BOOST = 1.0                 # extra share of a term's frequency that comes from the user's locale
+RELATED_LOCALES = {"ja": ("ja-easy",), "ja-easy": ("ja",), "zh-Hans": ("zh-Hant",), "zh-Hant": ("zh-Hans",),
+                   "hi": ("ne",), "ne": ("hi",), "pt-BR": ("es",), "es": ("pt-BR",)}
+HOME_FACTOR, AWAY_FACTOR, UNKNOWN_FACTOR = 1.5, 0.5, 0.85
+# Confidence (calibrated with bench/calibrate-style runs over eval_dev and held-out examples,
+# see tests/test_search.py): strength = top score / query weight; margin = 1 - second / top.
+ANSWER_STRENGTH, ANSWER_MARGIN = 0.9, 0.25
+SUGGEST_STRENGTH = 0.35
+SUGGEST_RELATIVE = 0.5             # a suggestion scores at least half of the top candidate
+MAX_SUGGESTIONS = 3
+
+NGRAMS = {"latin": (3, 4), "cjk": (1, 2, 3), "hangul": (1, 2, 3), "thai": (2, 3, 4), "myanmar": (2, 3, 4),
+          "indic": (2, 3, 4), "other": (2, 3), "digit": ()}
+PADDED = {"latin", "indic", "other"}          # scripts written with spaces: n-grams see word edges
+_WORD_MARK = "\x01"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    decision: str                        # "answer" | "suggest" | "none"
+    candidates: tuple[Candidate, ...]    # best first; answer: 1, suggest: up to 3, none: ()
+    strength: float = 0.0
+    margin: float = 0.0
+
+
+# ---- text → features --------------------------------------------------------------------------
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    out = []
+    for ch in unicodedata.normalize("NFD", text):
+        category = unicodedata.category(ch)
+        if category == "Mn" and out and _is_latin(out[-1]):
+            continue                                  # é → e, ấ → a: accents are often left out
+        if category == "Cf":
+            continue                                  # zero-width joiners vary between keyboards
+        out.append(_fold_char(ch, category))
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _is_latin(ch: str) -> bool:
+    code = ord(ch)
+    return ch.isalpha() and (code < 0x250 or 0x1E00 <= code <= 0x1EFF)
+
+
+def _fold_char(ch: str, category: str) -> str:
+    code = ord(ch)
+    if 0x30A1 <= code <= 0x30F6:
+        return chr(code - 0x60)                       # katakana → hiragana: ホイクエン = ほいくえん
+    if category == "Nd":
+        return str(unicodedata.digit(ch, 0))          # ၂ २ ๒ → 2
+    return {"đ": "d", "ł": "l", "ø": "o"}.get(ch, ch)
+
+
+def _script(ch: str) -> str:
+    code = ord(ch)
+    if ch.isdigit():
+        return "digit"
+    if code < 0x250 or 0x1E00 <= code <= 0x1EFF:
+        return "latin"
+    if 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF:
+        return "cjk"
+    if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+        return "hangul"
+    if 0x0E00 <= code <= 0x0E7F:
+        return "thai"
+    if 0x1000 <= code <= 0x109F or 0xA9E0 <= code <= 0xA9FF or 0xAA60 <= code <= 0xAA7F:
+        return "myanmar"
+    if 0x0900 <= code <= 0x0DFF:
+        return "indic"                                # Devanagari, Bengali, Sinhala
+    return "other"
+
+
+def runs(text: str) -> list[tuple[str, str]]:
+    """(script, run) pieces of normalised text: letters of one script, marks attached."""
+    pieces: list[tuple[str, str]] = []
+    current, script = [], ""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] not in "LMN" and ch != "ー":
+            _flush(pieces, script, current)
+            current, script = [], ""
+            continue
+        kind = script if category[0] == "M" and current else _script(ch)
+        if current and kind != script:
+            _flush(pieces, script, current)
+            current = []
+        current.append(ch)
+        script = kind
+    _flush(pieces, script, current)
+    return pieces
+
+
+def _flush(pieces: list, script: str, chars: list[str]) -> None:
+    if chars:
+        pieces.append((script, "".join(chars)))
+
+
+def features(text: str) -> list[str]:
+    found: list[str] = []
+    for script, run in runs(normalise(text)):
+        if script in PADDED or script in ("hangul", "digit"):
+            found.append(_WORD_MARK + run)
+        padded = f" {run} " if script in PADDED else run
+        for n in NGRAMS[script]:
+            found.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return found
+
+
+# ---- the index ---------------------------------------------------------------------------------
+
+class SearchEngine:
+    """Postings with precomputed BM25 weights; a query only adds up floats."""
+
+    def __init__(self, ids, municipalities, weights, tf_all, tf_locale, idf, norms):
+        self.ids = ids                           # position → entry id
+        self.municipalities = municipalities     # position → slug or None
+        self.weights = weights                   # term → [(position, bm25 weight)]
+        self.tf_all = tf_all                     # term → {position: tf}
+        self.tf_locale = tf_locale               # locale → term → {position: tf}
+        self.idf = idf
+        self.norms = norms                       # position → k1 * length normalisation
+
+    @classmethod
+    def build(cls, index) -> "SearchEngine":
+        ids = list(index.entries)
+        tf_all: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        tf_locale: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+        lengths = [0.0] * len(ids)
+        for position, entry_id in enumerate(ids):
+            for locale, field, text in _documents(index, entry_id):
+                weight = FIELD_WEIGHTS[field]
+                for term in features(text):
+                    tf_all[term][position] += weight
+                    lengths[position] += weight
+                    if locale:
+                        tf_locale[locale][term][position] += weight
+        return cls._finish(index, ids, tf_all, tf_locale, lengths)
+
+    @classmethod
+    def _finish(cls, index, ids, tf_all, tf_locale, lengths) -> "SearchEngine":
+        count = max(len(ids), 1)
+        average = (sum(lengths) / count) or 1.0
+        norms = [K1 * (1 - B + B * length / average) for length in lengths]
+        idf = {term: math.log(1 + (count - len(post) + 0.5) / (len(post) + 0.5)) for term, post in tf_all.items()}
+        weights = {term: [(p, idf[term] * _saturate(tf, norms[p])) for p, tf in post.items()]
+                   for term, post in tf_all.items()}
+        municipalities = [index.entries[i].municipality for i in ids]
+        frozen_locale = {loc: {t: dict(post) for t, post in terms.items()} for loc, terms in tf_locale.items()}
+        return cls(ids, municipalities, weights, {t: dict(p) for t, p in tf_all.items()}, frozen_locale, idf, norms)
+
+    # ---- querying ----------------------------------------------------------------------------
+
+    def search(self, query: str, locale: str, *, municipality: str | None = None,
+               pivot_text: str | None = None) -> SearchResult:
+        scores, strength_base = self.score(query, locale, municipality)
+        if pivot_text:
+            # The machine translation is a second opinion: each entry keeps its better showing.
+            pivot_scores, pivot_base = self.score(pivot_text, "en", municipality)
+            scores = _merge(scores, strength_base, pivot_scores, pivot_base)
+            strength_base = 1.0 if scores else strength_base
+        return decide(self.ids, scores, strength_base)
+
+    def score(self, query: str, locale: str, municipality: str | None) -> tuple[dict[int, float], float]:
+        terms = set(features(query))
+        scores: dict[int, float] = defaultdict(float)
+        base = 0.0
+        for term in terms:
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            base += idf
+            for position, weight in self.weights[term]:
+                scores[position] += weight
+        self._boost_locale(scores, terms, locale)
+        home = municipality or self._mentioned_municipality(terms)
+        for position in list(scores):
+            scores[position] *= self._place_factor(position, home)
+        return scores, base
+
+    def _boost_locale(self, scores: dict[int, float], terms: set[str], locale: str) -> None:
+        boosts = [(locale, LOCALE_BOOST)] + [(other, LOCALE_BOOST / 2) for other in RELATED_LOCALES.get(locale, ())]
+        for boosted, extra in boosts:
+            own = self.tf_locale.get(boosted)
+            if not own:
+                continue
+            for term in terms & own.keys():
+                idf, tf_all = self.idf[term], self.tf_all[term]
+                for position, tf in own[term].items():
+                    before = tf_all[position]
+                    norm = self.norms[position]
+                    scores[position] += idf * (_saturate(before + extra * tf, norm) - _saturate(before, norm))
+
+    def _mentioned_municipality(self, terms: set[str]) -> str | None:
+        # "Toshima" or "toshimaku" in the question counts as living there, for this question.
+        for slug in {m for m in self.municipalities if m}:
+            stem = slug.split("-")[0]
+            if {_WORD_MARK + stem, _WORD_MARK + slug.replace("-", "")} & terms:
+                return slug
+        return None
+
+    def _place_factor(self, position: int, home: str | None) -> float:
+        place = self.municipalities[position]
+        if place is None:
+            return 1.0
+        if home is None:
+            return UNKNOWN_FACTOR
+        return HOME_FACTOR if place == home else AWAY_FACTOR
+
+
+def _saturate(tf: float, norm: float) -> float:
+    return tf * (K1 + 1) / (tf + norm)
+
+
+def _documents(index, entry_id: str):
+    """(locale or None, field, text) for everything indexed for one entry."""
+    for keyword in index.entries[entry_id].keywords:
+        yield None, "shared", keyword
+    for locale, texts in index.texts.items():
+        text = texts.get(entry_id)
+        if text is None:
+            continue
+        yield locale, "title", text.title
+        if text.label:
+            yield locale, "label", text.label
+        for keyword in text.keywords:
+            yield locale, "keywords", keyword
+        for example in text.examples:
+            yield locale, "examples", example
+        if FIELD_WEIGHTS.get("answer"):
+            yield locale, "answer", text.answer
+
+
+def _merge(first: dict[int, float], first_base: float, second: dict[int, float], second_base: float):
+    merged: dict[int, float] = {}
+    for scores, base in ((first, first_base), (second, second_base)):
+        for position, score in scores.items():
+            merged[position] = max(merged.get(position, 0.0), score / base if base else 0.0)
+    return merged
+
+
+# ---- confidence --------------------------------------------------------------------------------
+
+def decide(ids: list[str], scores: dict[int, float], base: float) -> SearchResult:
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or ranked[0][1] <= 0 or base <= 0:
+        return SearchResult("none", ())
+    top = ranked[0][1]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    strength, margin = top / base, 1 - second / top
+    candidates = tuple(Candidate(ids[p], round(s, 4)) for p, s in ranked[:MAX_SUGGESTIONS]
+                       if s >= SUGGEST_RELATIVE * top)
+    if strength >= ANSWER_STRENGTH and margin >= ANSWER_MARGIN:
+        return SearchResult("answer", candidates[:1], strength, margin)
+    if strength >= SUGGEST_STRENGTH:
+        return SearchResult("suggest", candidates, strength, margin)
+    return SearchResult("none", (), strength, margin)

@@ -1,0 +1,60 @@
+"""Deleting and exporting one user's data (the user's "delete my data", and admins in the inbox)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.store.models import Case, CaseNote, Conversation, Message, Question, User
+
+
+def export_user(session: Session, line_user_id: str) -> dict | None:
+    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    if user is None:
+        return None
+    messages = session.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id)).all()
+    cases = session.scalars(select(Case).where(Case.user_id == user.id).order_by(Case.id)).all()
+    notes = session.scalars(select(CaseNote).where(CaseNote.case_id.in_([c.id for c in cases]))).all() if cases else []
+    iso = lambda moment: moment.isoformat() if isinstance(moment, datetime) else moment  # noqa: E731
+    return {
+        "user": {"line_user_id": user.line_user_id, "display_name": user.display_name, "locale": user.locale,
+                 "profile_language": user.profile_language, "municipality": user.municipality,
+                 "consent": user.consent, "created_at": iso(user.created_at)},
+        "messages": [{"direction": m.direction, "sender": m.sender, "kind": m.kind, "text": m.text,
+                      "translation": m.translation, "status": m.delivery_status, "time": iso(m.created_at)} for m in messages],
+        "cases": [{"id": c.id, "topic": c.topic, "priority": c.priority, "status": c.status,
+                   "created_at": iso(c.created_at), "resolved_at": iso(c.resolved_at)} for c in cases],
+        "notes": [{"case_id": n.case_id, "text": n.text, "time": iso(n.created_at)} for n in notes],
+    }
+
+
+def erase_user(session: Session, line_user_id: str, connection=None) -> dict:
+    """Remove messages, notes, questions, conversation and profile; cases stay as anonymous counts."""
+    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    if user is None:
+        return {"messages": 0, "cases": 0}
+    rows = session.execute(select(Message.text, Message.translation_source).where(Message.user_id == user.id)).all()
+    texts = [t for row in rows for t in row if t]
+    case_ids = session.scalars(select(Case.id).where(Case.user_id == user.id)).all()
+    counts = {"messages": len(rows), "cases": len(case_ids)}
+    if case_ids:
+        session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
+        session.execute(update(Case).where(Case.id.in_(case_ids)).values(user_id=None, reason=None, user_engaged=False))
+    for model in (Message, Question, Conversation):
+        session.execute(delete(model).where(model.user_id == user.id))
+    session.delete(user)
+    if connection is not None:
+        _erase_from_redis(connection, texts)
+    return counts
+
+
+def _erase_from_redis(connection, texts: list[str]) -> None:
+    """Translations of the user's conversation cached in Redis (keyed by a digest of the text)."""
+    keys = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        keys.extend(connection.scan_iter(match=f"bot:tr:*:*:{digest}"))
+    if keys:
+        connection.delete(*keys)
