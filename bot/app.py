@@ -6,6 +6,7 @@ import os
 
 from flask import Flask
 
+from bot.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
 from bot.settings import Settings, load_settings
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    install_log_scrubbing()
     settings = settings or (services.settings if services else load_settings())
     services = services or build_services(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))

@@ -40,3 +40,17 @@ def erase_user_data(line_user_id: str, locale: str) -> dict:
     retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, f"erased:{line_user_id}:{counts}"))
     services.messenger.push(line_user_id, [text_message(text)], retry_key)
     return counts
+
+
+def run_retention_job() -> int:
+    """Daily: delete what is older than MESSAGE_RETENTION_DAYS, then schedule the next run."""
+    from datetime import timedelta
+
+    from bot.retention import RETENTION_JOB_ID, run_retention
+
+    services = current_services()
+    with services.sessions.begin() as session:
+        run = run_retention(session, utcnow(), services.settings.message_retention_days)
+        deleted = run.messages_deleted + run.cases_deleted + run.questions_deleted
+    services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
+    return deleted

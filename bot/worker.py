@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from rq import Queue, SimpleWorker
 
 from bot.adapters.redis_queue import WORKER_QUEUES
+from bot.logsafe import install_log_scrubbing
+from bot.retention import RETENTION_JOB_ID
 from bot.runtime import using_services
 from bot.services import Services
 
@@ -18,6 +21,8 @@ class BotWorker(SimpleWorker):
 
 def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
     services.content.current()           # fail fast on broken content before taking any job
+    install_log_scrubbing()
+    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
     recovered = services.inbox.recover()
     if recovered:
         log.info("re-scheduled waiting events of %d chats", recovered)

@@ -1,0 +1,30 @@
+"""Retention: messages, closed cases and logged questions older than the configured period are deleted.
+
+Runs as a daily RQ job (scheduled by the worker) and as `python -m bot retention run` for a
+cron. Each run is logged in `retention_runs` with what it deleted. Translations in the Redis
+cache expire by themselves after TRANSLATION_CACHE_DAYS (a Redis TTL).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.store.models import Case, CaseNote, Message, Question, RetentionRun
+
+RETENTION_JOB_ID = "retention-daily"
+
+
+def run_retention(session: Session, now: datetime, keep_days: int) -> RetentionRun:
+    cutoff = now - timedelta(days=keep_days)
+    old_cases = select(Case.id).where(Case.status == "resolved", Case.resolved_at < cutoff)
+    session.execute(delete(CaseNote).where(CaseNote.case_id.in_(old_cases)))
+    run = RetentionRun(
+        started_at=now,
+        messages_deleted=session.execute(delete(Message).where(Message.created_at < cutoff)).rowcount,
+        cases_deleted=session.execute(delete(Case).where(Case.id.in_(old_cases.scalar_subquery()))).rowcount,
+        questions_deleted=session.execute(delete(Question).where(Question.created_at < cutoff)).rowcount,
+    )
+    session.add(run)
+    return run
