@@ -1,8 +1,10 @@
 """Inbox pages: login, the case queue (live), a case with translation both ways, accounts, audit."""
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -19,6 +21,7 @@ from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates")
 PRIORITIES = ("urgent", "high", "normal")
+HOURS_ZONE = ZoneInfo("Asia/Tokyo")
 SLA_MINUTES = {"urgent": (5, 15), "high": (30, 60), "normal": (120, 240)}   # amber after, red after
 
 
@@ -133,7 +136,7 @@ def _case_rows(db, filters: dict) -> list[dict]:
         waiting = int((now - created).total_seconds() // 60)
         amber, red = SLA_MINUTES[case.priority]
         sla = "ok" if case.first_response_at else ("red" if waiting >= red else "amber" if waiting >= amber else "ok")
-        user = db.get(User, case.user_id)
+        user = _user_of(db, case)
         assigned = db.get(Advisor, case.assigned_advisor_id) if case.assigned_advisor_id else None
         rows.append({"id": case.id, "priority": case.priority, "status": case.status, "topic": case.topic,
                      "locale": case.locale, "waiting": waiting, "sla": sla, "name": user.display_name or "—",
@@ -159,6 +162,12 @@ def cases_json():
 
 
 # ---- one case ------------------------------------------------------------------------------------------
+def _user_of(db, case: Case):
+    """The case's user, or a stand-in when the user deleted their data (the case stays as a count)."""
+    user = db.get(User, case.user_id) if case.user_id else None
+    return user or User(id=None, line_user_id="", display_name="(deleted)", municipality=None)
+
+
 def _case_or_404(case_id: int) -> Case:
     case = g.db.get(Case, case_id)
     if case is None:
@@ -173,6 +182,8 @@ def _reply_service() -> ReplyService:
 
 def _conversation(case: Case, user: User) -> list[dict]:
     replies = _reply_service()
+    if user.id is None:
+        return []
     messages = g.db.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id)).all()
     items = []
     for message in messages[-200:]:
@@ -192,10 +203,11 @@ def _conversation(case: Case, user: User) -> list[dict]:
 @login_required()
 def case_view(case_id: int):
     case = _case_or_404(case_id)
-    user = g.db.get(User, case.user_id)
+    user = _user_of(g.db, case)
     case_queue.audit(g.db, g.advisor.id, "case.view", f"case:{case.id}")
     g.db.commit()
-    _mark_read(user)
+    if user.id is not None:
+        _mark_read(user)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.display_name)).all()
     canned = [r for r in load_canned_replies(_services().settings.flows_dir) if r["topic"] in ("any", case.topic)]
@@ -254,7 +266,7 @@ def reply_preview(case_id: int):
         flash("Write a reply first.")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     preview = _reply_service().preview(case, text_ja)
-    user = g.db.get(User, case.user_id)
+    user = _user_of(g.db, case)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True))).all()
     return render_template("case.html", case=case, user=user, items=_conversation(case, user), notes=notes,
@@ -268,6 +280,9 @@ def reply_preview(case_id: int):
 def reply_send(case_id: int):
     case = _case_or_404(case_id)
     text = request.form.get("final_text", "").strip()
+    if case.user_id is None:
+        flash("This user deleted their data; the bot can no longer write to them.")
+        return redirect(url_for("inbox.case_view", case_id=case.id))
     if not text:
         flash("The message is empty.")
         return redirect(url_for("inbox.case_view", case_id=case.id))
@@ -298,7 +313,7 @@ def retry_translation(case_id: int, message_id: int):
 @login_required()
 def canned_text(case_id: int, reply_id: str):
     case = _case_or_404(case_id)
-    user = g.db.get(User, case.user_id)
+    user = _user_of(g.db, case)
     reply = next((r for r in load_canned_replies(_services().settings.flows_dir) if r["id"] == reply_id), None)
     if reply is None:
         abort(404)
@@ -331,3 +346,72 @@ def audit_log():
     entries = g.db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500)).all()
     names = {a.id: a.email for a in g.db.scalars(select(Advisor)).all()}
     return render_template("audit.html", entries=entries, names=names)
+
+
+# ---- admin: dashboard, exports, deletion ------------------------------------------------------------------
+@bp.get("/admin/dashboard")
+@login_required(role="admin")
+def dashboard():
+    from bot.inbox.charts import bars, stacked_bars
+    from bot.inbox.stats import build_dashboard
+    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    day_labels = [d.strftime("%m/%d") for d in board.days]
+    week_labels = [w.strftime("%m/%d") for w in board.weeks]
+    locales = sorted({loc for c in board.cases_by_day_locale.values() for loc in c})
+    topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
+    charts = [
+        stacked_bars(day_labels, {loc: [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales},
+                     "Cases per day by language / 言語別の相談件数"),
+        stacked_bars(day_labels, {t: [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics},
+                     "Cases per day by topic / 分野別の相談件数"),
+        stacked_bars(week_labels, {lvl: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")},
+                     "Emergencies and crises per week / 緊急・危機の件数(週)"),
+        bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "Busiest hours (Japan time) / 時間帯別"),
+    ]
+    return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
+
+
+@bp.get("/admin/dashboard.csv")
+@login_required(role="admin")
+def dashboard_csv():
+    import csv
+    import io
+    from bot.inbox.stats import build_dashboard, dashboard_csv_rows
+    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(dashboard_csv_rows(board))
+    case_queue.audit(g.db, g.advisor.id, "dashboard.export", None)
+    g.db.commit()
+    return current_app.response_class(buffer.getvalue(), mimetype="text/csv",
+                                      headers={"Content-Disposition": "attachment; filename=dashboard.csv"})
+
+
+@bp.get("/admin/users/<int:user_id>/export")
+@login_required(role="admin")
+def export_user_data(user_id: int):
+    from bot.store.erase import export_user
+    user = g.db.get(User, user_id)
+    if user is None:
+        abort(404)
+    data = export_user(g.db, user.line_user_id)
+    case_queue.audit(g.db, g.advisor.id, "user.export", f"user:{user_id}")
+    g.db.commit()
+    return current_app.response_class(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                                      headers={"Content-Disposition": f"attachment; filename=user-{user_id}.json"})
+
+
+@bp.post("/admin/users/<int:user_id>/delete")
+@login_required(role="admin")
+def delete_user_data(user_id: int):
+    from bot.store.erase import erase_user
+    user = g.db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if request.form.get("confirm") != "DELETE":
+        flash("Type DELETE to confirm.")
+        return redirect(request.referrer or url_for("inbox.cases"))
+    counts = erase_user(g.db, user.line_user_id, _services().redis)
+    case_queue.audit(g.db, g.advisor.id, "user.delete", f"user:{user_id}", **counts)
+    g.db.commit()
+    flash(f"Deleted: {counts['messages']} messages; {counts['cases']} cases kept as anonymous counts.")
+    return redirect(url_for("inbox.cases"))

@@ -1,0 +1,124 @@
+"""Figures for the dashboard, computed from cases and logged questions (anonymous counts only)."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.models import Case, Question
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def _local(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(JST)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile: the value below which `share` of the values fall."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass
+class Dashboard:
+    days: list[date]
+    cases_by_day_locale: dict[date, Counter]
+    cases_by_day_topic: dict[date, Counter]
+    weeks: list[date]
+    first_response: dict[date, tuple[float | None, float | None]]     # week -> (median, p90) minutes
+    resolution: dict[date, tuple[float | None, float | None]]
+    answered_share: dict[date, float | None]                          # week -> share answered by the index
+    safety_by_week: dict[date, Counter]                               # week -> {emergency, crisis}
+    by_hour: Counter
+    unanswered: list[dict] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+
+
+def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12) -> Dashboard:
+    since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), JST)
+    rows = session.execute(select(Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
+                                  Case.resolved_at).where(Case.created_at >= since)).all()
+    day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    week_list = [week_start(today) - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    by_locale, by_topic = defaultdict(Counter), defaultdict(Counter)
+    first, resolve, safety, hours = defaultdict(list), defaultdict(list), defaultdict(Counter), Counter()
+    for created, locale, topic, reason, first_at, resolved_at in rows:
+        local = _local(created)
+        by_locale[local.date()][locale] += 1
+        by_topic[local.date()][topic] += 1
+        hours[local.hour] += 1
+        week = week_start(local.date())
+        if first_at:
+            first[week].append((_local(first_at) - local).total_seconds() / 60)
+        if resolved_at:
+            resolve[week].append((_local(resolved_at) - local).total_seconds() / 60)
+        level = (reason or "").removeprefix("triage: ").split("/", 1)[0]
+        if level in {"emergency", "crisis"}:
+            safety[week][level] += 1
+    return Dashboard(
+        days=day_list, cases_by_day_locale=by_locale, cases_by_day_topic=by_topic, weeks=week_list,
+        first_response={w: (percentile(first[w], 0.5), percentile(first[w], 0.9)) for w in week_list},
+        resolution={w: (percentile(resolve[w], 0.5), percentile(resolve[w], 0.9)) for w in week_list},
+        answered_share=_answered_share(session, since, week_list), safety_by_week=safety, by_hour=hours,
+        unanswered=unanswered_groups(session), totals={"cases": len(rows)},
+    )
+
+
+def _answered_share(session: Session, since: datetime, weeks: list[date]) -> dict[date, float | None]:
+    counts: dict[date, Counter] = defaultdict(Counter)
+    for created, outcome in session.execute(select(Question.created_at, Question.outcome).where(Question.created_at >= since)):
+        counts[week_start(_local(created).date())][outcome] += 1
+    share = {}
+    for week in weeks:
+        asked = sum(v for k, v in counts[week].items() if k != "not_helpful")
+        share[week] = (counts[week]["answered"] + counts[week]["suggested"]) / asked if asked else None
+    return share
+
+
+def unanswered_groups(session: Session, limit: int = 50) -> list[dict]:
+    """Questions the index could not answer or that were marked unhelpful, grouped by wording/entry."""
+    groups: dict[tuple, dict] = {}
+    query = select(Question).where(Question.outcome.in_(("not_found", "not_helpful"))).order_by(Question.id.desc()).limit(5000)
+    for question in session.scalars(query):
+        key = (question.outcome, question.entry_id or "", " ".join((question.text or "").casefold().split()))
+        group = groups.setdefault(key, {"outcome": question.outcome, "entry_id": question.entry_id,
+                                        "text": question.text or "(text not kept)", "count": 0, "locales": Counter(),
+                                        "last": question.created_at})
+        group["count"] += 1
+        group["locales"][question.locale] += 1
+    return sorted(groups.values(), key=lambda g: g["count"], reverse=True)[:limit]
+
+
+def dashboard_csv_rows(board: Dashboard) -> list[list]:
+    rows = [["metric", "period", "key", "value"]]
+    for day in board.days:
+        for locale, count in sorted(board.cases_by_day_locale.get(day, {}).items()):
+            rows.append(["cases_by_language", day.isoformat(), locale, count])
+        for topic, count in sorted(board.cases_by_day_topic.get(day, {}).items()):
+            rows.append(["cases_by_topic", day.isoformat(), topic, count])
+    for week in board.weeks:
+        for name, table in (("first_response_minutes", board.first_response), ("resolution_minutes", board.resolution)):
+            median, p90 = table[week]
+            rows += [[name, week.isoformat(), "median", _fmt(median)], [name, week.isoformat(), "p90", _fmt(p90)]]
+        rows.append(["answered_by_index_share", week.isoformat(), "", _fmt(board.answered_share[week])])
+        for level in ("emergency", "crisis"):
+            rows.append(["safety_cases", week.isoformat(), level, board.safety_by_week.get(week, Counter())[level]])
+    for hour in range(24):
+        rows.append(["cases_by_hour_jst", "", f"{hour:02d}", board.by_hour[hour]])
+    return rows
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.2f}"
