@@ -8,6 +8,7 @@ helpful, is recorded for admins.
 from __future__ import annotations
 
 from bot.messages import MAX_TEXT_UTF16, postback_action, text_message, utf16_len
+from bot.routing import route_text
 from bot.turn import TurnContext
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
@@ -51,11 +52,16 @@ class IndexAnswerer:
     # ---- answering -----------------------------------------------------------------------------------
     def answer(self, ctx: TurnContext, text: str) -> bool:
         """Answer from the index; True when something useful was shown."""
-        from bot.routing import route_text
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
-        pivot_text = self._pivot(text, ctx.locale) if self._pivot else None
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
-                           municipality=municipality, pivot_text=pivot_text)
+                           municipality=municipality)
+        if route.kind != "answer" and self._pivot is not None:
+            # Not sure from the text itself: search once more through a machine translation to
+            # English (only then, as it costs a call to the translation service).
+            pivot_text = self._pivot(text, ctx.locale)
+            if pivot_text:
+                route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
+                                   municipality=municipality, pivot_text=pivot_text)
         ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
         if route.kind == "answer":
             self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])

@@ -6,9 +6,11 @@ import os
 
 from flask import Flask
 
+from bot.inbox import register_inbox
 from bot.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
 from bot.settings import Settings, load_settings
+from bot.webhook import bp as webhook_bp
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +29,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.extensions["bot.services"] = services
 
-    from bot.webhook import bp as webhook_bp
     app.register_blueprint(webhook_bp)
-    for register in _optional_blueprints():
-        register(app, services)
+    register_inbox(app, services)
     if settings.dev_mode:
         from bot.devtools.simulator import register_simulator
         register_simulator(app, services)
     return app
-
-
-def _optional_blueprints():
-    """Features that bring their own pages register here (the advisor inbox, the dashboard)."""
-    try:
-        from bot.inbox import register_inbox
-    except ImportError:
-        return []
-    return [register_inbox]

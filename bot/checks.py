@@ -83,21 +83,10 @@ def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[s
 
 
 def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:
-    try:
-        from bot.triage import check_triage_rules
-    except ImportError:
-        return []
+    from bot.triage import check_triage_rules
     triage_dir = flows_dir / "triage"
     if not triage_dir.exists():
         return [f"{triage_dir}: missing: the safety triage rules must exist"]
-    known = set()
-    if content is not None and content.index is not None:
-        known = set(_index_ids(content.index))
-    return check_triage_rules(triage_dir, known) if known else []
-
-
-def _index_ids(index) -> list[str]:
-    ids = getattr(index, "ids", None)
-    if callable(ids):
-        return list(ids())
-    return list(getattr(index, "entries", {}))
+    if content is None:
+        return []                  # load problems are listed already; references need a loaded index
+    return [p for p in check_triage_rules(triage_dir, set(content.index.ids()))]

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if not exc.name or not name.startswith(exc.name):
-                raise                      # a real import error inside an existing module
+                raise
             continue
         module.register(sub)
     return parser

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.cases.hours import load_desk_hours
+from bot.flows.loader import load_flows
 from bot.i18n import Catalog, CatalogError
+from bot.resources.loader import load_index
+from bot.triage import load_triage_rules
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,8 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Con
     """Load everything or raise ContentError listing every problem found."""
     problems: list[str] = []
     catalog = _collect(problems, lambda: Catalog.load(locales_dir))
-    index = _collect(problems, lambda: _load_index(resources_dir))
-    triage_rules = _collect(problems, lambda: _load_triage(flows_dir / "triage"))
+    index = _collect(problems, lambda: load_index(resources_dir))
+    triage_rules = _collect(problems, lambda: load_triage_rules(flows_dir / "triage"))
     desk_hours = _collect(problems, lambda: load_desk_hours(flows_dir / "desk" / "hours.yaml"))
     flows = None
     if catalog is not None:
@@ -61,27 +64,7 @@ def _collect(problems: list[str], load):
     return None
 
 
-def _load_index(resources_dir: Path):
-    try:
-        from bot.resources.loader import load_index
-    except ImportError:
-        return None
-    return load_index(resources_dir)
-
-
-def _load_triage(triage_dir: Path):
-    try:
-        from bot.triage import load_triage_rules
-    except ImportError:
-        return None
-    return load_triage_rules(triage_dir) if triage_dir.exists() else None
-
-
 def _load_flows(flows_dir: Path, catalog: Catalog, index):
-    try:
-        from bot.flows.loader import load_flows
-    except ImportError:
-        return None
     return load_flows(flows_dir, catalog=catalog, index=index)
 
 

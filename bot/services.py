@@ -71,12 +71,13 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
     tasks = RqTaskQueue(connection)
+    translator = build_translator(settings, connection)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, translator=build_translator(settings, connection), notifiers=build_notifiers(settings),
-        extras={"tasks": tasks},
+        tasks=tasks, translator=translator, notifiers=build_notifiers(settings),
+        extras={"tasks": tasks, "translator": translator},
     )
     return services
 

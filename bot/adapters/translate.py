@@ -25,12 +25,14 @@ def google_code(locale: str | None) -> str | None:
 
 class NoneTranslator:
     """No machine translation (offline or not configured): the original, clearly marked."""
+    translates = False
 
     def translate(self, text: str, target: str, source: str | None = None) -> Translation:
         return Translation(text=text, source=source, target=target, translated=False, error="not translated")
 
 
 class CloudTranslator:
+    translates = True
     def __init__(self, project: str, location: str = "global", api_endpoint: str = "", glossary: str = "",
                  credentials=None, timeout_s: float = 10.0):
         from google.api_core.client_options import ClientOptions
@@ -68,6 +70,7 @@ class CachedTranslator:
 
     def __init__(self, inner, connection: redis.Redis, ttl_s: int = 30 * 24 * 3600):
         self._inner, self._redis, self._ttl = inner, connection, ttl_s
+        self.translates = getattr(inner, "translates", True)
 
     @staticmethod
     def key(text: str, target: str, source: str | None) -> str:

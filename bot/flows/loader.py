@@ -108,7 +108,7 @@ def _check_references(flow: Flow, flows: FlowSet, lines: dict, catalog: Catalog 
             problems.extend(_expression_problem(flow, step, case["when"]))
         if step.type == "resources" and index is not None:
             for entry_id in step.get("ids", []):
-                if not _index_has(index, entry_id):
+                if not index.has(entry_id):
                     problem(step, f"resource '{entry_id}' is not in resources/entries; check the id")
         if catalog is not None:
             problems.extend(_text_problems(flow, step, catalog))
@@ -117,13 +117,6 @@ def _check_references(flow: Flow, flows: FlowSet, lines: dict, catalog: Catalog 
         problems.append(f"{flow.path}:{lines.get('triggers.keywords', 1)}: keyword list '{flow.keywords_key}' "
                         f"is not in locales/en.yaml; add it there and in every locale")
     return problems
-
-
-def _index_has(index, entry_id: str) -> bool:
-    has = getattr(index, "has", None)
-    if callable(has):
-        return has(entry_id)
-    return entry_id in getattr(index, "entries", {})
 
 
 def _expression_problem(flow: Flow, step: Step, expression: str) -> list[str]:
