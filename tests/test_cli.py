@@ -1,0 +1,62 @@
+"""The admin's command-line tools, run as real processes."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def run(*args: str, cwd=REPO, env=None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_flows_check_passes_on_the_shipped_content():
+    result = run("flows", "check")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_flows_check_names_file_and_line_of_a_broken_edit(tmp_path):
+    shutil.copytree(REPO, tmp_path / "repo", ignore=shutil.ignore_patterns(".venv", ".git", "instance", "test-artifacts"))
+    flow = tmp_path / "repo" / "flows" / "health.yaml"
+    flow.write_text(flow.read_text().replace("next: topics", "next: topcis", 1))
+    import os
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "repo")}
+    result = run("flows", "check", cwd=tmp_path / "repo", env=env)
+    assert result.returncode == 1
+    assert "flows/health.yaml:" in result.stdout and "'topcis'" in result.stdout
+
+
+def test_chat_prints_what_the_bot_would_send_in_vietnamese():
+    result = run("chat", "--locale", "vi", "--json", "menu", "tap:f:main_menu:menu:birth", "2026-11-10")
+    assert result.returncode == 0, result.stderr[-3000:]
+    transcript = json.loads(result.stdout)
+    texts = [m.get("text", "") for turn in transcript for m in turn["messages"]]
+    assert any("/11/2026" in t for t in texts)
+
+
+def test_chat_rejects_an_unknown_locale():
+    result = run("chat", "--locale", "xx", "hello")
+    assert result.returncode == 2 and "must be one of" in result.stderr
+
+
+def test_users_create_reads_the_password_from_stdin(tmp_path):
+    import os
+    env = {**os.environ, "LINE_CHANNEL_SECRET": "x", "LINE_CHANNEL_ACCESS_TOKEN": "x",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    ok = run("users", "create", "--email", "new@npo.example", "--role", "admin", env=env, stdin="a long enough password\n")
+    assert ok.returncode == 0 and "created admin" in ok.stdout
+    again = run("users", "create", "--email", "new@npo.example", env=env, stdin="a long enough password\n")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    short = run("users", "create", "--email", "b@npo.example", env=env, stdin="short\n")
+    assert short.returncode == 1 and "10 characters" in short.stderr
+
+
+def test_missing_setting_is_named_clearly():
+    import os
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
+    result = run("worker", "--burst", env=env)
+    assert result.returncode == 2 and "LINE_CHANNEL_SECRET is not set" in result.stderr
