@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from bot.flows.engine import FlowEngine, FlowResult, FlowState
-from bot.flows.inputs import normalise
+from bot.flows.inputs import SENTENCE_END, normalise
 from bot.i18n import Catalog
 from bot.messages import postback_action, text_message
 from bot.turn import TurnContext
@@ -114,7 +114,7 @@ class Conversation:
 
     # ---- commands ------------------------------------------------------------------------------
     def command_in(self, text: str) -> str | None:
-        typed = normalise(text).casefold().strip(" .!?。！？")
+        typed = normalise(text).casefold().strip(SENTENCE_END)
         if not typed or len(typed) > 40:
             return None
         for command in COMMANDS:

@@ -17,6 +17,11 @@ for zero in (0x0E50, 0x1040, 0x0966, 0x09E6, 0x0DE6):
         _DIGITS[zero + offset] = str(offset)
 
 
+# Sentence ends a parent may type after a one-word answer, in every script we serve
+# (Latin, CJK, Devanagari and Bengali danda, Burmese section marks).
+SENTENCE_END = " .!?。！？।॥။၊"
+
+
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_DIGITS).strip()
 
@@ -61,7 +66,7 @@ def parse_number(text: str) -> float | None:
 
 
 def parse_yes_no(text: str, yes_words: list[str], no_words: list[str]) -> bool | None:
-    value = normalise(text).casefold().strip(" .!?。！？")
+    value = normalise(text).casefold().strip(SENTENCE_END)
     if any(value == w.casefold() or value.startswith(w.casefold() + " ") for w in no_words):
         return False
     if any(value == w.casefold() or value.startswith(w.casefold() + " ") for w in yes_words):
