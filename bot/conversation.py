@@ -164,16 +164,20 @@ class Conversation:
         self._apply(ctx, result, misses=0)
 
     def _flow_for_keywords(self, text: str) -> str | None:
+        """A flow whose keyword is most of the message ("birth checklist", "妊娠しました").
+
+        A longer question that merely contains a keyword ("how much are pregnancy checkups") is
+        better answered by the index, so the keyword must make up most of what was typed.
+        """
         flows = self.deps.content.flows
-        if not flows:
-            return None
-        typed = normalise(text).casefold()
+        typed = normalise(text).casefold().strip(SENTENCE_END)
         for flow in flows.flows.values():
             if not flow.keywords_key:
                 continue
             for words in self.catalog.all_words(flow.keywords_key).values():
-                if any(normalise(w).casefold() in typed for w in words if len(w) >= 2):
-                    return flow.id
+                for word in (normalise(w).casefold() for w in words if len(w) >= 2):
+                    if word in typed and len(typed) <= len(word) * 1.5 + 4:
+                        return flow.id
         return None
 
     def _idle_expired(self, stored) -> bool:
