@@ -64,12 +64,12 @@ class Conversation:
         ctx.say(ctx.t("core.non_text"))
 
     def on_text(self, ctx: TurnContext, text: str) -> None:
-        if self.deps.safety and self.deps.safety.respond(ctx, text):
+        if self.deps.safety.respond(ctx, text):
             return
         if not ctx.user.locale:
-            ctx.say(language_picker(self.catalog.text("en", "core.choose_language_multi"),
-                                    more_label=self.catalog.text("en", "core.more_languages")))
-            return
+            # Never asked (no follow event seen): the language the message is clearly in, else English.
+            ctx.user.locale = (self.deps.language_hint(text) if self.deps.language_hint else None) or "en"
+            ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
         command = self.command_in(text)
         if command:
             self.run_command(ctx, command)

@@ -17,10 +17,13 @@ class PrivacyDesk:
         self._tasks = tasks                      # TaskQueue port; erasure runs as a job after this turn
 
     def notice(self, ctx: TurnContext, key: str = "privacy.notice") -> dict:
+        # The last message's quick replies are the only ones LINE shows, so the notice also
+        # carries the language button the welcome would otherwise offer.
         return text_message(ctx.t(key, days=self._days), quick_replies=[
             postback_action(ctx.t("privacy.agree"), "privacy:agree"),
             postback_action(ctx.t("privacy.read_more"), "privacy:more"),
-            postback_action(ctx.t("privacy.no_thanks"), "privacy:decline")])
+            postback_action(ctx.t("privacy.no_thanks"), "privacy:decline"),
+            postback_action("🌐 " + ctx.t("menu.language"), "cmd:language")])
 
     def ask_delete(self, ctx: TurnContext) -> None:
         ctx.say(text_message(ctx.t("privacy.delete_confirm"), quick_replies=[

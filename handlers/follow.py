@@ -15,13 +15,12 @@ def handle_follow(ctx: TurnContext) -> None:
         user.profile_language = profile.language
     if not user.locale_chosen:
         user.locale = match_locale(user.profile_language)
-    conversation = ctx.service("conversation")
     if user.locale:
         ctx.say(ctx.t("core.welcome"))
-        if conversation:
-            conversation.after_language_known(ctx)
-        else:
-            ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
-    else:
-        ctx.say(language_picker(ctx.catalog.text("en", "core.choose_language_multi"),
-                                more_label=ctx.catalog.text("en", "core.more_languages")))
+        ctx.service("conversation").after_language_known(ctx)
+        return
+    # A language outside the 17 (or none on the profile): English, marked as such, and the picker.
+    user.locale = "en"
+    ctx.say(ctx.t("core.fallback_marker") + "\n" + ctx.t("core.welcome"))
+    ctx.say(language_picker(ctx.catalog.text("en", "core.choose_language_multi"),
+                            more_label=ctx.catalog.text("en", "core.more_languages")))

@@ -9,20 +9,14 @@ def handle_postback(ctx: TurnContext) -> None:
         return
     data = str((ctx.event.get("postback") or {}).get("data", ""))
     kind, value = parse_postback(data)
+    conversation = ctx.service("conversation")
     if kind == "lang-page":
         page = int(value) if value.isdigit() else 1
         ctx.say(language_picker(ctx.t("core.choose_language"), page=page, more_label=ctx.t("core.more_languages")))
-        return
-    if kind == "lang" and match_locale(value):
+    elif kind == "lang" and match_locale(value):
         ctx.user.locale = match_locale(value)
         ctx.user.locale_chosen = True
         ctx.say(ctx.t("core.language_set"))
-        conversation = ctx.service("conversation")
-        if conversation:
-            conversation.after_language_known(ctx)
-        return
-    conversation = ctx.service("conversation")
-    if conversation:
-        conversation.on_postback(ctx, data)
+        conversation.after_language_known(ctx)
     else:
-        ctx.say(ctx.t("core.placeholder"))
+        conversation.on_postback(ctx, data)
