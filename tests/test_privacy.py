@@ -15,12 +15,12 @@ LINE_ID = "U" + "4f" * 16          # a real-looking LINE user id (U + 32 hex dig
 
 
 def agree(bot, user_id=LINE_ID, language="en", name="Nguyen Thi Lan"):
-    bot.follow(user_id, language=language, name=name)
+    bot.follow(user_id, language=language, name=name, agree=False)
     bot.tap(user_id, "privacy:agree")
 
 
 def test_first_contact_shows_the_privacy_notice_and_stores_no_text_before_consent(bot, services):
-    texts = bot.follow(LINE_ID, language="en")
+    texts = bot.follow(LINE_ID, language="en", agree=False)
     assert any("privacy" in t.lower() for t in texts)
     bot.say(LINE_ID, "my husband passport number is 12345")
     with services.sessions() as session:
@@ -40,7 +40,7 @@ def test_after_agreeing_the_menu_opens_and_messages_are_kept(bot, services):
 
 
 def test_declining_keeps_only_the_language(bot, services):
-    bot.follow(LINE_ID, language="vi")
+    bot.follow(LINE_ID, language="vi", agree=False)
     bot.tap(LINE_ID, "privacy:decline")
     bot.say(LINE_ID, "talk to a person")
     with services.sessions() as session:

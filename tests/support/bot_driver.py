@@ -38,11 +38,16 @@ class BotDriver:
         self.send(postback_event(user_id, data))
         return self.line.texts_to(user_id)[before:]
 
-    def follow(self, user_id: str, language: str | None = None, name: str = "Test parent") -> list[str]:
+    def follow(self, user_id: str, language: str | None = None, name: str = "Test parent",
+               agree: bool = True) -> list[str]:
+        """Add the bot as a friend; `agree` also accepts the privacy notice, as most parents do."""
         self.line.set_profile(user_id, name, language)
         before = len(self.line.texts_to(user_id))
         self.send(follow_event(user_id))
-        return self.line.texts_to(user_id)[before:]
+        greeting = self.line.texts_to(user_id)[before:]
+        if agree:
+            self.send(postback_event(user_id, "privacy:agree"))
+        return greeting
 
     def last_messages(self, user_id: str) -> list[dict]:
         received = self.line.messages_to(user_id)
