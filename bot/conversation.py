@@ -96,7 +96,8 @@ class Conversation:
 
     def on_postback(self, ctx: TurnContext, data: str) -> None:
         kind, value = parse_postback(data)
-        params = (ctx.event.get("postback") or {}).get("params") or {}
+        postback = ctx.event.get("postback")
+        params = postback.get("params") if isinstance(postback, dict) and isinstance(postback.get("params"), dict) else {}
         if kind == "cmd" and value in COMMANDS + ("continue",):
             self.run_command(ctx, value)
         elif kind == "f":

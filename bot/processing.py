@@ -10,7 +10,8 @@ from typing import Callable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Delivery
+from bot.delivery import Delivery, DeliveryPendingError
+from bot.events import line_user_of, partition_of
 from bot.messages import text_message
 from bot.store.models import ProcessedEvent
 from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
@@ -18,6 +19,7 @@ from bot.turn import TurnContext, UserState
 from handlers import handler_for
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5       # then an event that always fails (a bug, a malformed event) is set aside
 
 
 class EventProcessor:
@@ -38,7 +40,7 @@ class EventProcessor:
         while self._inbox.acquire(partition, owner):
             try:
                 while (raw := self._inbox.peek(partition)) is not None:
-                    self.process(json.loads(raw))
+                    self._process_or_set_aside(partition, raw)
                     self._inbox.ack(partition, raw)      # only now is the event off the list
                     self._inbox.refresh(partition, owner)
                     handled += 1
@@ -49,6 +51,19 @@ class EventProcessor:
             if self._inbox.length(partition) == 0:
                 break
         return handled
+
+    def _process_or_set_aside(self, partition: str, raw: str) -> None:
+        """Handle one event; one that keeps failing is set aside, so the user's next ones go on."""
+        try:
+            self.process(json.loads(raw))
+        except DeliveryPendingError:
+            raise                                       # LINE is down: wait, in order
+        except Exception as exc:
+            if self._inbox.note_failure(raw) < MAX_ATTEMPTS:
+                raise                                   # RQ retries the job; the event stays first
+            log.error("event set aside after %d failed attempts (%s); kept in the dead-letter list",
+                      MAX_ATTEMPTS, type(exc).__name__)
+            self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500])
 
     def process(self, event: dict) -> None:
         event_id = event["webhookEventId"]
@@ -65,8 +80,7 @@ class EventProcessor:
 
     def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None) -> list[dict]:
         """Run the handler and record the turn in `session`; returns the messages to send."""
-        source = event.get("source") if isinstance(event.get("source"), dict) else {}
-        line_user_id = source.get("userId") if source.get("type") == "user" else None
+        line_user_id = line_user_of(event)
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
         state = state_of(user, is_new) if user else None
         ctx = self._make_context(event, state, session)
@@ -88,8 +102,10 @@ class EventProcessor:
             # Without consent only the language is kept: the message is logged without its text.
             record_inbound(session, user, event, event_id, keep_content=ctx.user.consent is True)
             record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
+        reply_token = event.get("replyToken")
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
-                                   partition=_partition(source), reply_token=event.get("replyToken"),
+                                   partition=partition_of(event),
+                                   reply_token=reply_token[:200] if isinstance(reply_token, str) else None,
                                    event_time=_event_time(event), reply_attempted=False))
         if follow_ups is not None:
             follow_ups.extend(ctx.after_commit)
@@ -114,10 +130,6 @@ class _LoadingIndicator:
     def __exit__(self, *exc):
         if self._timer:
             self._timer.cancel()
-
-
-def _partition(source: dict) -> str:
-    return str(source.get("userId") or source.get("groupId") or source.get("roomId") or "no-source")[:80]
 
 
 def _event_time(event: dict) -> datetime | None:

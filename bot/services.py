@@ -63,7 +63,9 @@ class Services:
         )
 
 
-def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
+def build_services(settings: Settings, redis_client: redis.Redis | None = None,
+                   content: ContentRegistry | None = None) -> Services:
+    """`redis_client` and `content` may be handed in (tests share one loaded content set)."""
     connection = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
@@ -75,7 +77,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
-        content=ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
+        content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
         tasks=tasks, translator=translator, notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )

@@ -193,10 +193,22 @@ def _kana_to_hiragana(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
 
 
+# Scripts written without spaces between words (CJK, kana, Hangul, Thai, Lao, Myanmar, Khmer):
+# a space between two such characters is dropped, so "いきを していません" == "いきをしていません".
+_RUN_CHARS = ("\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
+              "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff")
+_SPACE_IN_RUN = re.compile(f"(?<=[{_RUN_CHARS}]) (?=[{_RUN_CHARS}])")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Indic spelling variants people mix freely: nukta (ख़ = ख), chandrabindu = anusvara (साँस = सांस).
+_INDIC = {0x093C: None, 0x09BC: None, 0x0A3C: None, 0x0901: 0x0902, 0x0981: 0x0982}
+
+
 def canonical_text(text: str) -> str:
-    """NFKC, casefold, one kind of apostrophe, katakana as hiragana, single spaces."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES)
-    return _SPACES.sub(" ", _kana_to_hiragana(text)).strip()
+    """NFKC, casefold, one kind of apostrophe, no zero-width characters, katakana as hiragana,
+    single spaces, and no spaces inside runs of CJK / Hangul / Thai / Myanmar text."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).translate(_INVISIBLE).translate(_INDIC)
+    text = _SPACES.sub(" ", _kana_to_hiragana(text)).strip()
+    return _SPACE_IN_RUN.sub("", text)
 
 
 def strip_accents(text: str) -> str:
@@ -207,7 +219,10 @@ def strip_accents(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Terms -> regular expressions
 
-_MARK = r"\w\u0300-\u036f\u0900-\u0dff"          # letters, digits and the vowel signs of Indic scripts
+# Word edges for Latin and Indic terms: a term must not start or end inside a Latin, Greek,
+# Cyrillic or Indic word (vowel signs included). CJK next to a Latin term is not a word edge
+# problem ("dv相談" contains "dv").
+_MARK = r"0-9a-z\u00c0-\u024f\u0300-\u036f\u0370-\u052f\u0900-\u0dff\u1e00-\u1eff"
 _LEFT_EDGE = rf"(?<![{_MARK}])"
 _RIGHT_EDGE = rf"(?![{_MARK}])"
 
@@ -253,28 +268,20 @@ def term_regex(term: str, plain: bool | None = None) -> str | None:
     if not letters:
         return None
     parts: list[str] = []
-    prev_run = False
-    for ch in canon:
-        if ch == " ":
-            parts.append(r"\s*")
-            prev_run = False
-            continue
-        if ch == "*":
+    for index, ch in enumerate(canon):
+        if ch == " ":                                   # the message has single spaces only;
+            between_words = (_script(canon[index - 1]) == _script(canon[index + 1]) == "word"
+                             if 0 < index < len(canon) - 1 else False)
+            parts.append(" " if between_words else " ?")  # "bị đá" must not match "bida"
+        elif ch == "*":
             parts.append(r"\w*" if _script(letters[0]) == "word" else r"[^\s.,!?。、！？]{0,10}?")
-            prev_run = False
-            continue
-        if ch == "'":
+        elif ch == "'":
             parts.append("'?")
-            continue
-        if ch == "-":
-            parts.append(r"[\s-]*")
-            continue
-        is_run = (ch.isalnum() or unicodedata.category(ch).startswith("M")) and _script(ch) == "run"
-        if is_run and prev_run:
-            parts.append(r"\s*")                       # "いきを していません" == "いきをしていません"
-        base = _base_letter(ch)
-        parts.append(f"[{ch}{base}]" if base != ch else re.escape(ch))
-        prev_run = is_run
+        elif ch == "-":
+            parts.append("[ -]?")
+        else:
+            base = _base_letter(ch)
+            parts.append(f"[{ch}{base}]" if base != ch else re.escape(ch))
     first, last = _script(letters[0]), _script(letters[-1])
     left = _LEFT_EDGE if first in ("word", "indic") else ""
     right = _RIGHT_EDGE if last == "word" and not canon.endswith("*") else ""
@@ -282,8 +289,21 @@ def term_regex(term: str, plain: bool | None = None) -> str | None:
 
 
 def _alternation(fragments: list[str]) -> re.Pattern | None:
-    unique = sorted(set(fragments), key=lambda f: (-len(f), f))
-    return re.compile("|".join(f"(?:{f})" for f in unique), re.IGNORECASE) if unique else None
+    """One regex for many terms. Terms that share the same word edges are grouped, so each edge
+    check is written once (compiling thousands of edge classes is slow)."""
+    groups: dict[tuple[bool, bool], set[str]] = {}
+    for fragment in fragments:
+        left = fragment.startswith(_LEFT_EDGE)
+        right = fragment.endswith(_RIGHT_EDGE)
+        body = fragment[len(_LEFT_EDGE) if left else 0: len(fragment) - len(_RIGHT_EDGE) if right else None]
+        groups.setdefault((left, right), set()).add(body)
+    if not groups:
+        return None
+    alternatives = []
+    for (left, right), bodies in sorted(groups.items()):
+        inner = "|".join(sorted(bodies, key=lambda f: (-len(f), f)))
+        alternatives.append(f"{_LEFT_EDGE if left else ''}(?:{inner}){_RIGHT_EDGE if right else ''}")
+    return re.compile("|".join(alternatives))        # text and terms are both casefolded
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
@@ -333,7 +353,7 @@ def _read_yaml(path: Path) -> _Source:
     except OSError as exc:
         source.problem(1, f"cannot read the file ({exc.strerror})")
         return source
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)      # same marks, much faster
     try:
         node = loader.get_single_node()
         source.data = loader.construct_document(node) if node is not None else None
@@ -398,9 +418,13 @@ def _schema_problems(source: _Source) -> None:
         return
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(source.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            path = path + tuple(extra[:1])                     # point at the misspelt key itself
         where = "/".join(str(p) for p in error.absolute_path) or "top level"
         hint = _HINTS.get(error.validator, "")
-        source.problem(tuple(error.absolute_path), f"{where}: {error.message} {hint}".rstrip())
+        source.problem(path, f"{where}: {error.message} {hint}".rstrip())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,8 +544,9 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
             source.problem(where, f"rule '{rid}' is defined twice (first on line {draft.rule_lines[rid]}); "
                                   f"give each rule its own id")
         draft.rule_lines.setdefault(rid, source.line(where))
-        if rid in draft.signal_ids:
-            source.problem(where, f"'{rid}' is both a signal and a rule id; rename one of them")
+        if rid in draft.signal_ids and not item.get("when"):
+            source.problem(where, f"rule '{rid}' has no 'when' but '{rid}' is also a signal; add "
+                                  f"'when: [{rid}]' or rename the rule")
         level, category = item["level"], item["category"]
         if category not in CATEGORIES[level]:
             source.problem(where + ("category",), f"category '{category}' does not belong to level '{level}'; "
@@ -642,4 +667,4 @@ def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: lis
                 source.problem(where, f"negation '{negation}' needs words around '~'")
                 return None
             pieces.append(term_regex(piece, plain=True))
-    return r"\s*".join(pieces)
+    return " ?".join(pieces)

@@ -7,7 +7,8 @@ ANSWERED_KINDS = {"image", "video", "audio", "file", "location", "sticker"}
 def handle_message(ctx: TurnContext) -> None:
     if ctx.user is None:
         return                                    # group and room chats are not served
-    message = ctx.event.get("message") or {}
+    message = ctx.event.get("message")
+    message = message if isinstance(message, dict) else {}
     kind = message.get("type")
     conversation = ctx.service("conversation")
     if kind == "text":

@@ -7,7 +7,8 @@ from bot.ui import language_picker, parse_postback
 def handle_postback(ctx: TurnContext) -> None:
     if ctx.user is None:
         return
-    data = str((ctx.event.get("postback") or {}).get("data", ""))
+    postback = ctx.event.get("postback")
+    data = str(postback.get("data", "")) if isinstance(postback, dict) else ""
     kind, value = parse_postback(data)
     conversation = ctx.service("conversation")
     if kind == "lang-page":

@@ -75,10 +75,18 @@ def settings(tmp_path, redis_server, fake_line, database_url):
     return make_settings(tmp_path, redis_server.url, fake_line.url, database_url)
 
 
+@pytest.fixture(scope="session")
+def shared_content():
+    """Loading all content takes seconds; tests that do not edit it share one loaded set."""
+    from bot.content import ContentRegistry
+    from bot.settings import PROJECT_ROOT
+    return ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
+
+
 @pytest.fixture
-def services(settings, redis_client):
+def services(settings, redis_client, shared_content):
     from bot.services import build_services
-    services = build_services(settings, redis_client)
+    services = build_services(settings, redis_client, content=shared_content)
     yield services
     services.engine.dispose()
 

@@ -18,8 +18,9 @@ def test_follow_greets_in_the_profile_language_and_stores_the_user(bot, services
     assert user.profile_language == "vi" and user.locale == "vi" and user.display_name == "Test parent"
 
 
-def test_unsupported_profile_language_gets_the_language_picker(bot):
-    bot.follow("Ude1", language="de")
+def test_unsupported_profile_language_gets_english_marked_and_the_language_picker(bot):
+    texts = bot.follow("Ude1", language="de", agree=False)
+    assert "English" in texts[0]                       # marked as a fallback
     message = bot.last_messages("Ude1")[-1]
     labels = [item["action"]["label"] for item in message["quickReply"]["items"]]
     assert len(labels) <= 13 and "Tiếng Việt" in labels
@@ -139,11 +140,13 @@ def test_redis_down_answers_503(bot, redis_server):
 
 
 def test_inbound_and_outbound_messages_are_stored(bot, services):
+    bot.follow("Ustore", language="vi")
     bot.send(text_event("Ustore", "xin chào"))
     with services.sessions() as session:
-        rows = session.scalars(select(Message).order_by(Message.id)).all()
-    assert rows[0].direction == "in" and rows[0].text == "xin chào"
-    assert rows[1].direction == "out" and rows[1].delivery_status == "sent"
+        rows = session.scalars(select(Message).where(Message.event_id.is_not(None)).order_by(Message.id)).all()
+    inbound = [r for r in rows if r.direction == "in" and r.kind == "text"]
+    assert inbound[-1].text == "xin chào"
+    assert rows[-1].direction == "out" and rows[-1].delivery_status == "sent"
 
 
 def test_healthz_reports_each_part(bot):

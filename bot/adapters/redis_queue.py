@@ -15,6 +15,7 @@ import socket
 import redis
 from rq import Queue, Retry
 
+from bot.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
 
 QUEUE_NAME = "line-events"
@@ -55,6 +56,7 @@ return 0
 """
 
 PENDING_KEY = "bot:pending-partitions"
+DEAD_LETTER_KEY = "bot:dead-letter"
 
 
 def _events_key(partition: str) -> str:
@@ -63,24 +65,6 @@ def _events_key(partition: str) -> str:
 
 def _lock_key(partition: str) -> str:
     return f"bot:lock:{partition}"
-
-
-def event_id_of(event: dict) -> str:
-    """webhookEventId, or a stable digest for the rare event without one (old fixtures)."""
-    event_id = event.get("webhookEventId")
-    if isinstance(event_id, str) and event_id:
-        return event_id[:64]
-    return "sha-" + hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()[:40]
-
-
-def partition_of(event: dict) -> str:
-    """Events of one chat (user, group or room) are handled in order, one at a time."""
-    source = event.get("source") if isinstance(event.get("source"), dict) else {}
-    for key in ("userId", "groupId", "roomId"):
-        value = source.get(key)
-        if isinstance(value, str) and value:
-            return value[:64]
-    return "no-source"
 
 
 def job_id_for(event_id: str) -> str:
@@ -180,6 +164,17 @@ class RedisPartitionInbox:
         if partitions:
             self._queue.enqueue_many([drain_job_data(p) for p in partitions])
         return len(partitions)
+
+    def note_failure(self, raw: str) -> int:
+        """Count a failed attempt at this event; returns the count so far (kept a week)."""
+        key = "bot:attempts:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+        count = int(self._redis.incr(key))
+        self._redis.expire(key, 7 * 24 * 3600)
+        return count
+
+    def dead_letter(self, raw: str, reason: str) -> None:
+        """Events set aside stay in Redis (with AOF) for an operator: nothing is thrown away."""
+        self._redis.rpush(DEAD_LETTER_KEY, json.dumps({"event": raw, "reason": reason}))
 
     def backlog(self) -> int:
         return sum(self.length(p.decode()) for p in self._redis.smembers(PENDING_KEY))

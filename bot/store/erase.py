@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.store.models import Case, CaseNote, Conversation, Message, Question, User
+from bot.store.models import Case, CaseNote, Conversation, Message, ProcessedEvent, Question, User
 
 
 def export_user(session: Session, line_user_id: str) -> dict | None:
@@ -44,6 +44,8 @@ def erase_user(session: Session, line_user_id: str, connection=None) -> dict:
         session.execute(update(Case).where(Case.id.in_(case_ids)).values(user_id=None, reason=None, user_engaged=False))
     for model in (Message, Question, Conversation):
         session.execute(delete(model).where(model.user_id == user.id))
+    # Handled-event markers carry the LINE id (and reply tokens): they go too.
+    session.execute(delete(ProcessedEvent).where(ProcessedEvent.partition == line_user_id))
     session.delete(user)
     if connection is not None:
         _erase_from_redis(connection, texts)

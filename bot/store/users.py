@@ -37,23 +37,27 @@ def apply_state(user: User, state: UserState) -> None:
             setattr(user, name, getattr(state, name))
 
 
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def inbound_summary(event: dict) -> tuple[str, str | None]:
     """(kind, text) of what the user sent, as the inbox shows it."""
     if event.get("type") == "postback":
-        return "postback", str((event.get("postback") or {}).get("data", ""))
-    message = event.get("message") or {}
-    kind = str(message.get("type") or event.get("type") or "event")
+        return "postback", str(_mapping(event.get("postback")).get("data", ""))[:300]
+    message = _mapping(event.get("message"))
+    kind = str(message.get("type") or event.get("type") or "event")[:20]
     if kind == "text":
-        return kind, str(message.get("text", ""))
+        return kind, str(message.get("text", ""))[:5000]
     return kind, None
 
 
 def record_inbound(session: Session, user: User, event: dict, event_id: str, keep_content: bool = True) -> Message:
     kind, text = inbound_summary(event)
-    message = event.get("message") or {}
+    line_message_id = _mapping(event.get("message")).get("id")
     row = Message(user_id=user.id, direction="in", sender="user", kind=kind,
                   text=text if keep_content else None, payload=event if keep_content else None,
-                  event_id=event_id, line_message_id=message.get("id"))
+                  event_id=event_id, line_message_id=str(line_message_id)[:64] if line_message_id else None)
     session.add(row)
     return row
 
