@@ -8,16 +8,21 @@ Pure logic: the only I/O is reading the admin-edited rules in ``flows/triage/``:
   (regular expressions) and ``negations`` that recognise it in that language.
 
 Every message is checked against the terms of ALL files, because people mix languages and pick
-the wrong one. Text and terms are compared in a canonical form: NFKC, casefolded, katakana as
-hiragana, Latin letters without accents ("bé không thở" == "be khong tho"), runs of spaces as one.
+the wrong one. Text and terms are compared in a canonical form (see ``canonical_text``): NFKC,
+casefolded, katakana as hiragana, no spaces inside Japanese / Chinese / Thai / Burmese text.
+A term written with accents also matches the same letters typed without accents ("bé không thở"
+matches "be khong tho") but not other accents ("tự tử" does not match "từ từ"); Latin terms match
+whole words, Indic terms the start of a word, CJK / Thai / Burmese / Korean terms anywhere.
 A rule matches when each line of its ``when`` has a signal that matches; the highest level wins
 (emergency > crisis > advisor) and the first matching rule of that level gives the category.
 A negation ("no bleeding", "出血はない", or a cue with ``~`` for the term: "no ~") hides the
 words it covers from that signal only; the same word elsewhere in the message still counts.
+A guide for admins is in flows/TRIAGE.md.
 """
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import unicodedata
@@ -39,7 +44,6 @@ CATEGORIES = {
     "crisis": ("dv", "child-abuse", "suicidal", "deportation", "exploitation", "poverty"),
     "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request"),
 }
-TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,13 +128,8 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 @dataclass(frozen=True)
 class TriageRules:
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule, ...]                 # in file order
     signals: dict[str, Signal]
-    # for check_triage_rules: where things are, and which file defines terms for which signal
-    resource_lines: tuple[tuple[str, int, str], ...] = ()          # (resource id, line, "path")
-    coverage: dict[str, set[str]] = field(default_factory=dict)      # locale -> signal ids with terms
-    locale_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
-    declared_signals: tuple[tuple[str, int], ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,10 +192,12 @@ def _kana_to_hiragana(text: str) -> str:
     return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
 
 
-# Scripts written without spaces between words (CJK, kana, Hangul, Thai, Lao, Myanmar, Khmer):
-# a space between two such characters is dropped, so "いきを していません" == "いきをしていません".
-_RUN_CHARS = ("\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
-              "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff")
+# Scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer): a space
+# between two such characters is dropped, so "いきを していません" == "いきをしていません".
+# Korean keeps its spaces (they separate words: "도시마구 토요일" must not contain "구토"); a space
+# inside a Korean term is optional instead ("죽고 싶" also matches "죽고싶").
+_RUN_CHARS = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+              "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff")
 _SPACE_IN_RUN = re.compile(f"(?<=[{_RUN_CHARS}]) (?=[{_RUN_CHARS}])")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 # Indic spelling variants people mix freely: nukta (ख़ = ख), chandrabindu = anusvara (साँस = सांस).
@@ -228,16 +229,15 @@ _RIGHT_EDGE = rf"(?![{_MARK}])"
 
 
 def _script(ch: str) -> str:
-    """'word' = scripts written with spaces between words; 'indic' = spaced but with suffixes glued
-    on; 'run' = scripts without spaces (CJK, kana, Hangul, Thai, Myanmar): matched as substrings."""
+    """'word' = Latin, Greek, Cyrillic and digits (whole words); 'indic' = Devanagari ... Sinhala
+    (suffixes are glued on: match the start of a word); 'run' = everything else (CJK, kana, Hangul,
+    Thai, Myanmar): matched anywhere."""
     code = ord(ch)
     if ch.isdigit() or _is_latin_letter(ch) or 0xC0 <= code < 0x250 or 0x1E00 <= code < 0x1F00 \
             or 0x370 <= code < 0x530:
         return "word"
     if 0x900 <= code < 0xE00:
         return "indic"
-    if 0xAC00 <= code < 0xD7B0 or 0x1100 <= code < 0x1200 or 0x3130 <= code < 0x3190:
-        return "run"                                   # Korean: spacing is too irregular to rely on
     return "run"
 
 
@@ -253,8 +253,9 @@ def has_accents(term: str) -> bool:
     return any(_base_letter(c) != c for c in canonical_term(term))
 
 
+@functools.lru_cache(maxsize=None)
 def term_regex(term: str, plain: bool | None = None) -> str | None:
-    """The regular expression for one admin term (``*`` = any letters, space = optional space).
+    """The regular expression for one admin term (``*`` = any letters; see the module docstring).
 
     A term with accented Latin letters is matched on the canonical text, each accented letter
     also matching its base letter (people type without accents); any other term, or any term with
@@ -449,46 +450,46 @@ class _Draft:
 
 def load_triage_rules(directory: Path) -> TriageRules:
     """Read and compile the rules; raise TriageRulesError listing every problem found."""
-    rules, problems = _load(Path(directory))
+    rules, problems, _ = _load(Path(directory))
     if problems:
         raise TriageRulesError(problems)
     return rules
 
 
 def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[str]:
-    """Every problem in the rules, including unknown resource ids and locales missing a signal."""
+    """Every problem in the rules, including unknown resource ids and locales missing a signal.
+    Files that parse are checked even when another file has a syntax error."""
     directory = Path(directory)
-    rules, problems = _load(directory)
-    if rules is None:
-        return problems
+    _, problems, draft = _load(directory)
     known = set(known_resource_ids)
-    for rid, line, where in rules.resource_lines:
+    for rid, line, where in draft.resource_lines:
         if rid not in known:
             close = difflib.get_close_matches(rid, sorted(known), n=1)
             advice = f"did you mean '{close[0]}'?" if close else "use an id from resources/entries/*.yaml"
             problems.append(f"{where}:{line}: unknown resource id '{rid}'; {advice}")
-    used = {s for rule in rules.rules for line in rule.when for s in line}
-    for signal_id, line in rules.declared_signals:
+    used = {s for rule in draft.rules for line in rule.when for s in line}
+    for signal_id, line in draft.declared_signals:
         if signal_id not in used:
             problems.append(f"{_display(directory / RULES_FILE)}:{line}: signal '{signal_id}' is not used by "
                             f"any rule; use it in a rule's 'when' or remove it")
-    for locale in LOCALES:
-        if locale not in rules.locale_lines:
-            continue
-        where, line = rules.locale_lines[locale]
-        missing = sorted(used - rules.coverage.get(locale, set()))
-        if missing:
-            problems.append(f"{where}:{line}: no terms for {', '.join(missing)}; every locale needs terms "
-                            f"or patterns for every signal used by a rule, so that no emergency is missed "
-                            f"in this language")
+    if draft.rules:
+        for locale in LOCALES:
+            if locale not in draft.locale_lines:
+                continue
+            where, line = draft.locale_lines[locale]
+            missing = sorted(used - draft.coverage.get(locale, set()))
+            if missing:
+                problems.append(f"{where}:{line}: no terms for {', '.join(missing)}; every locale needs terms "
+                                f"or patterns for every signal used by a rule, so that no emergency is missed "
+                                f"in this language")
     return problems
 
 
-def _load(directory: Path) -> tuple[TriageRules | None, list[str]]:
+def _load(directory: Path) -> tuple[TriageRules | None, list[str], "_Draft"]:
     draft = _Draft()
     rules_path = directory / RULES_FILE
     if not rules_path.exists():
-        return None, [f"{_display(rules_path)}:1: missing: the triage rules file must exist"]
+        return None, [f"{_display(rules_path)}:1: missing: the triage rules file must exist"], draft
     _load_rules_file(_read_yaml(rules_path), draft)
     present = set()
     for path in sorted(directory.glob("*.yaml")):
@@ -506,7 +507,7 @@ def _load(directory: Path) -> tuple[TriageRules | None, list[str]]:
             draft.problems.append(f"{_display(directory / (locale + '.yaml'))}:1: missing: every locale needs "
                                   f"a triage file; copy en.yaml and translate the terms")
     if draft.problems:
-        return None, draft.problems
+        return None, list(draft.problems), draft
     signals = {}
     for signal_id in draft.signal_ids:
         signals[signal_id] = Signal(
@@ -517,10 +518,7 @@ def _load(directory: Path) -> tuple[TriageRules | None, list[str]]:
             negations_accented=_alternation(draft.negations.get((signal_id, True), [])),
             negations_plain=_alternation(draft.negations.get((signal_id, False), [])),
             negation_patterns=tuple(draft.negation_patterns.get(signal_id, [])))
-    return TriageRules(rules=tuple(draft.rules), signals=signals,
-                       resource_lines=tuple(draft.resource_lines), coverage=draft.coverage,
-                       locale_lines=draft.locale_lines,
-                       declared_signals=tuple(draft.declared_signals)), []
+    return TriageRules(rules=tuple(draft.rules), signals=signals), [], draft
 
 
 def _load_rules_file(source: _Source, draft: _Draft) -> None:

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     chat = sub.add_parser("chat", help="send messages as a test user, offline, and print what the bot answers")
     chat.add_argument("--locale", default="en", help="the test user's language (one of the 17 locale ids)")
     chat.add_argument("--json", action="store_true", help="print the LINE message objects")
+    chat.add_argument("--no-consent", action="store_true",
+                      help="try it as a user who has not agreed to the privacy notice (by default the test user has)")
     chat.add_argument("messages", nargs="+", metavar="MESSAGE",
                       help="text to send; 'tap:DATA' taps a button with that postback data")
     chat.set_defaults(func=run_chat)
@@ -53,6 +55,8 @@ def run_chat(args) -> int:
     bot = OfflineBot(offline_settings())
     user = "Uadmin-chat"
     bot.choose_language(user, args.locale)
+    if not args.no_consent:
+        bot.tap(user, "privacy:agree")
     transcript = []
     for text in args.messages:
         sent = bot.tap(user, text[4:]) if text.startswith("tap:") else bot.say(user, text)

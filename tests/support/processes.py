@@ -15,8 +15,8 @@ def worker_env(settings) -> dict:
             "DATABASE_URL": settings.database_url, "INSTANCE_PATH": str(settings.instance_path)}
 
 
-def start_worker(settings, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker", *extra], env=worker_env(settings),
+def start_worker(settings, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "bot", "worker", *extra], env=env or worker_env(settings),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
