@@ -6,7 +6,11 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-if [ "${WITH_BROWSER:-1}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then need_apt+=(chromium); fi
+if [ "${WITH_BROWSER:-1}" = "1" ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  # Japanese and other scripts in the inbox screenshots (advisors' own phones have these fonts).
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing with apt: ${need_apt[*]}"

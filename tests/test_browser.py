@@ -84,6 +84,7 @@ def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     login(page, url)
     assert post_events(url, postback_event("Uvi-browser", "lang:vi"), line=line) == 200
+    assert post_events(url, postback_event("Uvi-browser", "privacy:agree"), line=line) == 200
     assert post_events(url, postback_event("Uvi-browser", "f:main_menu:menu:person"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "Con tôi bị sốt"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "<script>alert('x')</script>"), line=line) == 200

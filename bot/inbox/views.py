@@ -192,6 +192,7 @@ def _conversation(case: Case, user: User) -> list[dict]:
             result = replies.translate_inbound(message, case.locale)
             translation = message.translation or (None if result is None else "")
         items.append({"id": message.id, "direction": message.direction, "sender": message.sender, "text": message.text,
+                      "kind": message.kind,
                       "translation": translation, "source_ja": message.translation_source,
                       "status": message.delivery_status, "error": message.delivery_error,
                       "time": message.created_at, "advisor": message.advisor_id})

@@ -210,4 +210,4 @@ def _add_texts(raw: RawFile, locale: str, entries: dict[str, Entry], into: dict[
             into[entry_id] = EntryText(
                 title=item["title"], answer=item["answer"], label=item.get("label"),
                 keywords=tuple(str(k) for k in item.get("keywords") or ()),
-                examples=tuple(str(e) for e in item.get("examples") or ()))
+                examples=tuple(str(e) for e in item.get("examples") or ()), where=where)

@@ -35,6 +35,7 @@ class EntryText:
     label: str | None = None
     keywords: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    where: str = ""                     # "file:line" of the text block, for messages
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""`python -m bot resources check`: everything an admin can get wrong in resources/, with file:line.
+
+Errors (exit 1): the shape (resources/schema.json), a locale text missing for an entry, a phone
+number or URL that is not one, an impossible date. Warnings: free text where a number belongs,
+entries not verified for more than a year, missing keywords or examples (search gets worse).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot import LOCALES
+from bot.messages import MAX_TEXT_UTF16, utf16_len
+from bot.resources.loader import RawFile, display_path, read_index
+
+STALE_AFTER = timedelta(days=365)
+MAX_TITLE = 60
+# 03-3987-4173, 0120-279-889, 0570-011000, 050-3405-0397 (10 or 11 digits, first 0); 119, #8000.
+_PHONE = re.compile(r"^0\d{1,4}(-\d{1,6}){1,2}$")
+_SHORT_NUMBER = re.compile(r"^(1\d\d|#\d{4})$")
+_INTERNATIONAL = re.compile(r"^\+81[- ]?\d{1,4}([- ]\d{1,4}){1,2}$")
+_POINTER = re.compile(r"\bsee\b|https?://", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.where}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+def check_resources(resources_dir: Path, today: date | None = None) -> list[Problem]:
+    today = today or date.today()
+    index, shape_problems, raw_files = read_index(Path(resources_dir))
+    problems = [Problem(*_split(text)) for text in shape_problems]
+    entry_files = [raw for raw in raw_files if raw.path.parent.name == "entries"]
+    for raw in entry_files:
+        for position, item in _items(raw):
+            problems += _entry_problems(raw, f"entries[{position}]", item, today)
+    problems += _locale_problems(Path(resources_dir), index)
+    return problems
+
+
+def _split(text: str) -> tuple[str, str]:
+    where, _, message = text.partition(": ")
+    return where, message
+
+
+def _items(raw: RawFile):
+    items = raw.data.get("entries") if isinstance(raw.data, dict) else None
+    for position, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict):
+            yield position, item
+
+
+def _entry_problems(raw: RawFile, path: str, item: dict, today: date) -> list[Problem]:
+    problems = _date_problems(raw, path, item.get("last_verified"), today)
+    for number, contact in enumerate(item.get("contacts") or []):
+        if not isinstance(contact, dict):
+            continue
+        for field in ("phone", "alt_phone"):
+            if isinstance(contact.get(field), str):
+                problems += _phone_problems(raw, f"{path}.contacts[{number}].{field}", contact[field])
+        if isinstance(contact.get("url"), str):
+            problems += _url_problems(raw, f"{path}.contacts[{number}].url", contact["url"])
+    for number, source in enumerate(item.get("sources") or []):
+        if isinstance(source, dict) and isinstance(source.get("url"), str):
+            problems += _url_problems(raw, f"{path}.sources[{number}].url", source["url"])
+    return problems
+
+
+def _phone_problems(raw: RawFile, path: str, phone: str) -> list[Problem]:
+    found = phone_problem(phone)
+    return [Problem(raw.where(path), found[0], warning=found[1])] if found else []
+
+
+def phone_problem(phone: str) -> tuple[str, bool] | None:
+    """(what is wrong, is it only a warning) or None for a good number. Shared with the importer."""
+    value = phone.strip()
+    if _SHORT_NUMBER.match(value) or _INTERNATIONAL.match(value):
+        return None
+    if _PHONE.match(value):
+        digits = len(value.replace("-", ""))
+        if digits in (10, 11):
+            return None
+        return (f"phone '{phone}' has {digits} digits; a Japanese number has 10 or 11 (e.g. 03-3987-4173, "
+                f"0120-279-889): check for a missing or extra digit", False)
+    if _POINTER.search(value):
+        return f"phone '{phone}' is not a number; parents cannot tap it. Add the number when it is confirmed", True
+    return (f"phone '{phone}' is not a phone number; write it like 03-3987-4173, 0120-279-889, 119 or #8000, "
+            f"or 'see https://...' when there is none", False)
+
+
+def _url_problems(raw: RawFile, path: str, url: str) -> list[Problem]:
+    found = url_problem(url)
+    return [Problem(raw.where(path), found)] if found else []
+
+
+def url_problem(url: str) -> str | None:
+    parsed = urlparse(url.strip())
+    if parsed.scheme in ("http", "https") and "." in parsed.netloc and not re.search(r"\s", url.strip()):
+        return None
+    return (f"'{url}' is not a web address; write the full address starting with https:// "
+            f"(copy it from the browser's address bar)")
+
+
+def _date_problems(raw: RawFile, path: str, value, today: date) -> list[Problem]:
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        return []                          # missing or wrong shape: already a schema error
+    where = raw.where(f"{path}.last_verified")
+    try:
+        verified = date.fromisoformat(value)
+    except ValueError:
+        return [Problem(where, f"last_verified '{value}' is not a real date; write YYYY-MM-DD, e.g. '2026-02-01'")]
+    if verified > today:
+        return [Problem(where, f"last_verified '{value}' is in the future; write the day the facts were checked")]
+    if today - verified > STALE_AFTER:
+        return [Problem(where, f"last verified on {value}, more than a year ago: check the facts against the "
+                               f"sources and update last_verified", warning=True)]
+    return []
+
+
+def _locale_problems(resources_dir: Path, index) -> list[Problem]:
+    problems = []
+    for locale in LOCALES:
+        texts = index.texts.get(locale, {})
+        path = resources_dir / "text" / f"{locale}.yaml"
+        missing = [entry_id for entry_id in index.entries if entry_id not in texts]
+        if missing:
+            problems.append(Problem(f"{display_path(path)}:1", f"no {locale} text for {len(missing)} entr"
+                                    f"{'y' if len(missing) == 1 else 'ies'}: {', '.join(missing)}; add a block "
+                                    f"for each under `entries:` (same fields as en.yaml)"))
+        for entry_id, text in texts.items():
+            problems += _text_problems(locale, entry_id, text)
+    return problems
+
+
+def _text_problems(locale: str, entry_id: str, text) -> list[Problem]:
+    where = text.where
+    problems = []
+    if not text.label:
+        problems.append(Problem(where, f"'{entry_id}' has no label; add a button label of at most 20 characters"))
+    if utf16_len(text.answer) > MAX_TEXT_UTF16:
+        problems.append(Problem(where, f"the answer of '{entry_id}' is longer than LINE's {MAX_TEXT_UTF16} "
+                                       f"characters; shorten it"))
+    if len(text.title) > MAX_TITLE:
+        problems.append(Problem(where, f"the title of '{entry_id}' has {len(text.title)} characters; keep it to "
+                                       f"{MAX_TITLE} so it fits on one line", warning=True))
+    for field in ("keywords", "examples"):
+        if not getattr(text, field):
+            problems.append(Problem(where, f"'{entry_id}' has no {field}; without them parents writing in {locale} "
+                                           f"find it less often", warning=True))
+    return problems
