@@ -15,17 +15,16 @@ from typing import Any
 
 from bot.cases.hours import load_desk_hours
 from bot.flows.loader import load_flows
-from bot.i18n import Catalog, CatalogError
+from bot.i18n import Catalog
 from bot.resources.loader import load_index
+from bot.yamlfile import ProblemsError
 from bot.triage import load_triage_rules
 
 log = logging.getLogger(__name__)
 
 
-class ContentError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class ContentError(ProblemsError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Con
 def _collect(problems: list[str], load):
     try:
         return load()
-    except (CatalogError, ContentError) as exc:
+    except ProblemsError as exc:
         problems.extend(exc.problems)
     except Exception as exc:  # noqa: BLE001 - a loader's own error type carries .problems or a message
         problems.extend(getattr(exc, "problems", None) or [str(exc)])

@@ -9,15 +9,13 @@ from jinja2 import Environment, StrictUndefined, TemplateError
 
 from bot import LOCALES
 from bot.localformat import format_date, format_number
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 FALLBACK_LOCALE = "en"
 
 
-class CatalogError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class CatalogError(ProblemsError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,11 @@ def _read(path: Path) -> str:
         raise YamlFileError(f"{path}:1: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
     except OSError as exc:
         raise YamlFileError(f"{path}:1: cannot read: {exc.strerror}") from None
+
+
+class ProblemsError(Exception):
+    """Several things are wrong in admin-edited files; each problem reads `file:line: what to fix`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems

@@ -6,15 +6,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class DeskConfigError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class DeskConfigError(ProblemsError):
+    pass
 
 
 @dataclass(frozen=True)

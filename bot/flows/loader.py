@@ -15,16 +15,14 @@ from bot import LOCALES
 from bot.flows.model import Flow, FlowSet, Step
 from bot.i18n import Catalog
 from bot.messages import MAX_LABEL_CHARS
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 SCHEMA_FILE = "schema.json"
 _EXPRESSIONS = SandboxedEnvironment()
 
 
-class FlowError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class FlowError(ProblemsError):
+    pass
 
 
 def flow_files(flows_dir: Path) -> list[Path]:
