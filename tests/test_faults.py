@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store.models import Message, ProcessedEvent
 from tests.conftest import make_settings
+from tests.support.generated import consenting_users
 from tests.support.line_events import body_of, signed_headers, text_event
 from tests.support.processes import run_burst_worker, start_worker, wait_until
 from tests.support.redis_server import RedisServer
@@ -161,6 +162,7 @@ def test_worker_killed_mid_batch_of_500_events_every_event_answered_once(bot, fa
 @pytest.mark.slow
 def test_1000_users_5_messages_each_all_answered_in_order(bot, fake_line, settings, services):
     users = [f"Ucrowd{i}" for i in range(1000)]
+    consenting_users(services.sessions, users)
     for n in range(5):
         batch = [text_event(user, f"{user} {n}") for user in users]
         for chunk in range(0, len(batch), 50):

@@ -495,11 +495,9 @@ def test_broken_yaml_gives_file_and_line(tmp_path):
                                     encoding="utf-8")
     with pytest.raises(TriageRulesError) as error:
         load_triage_rules(folder)
-    problems = error.value.problems
-    assert any(p.startswith(str(folder / "vi.yaml").split("/")[-1]) or "vi.yaml:" in p for p in problems)
-    line = [p for p in problems if "vi.yaml:" in p][0]
-    assert "YAML syntax error" in line
-    assert int(line.split("vi.yaml:")[1].split(":")[0]) >= 4
+    [problem] = [p for p in error.value.problems if "vi.yaml:" in p]
+    line = int(problem.split("vi.yaml:")[1].split(":")[0])
+    assert "YAML syntax error" in problem and line in (4, 5)
 
 
 def test_broken_real_rules_give_file_and_line(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.store.models import Message
+from tests.support.generated import consenting_users
 from tests.support.line_events import text_event
 from tests.support.processes import run_burst_worker, start_worker, wait_until
 
@@ -45,6 +46,7 @@ def test_worker_killed_mid_batch_every_event_answered_exactly_once(bot, fake_lin
 @pytest.mark.slow
 def test_two_workers_keep_each_users_order(bot, fake_line, settings, services):
     users = [f"Uorder{i}" for i in range(10)]
+    consenting_users(services.sessions, users)
     for n in range(6):
         assert bot.post(*[text_event(user, f"{user} #{n}") for user in users]).status_code == 200
     workers = [start_worker(settings, "--burst") for _ in range(2)]

@@ -35,3 +35,10 @@ def generate_cases(sessions, count: int, seed: int = 7, now: datetime | None = N
                                       entry_id=None, created_at=created))
         session.add_all(cases)
         session.add_all(questions)
+
+
+def consenting_users(sessions, line_user_ids: list[str], locale: str = "en") -> None:
+    """Users who have chosen a language and agreed to the privacy notice, so their texts are kept."""
+    with sessions.begin() as session:
+        session.add_all([User(line_user_id=uid, locale=locale, locale_chosen=True, blocked=False, consent=True)
+                         for uid in line_user_ids])
