@@ -8,6 +8,7 @@ from jinja2 import Environment, TemplateSyntaxError
 from bot import LOCALES
 from bot.i18n import Catalog, CatalogError
 from bot.messages import MAX_LABEL_CHARS, MAX_TEXT_UTF16, utf16_len
+from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 # Texts the code itself uses as button labels (flows' labels are checked with the flows).
 CODE_LABEL_KEYS = ("core.continue", "core.start_over", "core.keep_language", "core.more_languages",
@@ -87,6 +88,17 @@ def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]
     triage_dir = flows_dir / "triage"
     if not triage_dir.exists():
         return [f"{triage_dir}: missing: the safety triage rules must exist"]
-    if content is None:
-        return []                  # load problems are listed already; references need a loaded index
-    return [p for p in check_triage_rules(triage_dir, set(content.index.ids()))]
+    known = set(content.index.ids()) if content is not None else _entry_ids(resources_dir)
+    return check_triage_rules(triage_dir, known)
+
+
+def _entry_ids(resources_dir: Path) -> set[str]:
+    """Entry ids straight from resources/entries, for when the whole index does not load."""
+    ids: set[str] = set()
+    for path in sorted((resources_dir / "entries").glob("*.yaml")):
+        try:
+            data, _ = load_yaml_with_lines(path)
+        except YamlFileError:
+            continue
+        ids.update(e["id"] for e in (data or {}).get("entries", []) if isinstance(e, dict) and "id" in e)
+    return ids

@@ -87,7 +87,7 @@ class RqEventQueue:
 
     def _enqueue(self, events: list[dict]) -> int:
         new = 0
-        jobs = []
+        jobs = {}                        # one job per event id, even if a body repeats an event
         for event in events:
             event_id = event_id_of(event)
             partition = partition_of(event)
@@ -97,9 +97,9 @@ class RqEventQueue:
                                 args=[raw, SEEN_TTL_S, partition])
             # Enqueued even for a repeat: if an earlier delivery stored the event but failed
             # before this point, the job is what gets it handled. Draining twice is harmless.
-            jobs.append(drain_job_data(partition, job_id_for(event_id)))
+            jobs[event_id] = drain_job_data(partition, job_id_for(event_id))
         with self._redis.pipeline() as pipe:
-            self._queue.enqueue_many(jobs, pipeline=pipe)
+            self._queue.enqueue_many(list(jobs.values()), pipeline=pipe)
             pipe.execute()
         return new
 
