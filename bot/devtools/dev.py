@@ -69,6 +69,22 @@ def _serve(app, port: int):
     return server
 
 
+DEV_ADVISOR = ("advisor@example.org", "dev-password-only")
+
+
+def _ensure_dev_advisor(settings) -> str:
+    """A local admin account so the inbox can be tried at once (dev mode and its own database only)."""
+    from bot.inbox.auth import AccountError, create_advisor
+    from bot.store.database import make_engine, make_session_factory
+    sessions = make_session_factory(make_engine(settings.database_url))
+    try:
+        with sessions.begin() as session:
+            create_advisor(session, DEV_ADVISOR[0], DEV_ADVISOR[1], "admin", "相談員(開発)")
+    except AccountError:
+        pass                                      # created on an earlier run
+    return f"log in as {DEV_ADVISOR[0]} / {DEV_ADVISOR[1]}"
+
+
 def run_dev(port: int = 8000) -> int:
     from bot.app import create_app
     from bot.devtools.fake_line import create_fake_line_app
@@ -95,9 +111,10 @@ def run_dev(port: int = 8000) -> int:
     }
     settings = load_settings(env)
     upgrade_database(settings.database_url)
+    login_line = _ensure_dev_advisor(settings)
     worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env)
     web = _serve(create_app(settings), port)
-    print(f"\n  Simulator:  http://127.0.0.1:{port}/simulator/\n  Inbox:      http://127.0.0.1:{port}/inbox/\n"
+    print(f"\n  Simulator:  http://127.0.0.1:{port}/simulator/\n  Inbox:      http://127.0.0.1:{port}/inbox/  ({login_line})\n"
           f"  Fake LINE:  http://127.0.0.1:{line_port}/_test/messages\n  Ctrl-C stops everything.\n", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
