@@ -67,8 +67,9 @@ def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawF
     if not entry_files and not problems:
         problems.append(f"{display_path(resources_dir / 'entries')}:1: no entry files found; "
                         f"add resources/entries/<name>.yaml")
-    entries = _entries(entry_files, problems)
-    texts = _texts(text_files, entries, problems)
+    broken: set[str] = set()
+    entries = _entries(entry_files, problems, broken)
+    texts = _texts(text_files, set(entries) | broken, problems)
     index = ResourceIndex(entries=entries, texts=texts)
     if not problems:
         from bot.resources.search import SearchEngine
@@ -115,7 +116,8 @@ def _dotted(path) -> str:
 
 
 def _explain(error) -> str:
-    field = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int)) or "file"
+    names = [str(p) for p in error.absolute_path if not isinstance(p, int)]
+    field = names[-1] if names else "file"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"'{missing}' is missing; add it (see resources/README.md)"
@@ -138,7 +140,8 @@ def _explain(error) -> str:
     return f"'{field}': {error.message}"
 
 
-def _entries(files: list[RawFile], problems: list[str]) -> dict[str, Entry]:
+def _entries(files: list[RawFile], problems: list[str], broken_ids: set[str]) -> dict[str, Entry]:
+    """Valid entries by id; ids of invalid ones go to `broken_ids` so their texts raise no second error."""
     entries: dict[str, Entry] = {}
     for raw in files:
         found = schema_problems(raw)
@@ -149,6 +152,8 @@ def _entries(files: list[RawFile], problems: list[str]) -> dict[str, Entry]:
             where = raw.where(f"entries[{position}]")
             entry = None if position in broken else _entry(item, where)
             if entry is None:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    broken_ids.add(item["id"])
                 continue
             if entry.id in entries:
                 problems.append(f"{where}: id '{entry.id}' is already used at {entries[entry.id].where}; "
@@ -173,7 +178,7 @@ def _entry(item: dict, where: str) -> Entry | None:
         return None                      # already reported by the schema check, with its line
 
 
-def _texts(files: list[RawFile], entries: dict[str, Entry], problems: list[str]) -> dict[str, dict[str, EntryText]]:
+def _texts(files: list[RawFile], known_ids: set[str], problems: list[str]) -> dict[str, dict[str, EntryText]]:
     texts: dict[str, dict[str, EntryText]] = {}
     for raw in files:
         locale = _file_locale(raw)
@@ -189,7 +194,7 @@ def _texts(files: list[RawFile], entries: dict[str, Entry], problems: list[str])
             problems.append(f"{raw.where('locale')}: locale is '{raw.data['locale']}' but the file is for "
                             f"'{locale}'; make them the same")
             continue
-        _add_texts(raw, locale, entries, texts.setdefault(locale, {}), problems)
+        _add_texts(raw, locale, known_ids, texts.setdefault(locale, {}), problems)
     return texts
 
 
@@ -198,11 +203,11 @@ def _file_locale(raw: RawFile) -> str:
     return raw.path.stem if raw.path.parent.name == "text" else raw.path.parent.name
 
 
-def _add_texts(raw: RawFile, locale: str, entries: dict[str, Entry], into: dict[str, EntryText],
+def _add_texts(raw: RawFile, locale: str, known_ids: set[str], into: dict[str, EntryText],
                problems: list[str]) -> None:
     for entry_id, item in raw.data["entries"].items():
         where = raw.where(f"entries.{entry_id}")
-        if entry_id not in entries:
+        if entry_id not in known_ids:
             problems.append(f"{where}: '{entry_id}' is not an id in resources/entries; check the spelling")
         elif entry_id in into:
             problems.append(f"{where}: '{entry_id}' already has a {locale} text in another file; keep one")

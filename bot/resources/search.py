@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
+from bisect import bisect_left
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,9 +24,7 @@ K1, B = 1.2, 0.3
 # Answers add the words of the facts themselves (numbers, official names) but are long and
 # general, so they count little; a held-out run showed 0.2 > 0 and > 0.5.
 FIELD_WEIGHTS = {"title": 2.0, "label": 1.0, "keywords": 2.0, "examples": 1.0, "shared": 2.0, "answer": 0.2}
-LOCALE_BOOST = 1.0                 # extra share of a term's frequency that comes from the user's locale
-RELATED_LOCALES = {"ja": ("ja-easy",), "ja-easy": ("ja",), "zh-Hans": ("zh-Hant",), "zh-Hant": ("zh-Hans",),
-                   "hi": ("ne",), "ne": ("hi",), "pt-BR": ("es",), "es": ("pt-BR",)}
+LOCALE_BOOST = 0.3                 # extra weight of a query feature found in the user's locale texts
 HOME_FACTOR, AWAY_FACTOR, UNKNOWN_FACTOR = 1.5, 0.5, 0.85
 # Confidence. coverage = share of the question's information (idf of its features; features the
 # index has never seen count as much as the rarest ones) found in the top entry; margin = how far
@@ -37,6 +37,8 @@ ANSWER_COVERAGE, ANSWER_MARGIN = 0.3, 0.2
 SUGGEST_COVERAGE, SUGGEST_MATCHED = 0.15, 8.0
 SUGGEST_RELATIVE = 0.5             # a suggestion scores at least half of the top candidate
 MAX_SUGGESTIONS = 3
+# Large indexes: postings walked in full per query, then exact scoring of this many candidates.
+POSTINGS_BUDGET, CANDIDATES = 30000, 60
 
 # n-gram sizes per script, chosen on held-out examples (each locale's examples queried against an
 # index without them): long grams for Latin words, short ones for syllable-dense scripts.
@@ -147,45 +149,50 @@ def features(text: str) -> list[str]:
 # ---- the index ---------------------------------------------------------------------------------
 
 class SearchEngine:
-    """Postings with precomputed BM25 weights; a query only adds up floats."""
+    """Postings (entry positions ascending, BM25 weights) per feature, built once per index.
 
-    def __init__(self, ids, municipalities, weights, tf_all, tf_locale, idf, norms):
+    A query first adds up the postings of its rarest features, within a budget, so a frequent
+    n-gram never walks all of a 5,000-entry index; the best candidates then get the remaining
+    features added exactly. Below the budget (the shipped index) the scores are exact BM25.
+    """
+
+    def __init__(self, ids, municipalities, postings, idf, locale_terms):
         self.ids = ids                           # position → entry id
         self.municipalities = municipalities     # position → slug or None
-        self.weights = weights                   # term → [(position, bm25 weight)]
-        self.tf_all = tf_all                     # term → {position: tf}
-        self.tf_locale = tf_locale               # locale → term → {position: tf}
+        self.postings = postings                 # term → (array of positions, array of weights)
         self.idf = idf
-        self.norms = norms                       # position → k1 * length normalisation
+        self.locale_terms = locale_terms         # locale → terms its texts contain
         self.max_idf = math.log(1 + (len(ids) - 0.5) / 1.5)     # idf of a feature found in one entry
+        self._stems = {_WORD_MARK + form: slug for slug in set(municipalities) if slug
+                       for form in (slug.split("-")[0], slug.replace("-", ""))}
 
     @classmethod
     def build(cls, index) -> "SearchEngine":
         ids = list(index.entries)
-        tf_all: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-        tf_locale: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
-        lengths = [0.0] * len(ids)
+        positions: dict[str, array] = {}
+        frequencies: dict[str, array] = {}
+        locale_terms: dict[str, set[str]] = defaultdict(set)
+        lengths = []
+        seen: dict[str, frozenset[str]] = {}     # keywords such as "boshi techo" recur: extract them once
         for position, entry_id in enumerate(ids):
+            counts: dict[str, float] = defaultdict(float)
             for locale, field, text in _documents(index, entry_id):
-                weight = FIELD_WEIGHTS[field]
-                for term in features(text):
-                    tf_all[term][position] += weight
-                    lengths[position] += weight
-                    if locale:
-                        tf_locale[locale][term][position] += weight
-        return cls._finish(index, ids, tf_all, tf_locale, lengths)
-
-    @classmethod
-    def _finish(cls, index, ids, tf_all, tf_locale, lengths) -> "SearchEngine":
-        count = max(len(ids), 1)
-        average = (sum(lengths) / count) or 1.0
-        norms = [K1 * (1 - B + B * length / average) for length in lengths]
-        idf = {term: math.log(1 + (count - len(post) + 0.5) / (len(post) + 0.5)) for term, post in tf_all.items()}
-        weights = {term: [(p, idf[term] * _saturate(tf, norms[p])) for p, tf in post.items()]
-                   for term, post in tf_all.items()}
+                terms = seen.get(text)
+                if terms is None:
+                    terms = seen[text] = frozenset(features(text))
+                for term in terms:
+                    counts[term] += FIELD_WEIGHTS[field]
+                if locale:
+                    locale_terms[locale].update(terms)
+            lengths.append(sum(counts.values()))
+            for term, count in counts.items():
+                if term not in positions:
+                    positions[term], frequencies[term] = array("i"), array("f")
+                positions[term].append(position)
+                frequencies[term].append(count)
+        postings, idf = _weigh(positions, frequencies, lengths)
         municipalities = [index.entries[i].municipality for i in ids]
-        frozen_locale = {loc: {t: dict(post) for t, post in terms.items()} for loc, terms in tf_locale.items()}
-        return cls(ids, municipalities, weights, {t: dict(p) for t, p in tf_all.items()}, frozen_locale, idf, norms)
+        return cls(ids, municipalities, postings, idf, {k: frozenset(v) for k, v in locale_terms.items()})
 
     # ---- querying ----------------------------------------------------------------------------
 
@@ -216,15 +223,35 @@ class SearchEngine:
         return SearchResult("none", (), coverage, margin)
 
     def score(self, terms: set[str], locale: str, municipality: str | None) -> dict[int, float]:
+        """Final scores of the best candidates (all matching entries when the index is small)."""
+        own = self.locale_terms.get(locale, frozenset())
+        # Matches in the user's own language count extra over accidental ones in other scripts.
+        known = sorted(((self.idf[t], t, 1 + LOCALE_BOOST * (t in own)) for t in terms if t in self.postings),
+                       reverse=True)
         scores: dict[int, float] = defaultdict(float)
-        for term in terms & self.weights.keys():
-            for position, weight in self.weights[term]:
-                scores[position] += weight
-        self._boost_locale(scores, terms, locale)
-        home = municipality or self._mentioned_municipality(terms)
-        for position in list(scores):
-            scores[position] *= self._place_factor(position, home)
-        return scores
+        budget, rest = POSTINGS_BUDGET, []
+        for _, term, factor in known:                  # rarest first
+            positions, weights = self.postings[term]
+            if len(positions) > budget and scores:
+                rest.append((term, factor))
+                continue
+            budget -= len(positions)
+            for position, weight in zip(positions, weights):
+                scores[position] += weight * factor
+        home = municipality or next((self._stems[t] for t in terms if t in self._stems), None)
+        placed = {p: s * self._place_factor(p, home) for p, s in scores.items()}
+        if not rest:
+            return placed
+        best = heapq.nlargest(CANDIDATES, placed, key=placed.get)
+        for term, factor in rest:
+            for position in best:
+                placed[position] += factor * self._weight(term, position) * self._place_factor(position, home)
+        return {p: placed[p] for p in best}
+
+    def _weight(self, term: str, position: int) -> float:
+        positions, weights = self.postings[term]
+        at = bisect_left(positions, position)
+        return weights[at] if at < len(positions) and positions[at] == position else 0.0
 
     def _coverage(self, terms: set[str], position: int) -> tuple[float, float]:
         """(idf of the features the entry has, that as a share of all the question's features)."""
@@ -232,30 +259,9 @@ class SearchEngine:
         for term in terms:
             idf = self.idf.get(term)
             total += self.max_idf if idf is None else idf
-            if idf is not None and position in self.tf_all[term]:
+            if idf is not None and self._weight(term, position):
                 matched += idf
         return matched, (matched / total if total else 0.0)
-
-    def _boost_locale(self, scores: dict[int, float], terms: set[str], locale: str) -> None:
-        boosts = [(locale, LOCALE_BOOST)] + [(other, LOCALE_BOOST / 2) for other in RELATED_LOCALES.get(locale, ())]
-        for boosted, extra in boosts:
-            own = self.tf_locale.get(boosted)
-            if not own:
-                continue
-            for term in terms & own.keys():
-                idf, tf_all = self.idf[term], self.tf_all[term]
-                for position, tf in own[term].items():
-                    before = tf_all[position]
-                    norm = self.norms[position]
-                    scores[position] += idf * (_saturate(before + extra * tf, norm) - _saturate(before, norm))
-
-    def _mentioned_municipality(self, terms: set[str]) -> str | None:
-        # "Toshima" or "toshimaku" in the question counts as living there, for this question.
-        for slug in {m for m in self.municipalities if m}:
-            stem = slug.split("-")[0]
-            if {_WORD_MARK + stem, _WORD_MARK + slug.replace("-", "")} & terms:
-                return slug
-        return None
 
     def _place_factor(self, position: int, home: str | None) -> float:
         place = self.municipalities[position]
@@ -266,8 +272,18 @@ class SearchEngine:
         return HOME_FACTOR if place == home else AWAY_FACTOR
 
 
-def _saturate(tf: float, norm: float) -> float:
-    return tf * (K1 + 1) / (tf + norm)
+def _weigh(positions: dict[str, array], frequencies: dict[str, array], lengths: list[float]):
+    """BM25 weight of every posting, in place of its term frequency."""
+    count = max(len(lengths), 1)
+    average = (sum(lengths) / count) or 1.0
+    norms = [K1 * (1 - B + B * length / average) for length in lengths]
+    idf = {}
+    for term, where in positions.items():
+        idf[term] = math.log(1 + (count - len(where) + 0.5) / (len(where) + 0.5))
+        tfs = frequencies[term]
+        for i, position in enumerate(where):
+            tfs[i] = idf[term] * tfs[i] * (K1 + 1) / (tfs[i] + norms[position])
+    return {term: (positions[term], frequencies[term]) for term in positions}, idf
 
 
 def _documents(index, entry_id: str):

@@ -17,11 +17,22 @@ def make_engine(database_url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(database_url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+def _sqlite_begin_immediate(connection) -> None:
+    # Several workers write to one SQLite file. A transaction that reads first and writes later
+    # fails at once with "database is locked" when another process committed in between (WAL
+    # snapshots are not upgraded); taking the write lock at BEGIN makes it wait its turn instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite's own transaction handling would issue a plain BEGIN first; SQLAlchemy's "begin"
+    # event then issues BEGIN IMMEDIATE instead.
+    dbapi_connection.isolation_level = None
     # WAL lets the web process read while a worker writes; foreign keys make deletes cascade.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
