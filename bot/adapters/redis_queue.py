@@ -86,22 +86,22 @@ class RqEventQueue:
             raise QueueUnavailableError(f"Redis is unreachable: {type(exc).__name__}") from exc
 
     def _enqueue(self, events: list[dict]) -> int:
-        new = 0
         jobs = {}                        # one job per event id, even if a body repeats an event
-        for event in events:
-            event_id = event_id_of(event)
-            partition = partition_of(event)
-            event["webhookEventId"] = event_id
-            raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-            new += self._append(keys=[f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY],
-                                args=[raw, SEEN_TTL_S, partition])
-            # Enqueued even for a repeat: if an earlier delivery stored the event but failed
-            # before this point, the job is what gets it handled. Draining twice is harmless.
-            jobs[event_id] = drain_job_data(partition, job_id_for(event_id))
-        with self._redis.pipeline() as pipe:
+        with self._redis.pipeline(transaction=False) as pipe:
+            # One round trip for the whole body: the append scripts and the RQ jobs travel together.
+            for event in events:
+                event_id = event_id_of(event)
+                partition = partition_of(event)
+                event["webhookEventId"] = event_id
+                raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                self._append(keys=[f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY],
+                             args=[raw, SEEN_TTL_S, partition], client=pipe)
+                # Enqueued even for a repeat: if an earlier delivery stored the event but failed
+                # before this point, the job is what gets it handled. Draining twice is harmless.
+                jobs[event_id] = drain_job_data(partition, job_id_for(event_id))
             self._queue.enqueue_many(list(jobs.values()), pipeline=pipe)
-            pipe.execute()
-        return new
+            results = pipe.execute()
+        return sum(1 for result in results[:len(events)] if result == 1)
 
     def ping(self) -> bool:
         try:
