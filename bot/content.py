@@ -76,35 +76,60 @@ def _fingerprint(folders: tuple[Path, ...]) -> tuple:
 
 
 class ContentRegistry:
-    def __init__(self, locales_dir: Path, flows_dir: Path, resources_dir: Path, check_interval_s: float = 1.0):
+    """The current content; a changed file is reloaded in the background while the old set serves."""
+
+    def __init__(self, locales_dir: Path, flows_dir: Path, resources_dir: Path, check_interval_s: float = 1.0,
+                 background: bool = True):
         self._dirs = (locales_dir, flows_dir, resources_dir)
         self._interval = check_interval_s
+        self._background = background
         self._lock = threading.Lock()
         self._content: Content | None = None
         self._stamp: tuple = ()
         self._checked_at = 0.0
+        self._reloading = False
         self.last_problems: list[str] = []
 
     def current(self) -> Content:
         now = time.monotonic()
-        if self._content is None or now - self._checked_at >= self._interval:
+        if self._content is None:
             with self._lock:
-                self._checked_at = now
-                self._reload_if_changed()
+                if self._content is None:
+                    self._reload(_fingerprint(self._dirs))     # the first load is synchronous
+        elif now - self._checked_at >= self._interval and not self._reloading:
+            self._checked_at = now
+            stamp = _fingerprint(self._dirs)
+            if stamp != self._stamp:
+                self._start_reload(stamp)
         return self._content
 
-    def _reload_if_changed(self) -> None:
-        stamp = _fingerprint(self._dirs)
-        if self._content is not None and stamp == self._stamp:
+    def _start_reload(self, stamp: tuple) -> None:
+        # Loading everything takes seconds; a turn must not wait for it, so workers go on with
+        # the previous content until the new set is loaded and checked.
+        with self._lock:
+            if self._reloading:
+                return
+            self._reloading = True
+        if not self._background:
+            self._reload_guarded(stamp)
             return
+        threading.Thread(target=self._reload_guarded, args=(stamp,), name="content-reload", daemon=True).start()
+
+    def _reload_guarded(self, stamp: tuple) -> None:
+        try:
+            self._reload(stamp)
+        finally:
+            self._reloading = False
+
+    def _reload(self, stamp: tuple) -> None:
         try:
             content = load_content(*self._dirs)
         except ContentError as exc:
             self.last_problems = exc.problems
+            self._stamp = stamp
             if self._content is None:
                 raise
             log.error("content edit rejected, the previous version keeps serving:\n%s", "\n".join(exc.problems))
-            self._stamp = stamp
             return
         if self._content is not None:
             log.info("content reloaded")

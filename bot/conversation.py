@@ -40,6 +40,10 @@ class ConversationDeps:
     language_hint: Callable[[str], str | None] | None = None
 
 
+def _folded(word: str) -> str:
+    return normalise(word).casefold().strip(SENTENCE_END)
+
+
 class Conversation:
     def __init__(self, deps: ConversationDeps):
         self.deps = deps
@@ -119,9 +123,8 @@ class Conversation:
         if not typed or len(typed) > 40:
             return None
         for command in COMMANDS:
-            for words in self.catalog.all_words(f"commands.{command}").values():
-                if typed in (normalise(w).casefold() for w in words):
-                    return command
+            if typed in self.catalog.normalised_words(f"commands.{command}", _folded):
+                return command
         return None
 
     def run_command(self, ctx: TurnContext, command: str) -> None:
@@ -175,10 +178,9 @@ class Conversation:
         for flow in flows.flows.values():
             if not flow.keywords_key:
                 continue
-            for words in self.catalog.all_words(flow.keywords_key).values():
-                for word in (normalise(w).casefold() for w in words if len(w) >= 2):
-                    if word in typed and len(typed) <= len(word) * 1.5 + 4:
-                        return flow.id
+            for word in self.catalog.normalised_words(flow.keywords_key, _folded):
+                if len(word) >= 2 and word in typed and len(typed) <= len(word) * 1.5 + 4:
+                    return flow.id
         return None
 
     def _idle_expired(self, stored) -> bool:

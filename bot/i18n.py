@@ -44,6 +44,7 @@ class Catalog:
         self.refs = refs or {}
         self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
         self._compiled: dict[tuple[str, str], object] = {}
+        self._normalised: dict[str, list[str]] = {}
 
     @classmethod
     def load(cls, directory: Path) -> "Catalog":
@@ -74,6 +75,13 @@ class Catalog:
         """A word list (e.g. `commands.menu`) of one locale; empty when the locale has none."""
         value = self.texts.get(locale, {}).get(key)
         return value if isinstance(value, list) else []
+
+    def normalised_words(self, key: str, normalise) -> list[str]:
+        """Every locale's words for `key`, normalised once per catalog (they are matched per message)."""
+        if key not in self._normalised:
+            words = {normalise(w) for lists in self.all_words(key).values() for w in lists}
+            self._normalised[key] = sorted(w for w in words if w)
+        return self._normalised[key]
 
     def all_words(self, key: str) -> dict[str, list[str]]:
         """The word list `key` of every locale: users mix languages, so commands match in any of them."""

@@ -110,7 +110,7 @@ def test_too_long_label_is_reported_with_its_line(tmp_path):
 
 def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(tmp_path):
     locales, flows, resources = copy_content(tmp_path)
-    registry = ContentRegistry(locales, flows, resources, check_interval_s=0)
+    registry = ContentRegistry(locales, flows, resources, check_interval_s=0, background=False)
     before = registry.current()
     en = locales / "en.yaml"
     en.write_text(en.read_text().replace("  prompt: What do you need help with?", "  prompt: How can we help?"))
@@ -122,3 +122,14 @@ def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(tmp_
     assert still.catalog.text("en", "menu.prompt").startswith("How can we help?")
     assert registry.last_problems and str(en) in registry.last_problems[0]
     assert still is not before
+
+
+def test_background_reload_keeps_serving_the_old_content_until_the_new_is_ready(tmp_path):
+    from tests.support.processes import wait_until
+    locales, flows, resources = copy_content(tmp_path)
+    registry = ContentRegistry(locales, flows, resources, check_interval_s=0)
+    old = registry.current()
+    en = locales / "en.yaml"
+    en.write_text(en.read_text().replace("  prompt: What do you need help with?", "  prompt: Tell us what you need."))
+    assert registry.current() is old                      # no turn waits for the reload
+    assert wait_until(lambda: registry.current().catalog.text("en", "menu.prompt").startswith("Tell us"), timeout=60)
