@@ -137,3 +137,20 @@ def test_simulator_chat_in_vietnamese(live, browser):
     page.screenshot(path=str(ARTIFACTS / "simulator-phone.png"), full_page=True)
     user_id = page.evaluate("localStorage.getItem('sim-user')")
     assert len(line.messages_to(user_id)) >= 2
+
+
+def test_dashboard_with_generated_cases_renders_in_the_browser(live, browser):
+    from bot.inbox.auth import create_advisor
+    from tests.support.generated import generate_cases
+    services = live["services"]
+    generate_cases(services.sessions, 10_000)
+    with services.sessions.begin() as session:
+        create_advisor(session, "admin@npo.example", PASSWORD, "admin", "管理者")
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(live["url"] + "/inbox/login")
+    page.fill("input[name=email]", "admin@npo.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(live["url"] + "/inbox/admin/dashboard")
+    assert page.locator("svg").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=True)
