@@ -82,6 +82,8 @@ def login(page, url):
 def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     url, line = live["url"], live["line"]
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     login(page, url)
     assert post_events(url, postback_event("Uvi-browser", "lang:vi"), line=line) == 200
     assert post_events(url, postback_event("Uvi-browser", "privacy:agree"), line=line) == 200
@@ -92,7 +94,8 @@ def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     page.screenshot(path=str(ARTIFACTS / "inbox-phone-list.png"), full_page=True)
     page.click("[data-case]")
     page.wait_for_selector("text=子どもが熱を出しています")          # the Japanese translation is shown
-    assert page.locator("text=<script>alert('x')</script>").count() == 1   # shown as text, not run
+    assert page.locator(".msg .body", has_text="<script>alert('x')</script>").count() == 1   # shown as text
+    assert dialogs == []                                                                    # and never run
     page.click("#action-claim")
     page.fill("#reply_text", "明日の10時に窓口に来てください。")
     page.click("#preview")
