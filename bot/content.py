@@ -17,7 +17,7 @@ from bot.cases.hours import load_desk_hours
 from bot.flows.loader import load_flows
 from bot.i18n import Catalog
 from bot.resources.loader import load_index
-from bot.yamlfile import ProblemsError
+from bot.yamlfile import ProblemsError, load_yaml_with_lines
 from bot.triage import load_triage_rules
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class Content:
     triage_rules: Any = None
     index: Any = None
     desk_hours: Any = None
+    municipalities: tuple = ()
     version: float = 0.0
 
 
@@ -44,13 +45,14 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Con
     index = _collect(problems, lambda: load_index(resources_dir))
     triage_rules = _collect(problems, lambda: load_triage_rules(flows_dir / "triage"))
     desk_hours = _collect(problems, lambda: load_desk_hours(flows_dir / "desk" / "hours.yaml"))
+    municipalities = _collect(problems, lambda: load_municipalities(resources_dir / "municipalities.yaml")) or ()
     flows = None
     if catalog is not None:
         flows = _collect(problems, lambda: _load_flows(flows_dir, catalog, index))
     if problems:
         raise ContentError(problems)
     return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index,
-                   desk_hours=desk_hours, version=time.time())
+                   desk_hours=desk_hours, municipalities=municipalities, version=time.time())
 
 
 def _collect(problems: list[str], load):
@@ -61,6 +63,22 @@ def _collect(problems: list[str], load):
     except Exception as exc:  # noqa: BLE001 - a loader's own error type carries .problems or a message
         problems.extend(getattr(exc, "problems", None) or [str(exc)])
     return None
+
+
+def load_municipalities(path: Path) -> tuple:
+    """(slug, label) pairs; labels are buttons, so at most 20 characters."""
+    if not path.exists():
+        return ()
+    data, lines = load_yaml_with_lines(path)
+    pairs, problems = [], []
+    for i, item in enumerate((data or {}).get("municipalities") or []):
+        slug, label = str(item.get("slug", "")), str(item.get("label", ""))
+        if not slug or not label or len(label) > 20:
+            problems.append(f"{path}:{lines.get(f'municipalities[{i}]', 1)}: each municipality needs a slug and a label of at most 20 characters")
+        pairs.append((slug, label))
+    if problems:
+        raise ContentError(problems)
+    return tuple(pairs)
 
 
 def _load_flows(flows_dir: Path, catalog: Catalog, index):

@@ -37,6 +37,7 @@ class ConversationDeps:
     safety: object | None = None         # bot.safety.SafetyResponder
     answers: object | None = None        # bot.answering.IndexAnswerer
     privacy: object | None = None        # bot.privacy.PrivacyDesk
+    municipalities: tuple = ()           # (slug, button label) of resources/municipalities.yaml
     language_hint: Callable[[str], str | None] | None = None
 
 
@@ -53,6 +54,16 @@ class Conversation:
     def after_language_known(self, ctx: TurnContext) -> None:
         if self._needs_consent(ctx):
             ctx.say(self.deps.privacy.notice(ctx))
+            return
+        self.show_menu(ctx)
+
+    def after_consent(self, ctx: TurnContext) -> None:
+        """Ask once where the user lives (unless the deployment serves one municipality), then the menu."""
+        choices = self.deps.municipalities
+        if choices and not self.deps.municipality and not ctx.user.municipality:
+            buttons = [postback_action(label, f"muni:{slug}") for slug, label in choices]
+            buttons.append(postback_action(ctx.t("core.municipality_other"), "muni:other"))
+            ctx.say(text_message(ctx.t("core.municipality_question"), quick_replies=buttons))
             return
         self.show_menu(ctx)
 
@@ -106,6 +117,10 @@ class Conversation:
             self.run_command(ctx, value)
         elif kind == "f":
             self._tap(ctx, value, params)
+        elif kind == "muni":
+            known = {slug for slug, _ in self.deps.municipalities}
+            ctx.user.municipality = value if value in known else "other"
+            self.show_menu(ctx)
         elif kind == "privacy" and self.deps.privacy:
             self.deps.privacy.on_postback(ctx, value, self)
         elif kind in {"res", "fb", "case"}:

@@ -34,7 +34,7 @@ class PrivacyDesk:
         if value == "agree":
             ctx.user.consent = True
             ctx.say(ctx.t("privacy.thanks"))
-            conversation.show_menu(ctx)
+            conversation.after_consent(ctx)
         elif value == "more":
             ctx.say(self.notice(ctx, "privacy.details"))
         elif value == "decline":

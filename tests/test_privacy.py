@@ -118,3 +118,15 @@ def test_logs_of_a_whole_conversation_hold_no_id_name_or_text(bot, caplog, monke
     log = "\n".join(record.getMessage() for record in caplog.records)
     assert LINE_ID not in log and "Secretname" not in log
     assert "secret question" not in log and "Ikebukuro 1-2-3" not in log
+
+
+def test_after_agreeing_the_user_is_asked_once_where_they_live(bot, services):
+    bot.follow("Umuni", language="en", agree=False)
+    bot.tap("Umuni", "privacy:agree")
+    question = bot.last_messages("Umuni")[-1]
+    labels = [item["action"]["label"] for item in question["quickReply"]["items"]]
+    assert "豊島区 Toshima" in labels and len(labels) == 3
+    bot.tap("Umuni", "muni:toshima-ku")
+    with services.sessions() as session:
+        assert session.scalar(select(User.municipality).where(User.line_user_id == "Umuni")) == "toshima-ku"
+    assert bot.last_messages("Umuni")[-1]["quickReply"]["items"][0]["action"]["data"].startswith("f:main_menu")

@@ -68,30 +68,36 @@ class SearchResult:
 # ---- text → features --------------------------------------------------------------------------
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    out = []
-    for ch in unicodedata.normalize("NFD", text):
-        category = unicodedata.category(ch)
-        if category == "Mn" and out and _is_latin(out[-1]):
-            continue                                  # é → e, ấ → a: accents are often left out
-        if category == "Cf":
-            continue                                  # zero-width joiners vary between keyboards
-        out.append(_fold_char(ch, category))
-    return unicodedata.normalize("NFC", "".join(out))
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLDING)
 
 
-def _is_latin(ch: str) -> bool:
-    code = ord(ch)
-    return ch.isalpha() and (code < 0x250 or 0x1E00 <= code <= 0x1EFF)
+class _Folding(dict):
+    """str.translate table filled per character on first sight (a few thousand in practice)."""
+
+    def __missing__(self, code: int):
+        self[code] = _fold(code)
+        return self[code]
 
 
-def _fold_char(ch: str, category: str) -> str:
-    code = ord(ch)
+def _fold(code: int):
+    ch = chr(code)
+    category = unicodedata.category(ch)
+    if category == "Cf" or 0x300 <= code <= 0x36F:
+        return None              # zero-width joiners vary between keyboards; stray accents go
     if 0x30A1 <= code <= 0x30F6:
-        return chr(code - 0x60)                       # katakana → hiragana: ホイクエン = ほいくえん
+        return chr(code - 0x60)  # katakana → hiragana: ホイクエン = ほいくえん
     if category == "Nd":
-        return str(unicodedata.digit(ch, 0))          # ၂ २ ๒ → 2
-    return {"đ": "d", "ł": "l", "ø": "o"}.get(ch, ch)
+        return str(unicodedata.digit(ch, 0))                  # ၂ २ ๒ → 2
+    if ch in _LATIN_EXTRA:
+        return _LATIN_EXTRA[ch]
+    if ch.isalpha() and (code < 0x250 or 0x1E00 <= code <= 0x1EFF):
+        # é → e, ấ → a: accents are often left out when typing Vietnamese, Portuguese, Spanish
+        return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    return code
+
+
+_LATIN_EXTRA = {"đ": "d", "ł": "l", "ø": "o"}
+_FOLDING = _Folding()
 
 
 def _script(ch: str) -> str:
@@ -116,25 +122,30 @@ def _script(ch: str) -> str:
 def runs(text: str) -> list[tuple[str, str]]:
     """(script, run) pieces of normalised text: letters of one script, marks attached."""
     pieces: list[tuple[str, str]] = []
-    current, script = [], ""
+    current, script = [], None
     for ch in text:
-        category = unicodedata.category(ch)
-        if category[0] not in "LMN" and ch != "ー":
+        kind = _CLASSES.get(ch) or _classify(ch)
+        if kind != script:
             _flush(pieces, script, current)
-            current, script = [], ""
-            continue
-        kind = script if category[0] == "M" and current else _script(ch)
-        if current and kind != script:
-            _flush(pieces, script, current)
-            current = []
+            current, script = [], kind
         current.append(ch)
-        script = kind
     _flush(pieces, script, current)
     return pieces
 
 
-def _flush(pieces: list, script: str, chars: list[str]) -> None:
-    if chars:
+def _classify(ch: str) -> str:
+    # Separators (spaces, punctuation, symbols) form their own runs and are dropped by _flush.
+    category = unicodedata.category(ch)
+    _CLASSES[ch] = _script(ch) if category[0] in "LMN" or ch == "ー" else _SEPARATOR
+    return _CLASSES[ch]
+
+
+_CLASSES: dict[str, str] = {}
+_SEPARATOR = "separator"
+
+
+def _flush(pieces: list, script: str | None, chars: list[str]) -> None:
+    if chars and script != _SEPARATOR:
         pieces.append((script, "".join(chars)))
 
 
