@@ -34,6 +34,7 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
         content=content, store=SqlConversationStore(session), now=now,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
+        municipalities=content.municipalities,
     )
     return {"conversation": Conversation(deps), "cases": cases}
 

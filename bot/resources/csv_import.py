@@ -76,8 +76,8 @@ def import_csv(csv_path: Path, resources_dir: Path, municipality: str | None = N
     texts = {**old_texts, **new_texts}
     report.updated = [entry_id for entry_id in new_texts if entry_id in old_texts]
     if not dry_run and new_entries:
-        _write_checked(resources_dir, {entries_path: {"entries": entries}, texts_path: {"locale": "ja", "entries": texts}},
-                       report)
+        files = {entries_path: {"entries": entries}, texts_path: {"locale": "ja", "entries": texts}}
+        _write_checked(resources_dir, files, report)
     return report
 
 
@@ -226,7 +226,8 @@ def _write_checked(resources_dir: Path, files: dict[Path, dict], report: ImportR
     known = set(read_index(resources_dir)[1])                # problems that were there already
     for path, data in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = f"# Imported from {report.source.name} by `python -m bot resources import`; importing again replaces entries with the same id.\n"
+        header = (f"# Imported from {report.source.name} by `python -m bot resources import`; "
+                  f"importing again replaces entries with the same id.\n")
         path.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8")
     problems = [p for p in read_index(resources_dir)[1] if p not in known]
     if problems:
