@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bot.flows.engine import FlowEngine, FlowResult, FlowState
+from bot.flows.engine import FlowEngine, FlowResult
 from bot.flows.inputs import SENTENCE_END, normalise
 from bot.i18n import Catalog
 from bot.messages import postback_action, text_message

@@ -1,7 +1,6 @@
 """The inbox and the simulator in a real browser (Playwright driving the system Chromium)."""
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 from pathlib import Path

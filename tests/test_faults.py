@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 
 import pytest
 import redis as redis_lib
@@ -14,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from bot.store.models import Message, ProcessedEvent
 from tests.conftest import make_settings
 from tests.support.generated import consenting_users
-from tests.support.line_events import body_of, signed_headers, text_event
+from tests.support.line_events import signed_headers, text_event
 from tests.support.processes import run_burst_worker, start_worker, wait_until
 from tests.support.redis_server import RedisServer
 

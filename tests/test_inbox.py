@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from bot.inbox.auth import create_advisor
 from bot.store.models import AuditEntry, Case, Message
-from tests.support.line_events import text_event
 
 PASSWORD = "correct horse battery"
 

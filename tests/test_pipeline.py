@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot.store.models import Message, ProcessedEvent, User
 from tests.conftest import SHARED
-from tests.support.line_events import body_of, event_id, follow_event, signed_headers, text_event
+from tests.support.line_events import body_of, event_id, signed_headers, text_event
 
 
 def test_follow_greets_in_the_profile_language_and_stores_the_user(bot, services):

@@ -4,12 +4,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 
 from bot.retention import run_retention
-from bot.store.erase import erase_user, export_user
+from bot.store.erase import export_user
 from bot.store.models import Base, Case, Message, Question, RetentionRun, User
-from tests.support.line_events import follow_event, postback_event, text_event
 
 LINE_ID = "U" + "4f" * 16          # a real-looking LINE user id (U + 32 hex digits)
 
