@@ -113,3 +113,21 @@ def test_only_admins_see_accounts_and_audit(client, advisor):
     client.post("/inbox/logout", data={"csrf_token": csrf(client.get("/inbox/password").data)})
     login(client, "admin@npo.example")
     assert client.get("/inbox/admin/audit").status_code == 200
+
+
+def test_admin_exports_and_deletes_a_users_data_and_both_are_audited(client, advisor, bot, services):
+    from bot.store.models import User
+    open_case(bot, user_id="Uadmin-del", text="please delete me later")
+    login(client, "admin@npo.example")
+    with services.sessions() as session:
+        user_id = session.scalar(select(User.id).where(User.line_user_id == "Uadmin-del"))
+    export = client.get(f"/inbox/admin/users/{user_id}/export")
+    assert export.status_code == 200 and "please delete me later" in export.get_data(as_text=True)
+    token = csrf(client.get("/inbox/password").data)
+    refused = client.post(f"/inbox/admin/users/{user_id}/delete", data={"csrf_token": token, "confirm": "no"})
+    assert refused.status_code == 302
+    client.post(f"/inbox/admin/users/{user_id}/delete", data={"csrf_token": token, "confirm": "DELETE"})
+    with services.sessions() as session:
+        assert session.get(User, user_id) is None
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "user.export" in actions and "user.delete" in actions
