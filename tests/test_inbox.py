@@ -131,3 +131,13 @@ def test_admin_exports_and_deletes_a_users_data_and_both_are_audited(client, adv
         assert session.get(User, user_id) is None
         actions = session.scalars(select(AuditEntry.action)).all()
     assert "user.export" in actions and "user.delete" in actions
+
+
+def test_open_case_page_learns_of_new_messages(client, advisor, bot, services):
+    open_case(bot, user_id="Unew")
+    login(client)
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    before = client.get(f"/inbox/api/cases/{case_id}/messages").get_json()["messages"]
+    bot.say("Unew", "one more thing")
+    assert client.get(f"/inbox/api/cases/{case_id}/messages").get_json()["messages"] == before + 1

@@ -9,7 +9,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
@@ -212,10 +212,23 @@ def case_view(case_id: int):
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.display_name)).all()
     canned = [r for r in load_canned_replies(_services().settings.flows_dir) if r["topic"] in ("any", case.topic)]
-    return render_template("case.html", case=case, user=user, items=_conversation(case, user), notes=notes,
+    items = _conversation(case, user)
+    total = g.db.scalar(select(func.count()).select_from(Message).where(Message.user_id == user.id)) if user.id else 0
+    return render_template("case.html", case=case, user=user, items=items, notes=notes, message_count=total,
                            advisors=advisors, canned=canned, topics=TOPICS, priorities=PRIORITIES,
                            preview=None, needs_translation=case.locale not in NO_TRANSLATION_LOCALES,
                            names={a.id: a.display_name for a in advisors})
+
+
+@bp.get("/api/cases/<int:case_id>/messages")
+@login_required()
+def case_messages_count(case_id: int):
+    """Polled by an open case page: tells the advisor a new message came in (no reload needed to see it)."""
+    case = _case_or_404(case_id)
+    if case.user_id is None:
+        return jsonify(messages=0, status=case.status)
+    count = g.db.scalar(select(func.count()).select_from(Message).where(Message.user_id == case.user_id))
+    return jsonify(messages=count, status=case.status)
 
 
 def _mark_read(user: User) -> None:
