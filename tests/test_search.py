@@ -133,3 +133,15 @@ def test_any_text_gives_a_well_formed_result(shipped, text, locale):
     assert len(result.candidates) <= MAX_SUGGESTIONS
     assert (result.decision == "none") == (not result.candidates)
     assert all(shipped.has(c.entry_id) for c in result.candidates)
+
+
+def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round():
+    from pathlib import Path
+    from bot.resources.loader import load_index
+    index = load_index(Path(__file__).resolve().parents[1] / "resources")
+    engine = index.engine
+    toshima = next(p for p, slug in enumerate(engine.municipalities) if slug == "toshima-ku")
+    tokyo = next(p for p, slug in enumerate(engine.municipalities) if slug == "tokyo-to")
+    matsudo = next(p for p, slug in enumerate(engine.municipalities) if slug == "matsudo-shi")
+    assert engine._place_factor(tokyo, "toshima-ku") == engine._place_factor(toshima, "toshima-ku")
+    assert engine._place_factor(toshima, "tokyo-to") > engine._place_factor(matsudo, "tokyo-to")

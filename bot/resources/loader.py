@@ -70,11 +70,23 @@ def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawF
     broken: set[str] = set()
     entries = _entries(entry_files, problems, broken)
     texts = _texts(text_files, set(entries) | broken, problems)
-    index = ResourceIndex(entries=entries, texts=texts)
+    index = ResourceIndex(entries=entries, texts=texts, areas=_areas(resources_dir / "municipalities.yaml"))
     if not problems:
         from bot.resources.search import SearchEngine
         index.engine = SearchEngine.build(index)       # built once here, so every search is fast
     return index, problems, entry_files + text_files
+
+
+def _areas(path: Path) -> dict[str, str]:
+    """`within:` of resources/municipalities.yaml: Toshima-ku is in Tokyo (tokyo-to)."""
+    if not path.exists():
+        return {}
+    try:
+        data, _ = load_yaml_with_lines(path)
+    except YamlFileError:
+        return {}                     # reported by the content loader with its line
+    return {str(m["slug"]): str(m["within"]) for m in (data or {}).get("municipalities") or []
+            if isinstance(m, dict) and m.get("slug") and m.get("within")}
 
 
 def _text_paths(text_dir: Path) -> list[Path]:

@@ -57,6 +57,7 @@ class Entry:
 class ResourceIndex:
     entries: dict[str, Entry]
     texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
+    areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
     engine: "SearchEngine | None" = field(default=None, repr=False)
 
     def ids(self) -> list[str]:

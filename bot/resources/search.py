@@ -176,9 +176,10 @@ class SearchEngine:
     features added exactly. Below the budget (the shipped index) the scores are exact BM25.
     """
 
-    def __init__(self, ids, municipalities, postings, idf, locale_terms, phrases):
+    def __init__(self, ids, municipalities, postings, idf, locale_terms, phrases, areas=None):
         self.ids = ids                           # position → entry id
         self.municipalities = municipalities     # position → slug or None
+        self.areas = areas or {}                 # slug → the wider area it lies in (toshima-ku → tokyo-to)
         self.postings = postings                 # term → (array of positions, array of weights)
         self.idf = idf
         self.locale_terms = locale_terms         # locale → terms its texts contain
@@ -219,7 +220,7 @@ class SearchEngine:
         postings, idf = _weigh(positions, frequencies, lengths)
         municipalities = [index.entries[i].municipality for i in ids]
         return cls(ids, municipalities, postings, idf, {k: frozenset(v) for k, v in locale_terms.items()},
-                   _phrase_table(phrases, len(ids)))
+                   _phrase_table(phrases, len(ids)), getattr(index, "areas", {}))
 
     # ---- querying ----------------------------------------------------------------------------
 
@@ -307,7 +308,11 @@ class SearchEngine:
             return 1.0
         if home is None:
             return UNKNOWN_FACTOR
-        return HOME_FACTOR if place == home else AWAY_FACTOR
+        if place == home or self.areas.get(home) == place:
+            return HOME_FACTOR                   # the user's city, or the prefecture it is in
+        if self.areas.get(place) == home:
+            return UNKNOWN_FACTOR                # "I live in Tokyo": any Tokyo ward may be theirs
+        return AWAY_FACTOR
 
 
 @lru_cache(maxsize=16384)
