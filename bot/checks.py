@@ -70,15 +70,16 @@ def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[s
 
     problems: list[str] = []
     try:
-        catalog = Catalog.load(locales_dir)
-        problems += check_catalog(catalog)
-    except CatalogError as exc:
-        problems += exc.problems
-    try:
         content = load_content(locales_dir, flows_dir, resources_dir)
+        problems += check_catalog(content.catalog)
     except ContentError as exc:
-        problems += [p for p in exc.problems if p not in problems]
+        # Something does not load: report that, and still check the texts on their own.
         content = None
+        problems += exc.problems
+        try:
+            problems += [p for p in check_catalog(Catalog.load(locales_dir)) if p not in problems]
+        except CatalogError:
+            pass                                  # its problems are in exc.problems already
     problems += _triage_problems(flows_dir, resources_dir, content)
     return problems
 

@@ -17,6 +17,7 @@ from typing import Callable
 from bot.flows.engine import FlowEngine, FlowResult
 from bot.flows.inputs import SENTENCE_END, normalise
 from bot.i18n import Catalog
+from bot.languages import NATIVE_NAMES
 from bot.messages import postback_action, text_message
 from bot.turn import TurnContext
 from bot.ui import language_picker, parse_postback
@@ -32,13 +33,13 @@ class ConversationDeps:
     store: object                        # SqlConversationStore
     now: Callable[[], datetime]
     idle: timedelta
+    cases: object                        # bot.cases.desk.CaseDesk
+    safety: object                       # bot.safety.SafetyResponder
+    answers: object                      # bot.answering.IndexAnswerer
+    privacy: object                      # bot.privacy.PrivacyDesk
+    language_hint: Callable[[str], str | None]
     municipality: str | None = None
-    cases: object | None = None          # bot.cases.CaseDesk
-    safety: object | None = None         # bot.safety.SafetyResponder
-    answers: object | None = None        # bot.answering.IndexAnswerer
-    privacy: object | None = None        # bot.privacy.PrivacyDesk
     municipalities: tuple = ()           # (slug, button label) of resources/municipalities.yaml
-    language_hint: Callable[[str], str | None] | None = None
 
 
 def _folded(word: str) -> str:
@@ -71,7 +72,7 @@ class Conversation:
         self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
 
     def _needs_consent(self, ctx: TurnContext) -> bool:
-        return self.deps.privacy is not None and ctx.user.consent is not True
+        return ctx.user.consent is not True
 
     def on_non_text(self, ctx: TurnContext, kind: str) -> None:
         if self._case_takes(ctx, f"[{kind}]"):
@@ -83,7 +84,7 @@ class Conversation:
             return
         if not ctx.user.locale:
             # Never asked (no follow event seen): the language the message is clearly in, else English.
-            ctx.user.locale = (self.deps.language_hint(text) if self.deps.language_hint else None) or "en"
+            ctx.user.locale = self.deps.language_hint(text) or "en"
             ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
         command = self.command_in(text)
         if command:
@@ -121,7 +122,7 @@ class Conversation:
             known = {slug for slug, _ in self.deps.municipalities}
             ctx.user.municipality = value if value in known else "other"
             self.show_menu(ctx)
-        elif kind == "privacy" and self.deps.privacy:
+        elif kind == "privacy":
             self.deps.privacy.on_postback(ctx, value, self)
         elif kind in {"res", "fb", "case"}:
             self._delegate_postback(ctx, kind, value)
@@ -134,7 +135,7 @@ class Conversation:
 
     # ---- commands ------------------------------------------------------------------------------
     def command_in(self, text: str) -> str | None:
-        typed = normalise(text).casefold().strip(SENTENCE_END)
+        typed = _folded(text)
         if not typed or len(typed) > 40:
             return None
         for command in COMMANDS:
@@ -143,7 +144,7 @@ class Conversation:
         return None
 
     def run_command(self, ctx: TurnContext, command: str) -> None:
-        if command == "delete" and self.deps.privacy:
+        if command == "delete":
             self.deps.privacy.ask_delete(ctx)
         elif command in {"menu", "restart", "person", "continue"} and self._needs_consent(ctx):
             ctx.say(self.deps.privacy.notice(ctx))
@@ -156,14 +157,13 @@ class Conversation:
             result = self._engine(ctx).reprompt(stored.state)
             self._apply(ctx, result or self._engine(ctx).start(MENU_FLOW), misses=stored.misses)
         else:                                  # menu, restart
-            if self.deps.cases:
-                self.deps.cases.leave_case(ctx)
+            self.deps.cases.leave_case(ctx)
             self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
 
     # ---- pieces ----------------------------------------------------------------------------------
     def _engine(self, ctx: TurnContext) -> FlowEngine:
-        render = self.deps.answers.render_entries if self.deps.answers else (lambda ids, locale: [])
-        return FlowEngine(self.deps.content.flows, self.catalog, ctx.locale, self.deps.now().date(), render)
+        return FlowEngine(self.deps.content.flows, self.catalog, ctx.locale, self.deps.now().date(),
+                          self.deps.answers.render_entries)
 
     def _apply(self, ctx: TurnContext, result: FlowResult, misses: int) -> None:
         ctx.say(*result.messages)
@@ -188,9 +188,8 @@ class Conversation:
         A longer question that merely contains a keyword ("how much are pregnancy checkups") is
         better answered by the index, so the keyword must make up most of what was typed.
         """
-        flows = self.deps.content.flows
-        typed = normalise(text).casefold().strip(SENTENCE_END)
-        for flow in flows.flows.values():
+        typed = _folded(text)
+        for flow in self.deps.content.flows.flows.values():
             if not flow.keywords_key:
                 continue
             for word in self.catalog.normalised_words(flow.keywords_key, _folded):
@@ -208,30 +207,19 @@ class Conversation:
         ]))
 
     def _case_takes(self, ctx: TurnContext, text: str) -> bool:
-        return bool(self.deps.cases and self.deps.cases.take_user_message(ctx, text))
+        return self.deps.cases.take_user_message(ctx, text)
 
     def _hand_off(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> None:
-        if self.deps.cases:
-            self.deps.cases.open_case(ctx, topic=topic, priority=priority, reason=reason)
-        else:
-            ctx.say(ctx.t("handoff.unavailable"))
+        self.deps.cases.open_case(ctx, topic=topic, priority=priority, reason=reason)
 
     def _delegate_postback(self, ctx: TurnContext, kind: str, value: str) -> None:
-        if kind == "case" and self.deps.cases:
+        if kind == "case":
             self.deps.cases.on_postback(ctx, value)
-        elif kind in {"res", "fb"} and self.deps.answers:
-            self.deps.answers.on_postback(ctx, kind, value, self)
         else:
-            self.run_command(ctx, "menu")
+            self.deps.answers.on_postback(ctx, kind, value, self)
 
     def _answer_from_index(self, ctx: TurnContext, text: str, stored) -> None:
-        misses = stored.misses
-        if self.deps.answers:
-            found = self.deps.answers.answer(ctx, text)
-            misses = 0 if found else misses + 1
-        else:
-            misses += 1
-            ctx.say(ctx.t("answers.not_found"))
+        misses = 0 if self.deps.answers.answer(ctx, text) else stored.misses + 1
         if misses >= MISSES_BEFORE_OFFER:
             ctx.say(text_message(ctx.t("answers.offer_person"), quick_replies=[
                 postback_action(ctx.t("menu.person"), "cmd:person"),
@@ -242,15 +230,14 @@ class Conversation:
 
     def _public_only(self, ctx: TurnContext, text: str) -> None:
         """No consent yet: public information from the index only, and the notice again."""
-        found = self.deps.answers.answer(ctx, text) if self.deps.answers else False
+        found = self.deps.answers.answer(ctx, text)
         if not found or ctx.user.consent is None:
             ctx.say(self.deps.privacy.notice(ctx, "privacy.reminder"))
 
     def _offer_language_switch(self, ctx: TurnContext, text: str) -> None:
         """A message clearly in another supported language: offer (never force) a switch."""
-        hint = self.deps.language_hint(text) if self.deps.language_hint else None
+        hint = self.deps.language_hint(text)
         if hint and hint != ctx.locale:
-            from bot.languages import NATIVE_NAMES
             ctx.say(text_message(self.catalog.text(hint, "core.switch_offer", language=NATIVE_NAMES[hint]),
                                  quick_replies=[postback_action(NATIVE_NAMES[hint], f"lang:{hint}"),
                                                 postback_action(ctx.t("core.keep_language"), "cmd:menu")]))

@@ -16,11 +16,11 @@ ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labo
 
 
 class SafetyResponder:
-    def __init__(self, content, cases, render_entries=None, language_hint=None, privacy=None):
+    def __init__(self, content, cases, render_entries, language_hint, privacy):
         self._rules = content.triage_rules
         self._catalog = content.catalog
         self._cases = cases
-        self._render_entries = render_entries or (lambda ids, locale: [])
+        self._render_entries = render_entries
         self._language_hint = language_hint
         self._privacy = privacy
 
@@ -33,45 +33,36 @@ class SafetyResponder:
         if ctx.user is not None and ctx.user.consent is not True:
             self._respond_without_case(ctx, result, locale)
             return True
-        if result.level == "emergency":
-            ctx.say(text_message(self._catalog.text(locale, f"safety.emergency.{result.category or 'general'}")
-                                 if self._catalog.has(locale, f"safety.emergency.{result.category}")
-                                 else self._catalog.text(locale, "safety.emergency.general")))
-        elif result.level == "crisis":
-            ctx.say(self._catalog.text(locale, f"safety.crisis.{result.category}")
-                    if self._catalog.has("en", f"safety.crisis.{result.category}")
-                    else self._catalog.text(locale, "safety.crisis.general"))
+        ctx.say(text_message(self._text(locale, result)))
+        if result.level != "emergency" and result.resource_ids:
             ctx.say(*self._render_entries(list(result.resource_ids), locale))
-        else:
-            key = f"safety.advisor.{result.category}"
-            ctx.say(self._catalog.text(locale, key if self._catalog.has("en", key) else "safety.advisor.general"))
-            if result.resource_ids:
-                ctx.say(*self._render_entries(list(result.resource_ids), locale))
         self._open_case(ctx, result)
         return True
+
+    def _text(self, locale: str, result: TriageResult) -> str:
+        """safety.<level>.<category>, or the level's general text when the category has none."""
+        key = f"safety.{result.level}.{result.category}"
+        return self._catalog.text(locale, key if self._catalog.has("en", key) else f"safety.{result.level}.general")
 
     def _respond_without_case(self, ctx: TurnContext, result: TriageResult, locale: str) -> None:
         """The user has not agreed to the privacy notice: numbers and hotlines, no case, no storage."""
         if result.level == "emergency":
             ctx.say(self._catalog.text(locale, "safety.emergency_public"))
-        elif result.level == "crisis":
-            ctx.say(*self._render_entries(list(result.resource_ids), locale))
         elif result.resource_ids:
             ctx.say(*self._render_entries(list(result.resource_ids), locale))
-        if self._privacy is not None:
-            ctx.say(self._privacy.notice(ctx, "privacy.reminder"))
+        ctx.say(self._privacy.notice(ctx, "privacy.reminder"))
 
     def _locale_for(self, ctx: TurnContext, text: str) -> str:
         # A first message before any language was chosen still gets the numbers in its language.
         if ctx.user and ctx.user.locale:
             return ctx.user.locale
-        hint = self._language_hint(text) if self._language_hint else None
+        hint = self._language_hint(text)
         if hint and ctx.user:
             ctx.user.locale = hint            # no language chosen yet: not a switch, a first choice
         return hint or ctx.locale
 
     def _open_case(self, ctx: TurnContext, result: TriageResult) -> None:
-        if self._cases is None or ctx.user is None:
+        if ctx.user is None:
             return
         priority = CASE_PRIORITY.get(result.level) or ADVISOR_PRIORITY.get(result.category or "", "normal")
         reason = f"triage: {result.level}/{result.category}"

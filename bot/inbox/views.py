@@ -400,13 +400,18 @@ def dashboard_csv():
                                       headers={"Content-Disposition": "attachment; filename=dashboard.csv"})
 
 
+def _user_or_404(user_id: int) -> User:
+    user = g.db.get(User, user_id)
+    if user is None:
+        abort(404, description="No such user (their data may already be deleted).")
+    return user
+
+
 @bp.get("/admin/users/<int:user_id>/export")
 @login_required(role="admin")
 def export_user_data(user_id: int):
     from bot.store.erase import export_user
-    user = g.db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = _user_or_404(user_id)
     data = export_user(g.db, user.line_user_id)
     case_queue.audit(g.db, g.advisor.id, "user.export", f"user:{user_id}")
     g.db.commit()
@@ -418,9 +423,7 @@ def export_user_data(user_id: int):
 @login_required(role="admin")
 def delete_user_data(user_id: int):
     from bot.store.erase import erase_user
-    user = g.db.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = _user_or_404(user_id)
     if request.form.get("confirm") != "DELETE":
         flash("Type DELETE to confirm.")
         return redirect(request.referrer or url_for("inbox.cases"))
