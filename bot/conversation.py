@@ -156,8 +156,7 @@ class Conversation:
             stored = self.deps.store.load(ctx.user.line_user_id)
             result = self._engine(ctx).reprompt(stored.state)
             self._apply(ctx, result or self._engine(ctx).start(MENU_FLOW), misses=stored.misses)
-        else:                                  # menu, restart
-            self.deps.cases.leave_case(ctx)
+        elif not self.deps.cases.leave_case(ctx):        # menu, restart
             self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
 
     # ---- pieces ----------------------------------------------------------------------------------

@@ -159,6 +159,8 @@ def test_menu_leaves_the_case_and_end_closes_it(bot, services, desk_open):
     bot.say("Uleave", "talk to a person")
     left = bot.say("Uleave", "menu")
     assert any("stays open" in t for t in left)
+    buttons = [i["action"]["data"] for i in bot.last_messages("Uleave")[-1]["quickReply"]["items"]]
+    assert buttons == ["case:close", "cmd:menu"]          # not hidden behind a menu sent after it
     bot.tap("Uleave", "case:close")
     with services.sessions() as session:
         case = session.scalar(select(Case))

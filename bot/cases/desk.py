@@ -86,12 +86,20 @@ class CaseDesk:
             self._tell_out_of_hours(ctx, case)
         return True
 
-    def leave_case(self, ctx: TurnContext) -> None:
+    def leave_case(self, ctx: TurnContext) -> bool:
+        """The user asked for the menu while talking to an advisor: True when they just left a case.
+
+        The choice to end it is offered alone: LINE shows only the last message's buttons, so a
+        menu sent after it would hide "end conversation". Tapping "menu" then shows the menu.
+        """
         case = self.open_case_of(self._user(ctx))
-        if case and case.user_engaged:
-            case.user_engaged = False
-            ctx.say(text_message(ctx.t("handoff.left_case"), quick_replies=[
-                postback_action(ctx.t("handoff.end_case"), "case:close")]))
+        if not (case and case.user_engaged):
+            return False
+        case.user_engaged = False
+        ctx.say(text_message(ctx.t("handoff.left_case"), quick_replies=[
+            postback_action(ctx.t("handoff.end_case"), "case:close"),
+            postback_action(ctx.t("menu.main"), "cmd:menu")]))
+        return True
 
     def on_postback(self, ctx: TurnContext, value: str) -> None:
         case = self.open_case_of(self._user(ctx))
