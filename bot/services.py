@@ -19,6 +19,7 @@ from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTransl
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
+from bot.inbox.sessions import RedisInboxSessions
 from bot.domain import make_domain_services
 from bot.processing import EventProcessor
 from bot.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     delivery: Delivery
     content: ContentRegistry
     tasks: RqTaskQueue
+    inbox_sessions: RedisInboxSessions
     translator: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +80,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, translator=translator, notifiers=build_notifiers(settings),
+        tasks=tasks, translator=translator,
+        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )
     return services

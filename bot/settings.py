@@ -44,6 +44,8 @@ class Settings:
     translate_glossary: str = ""
     translation_cache_days: int = 30
     secret_key: str = field(default="", repr=False)
+    inbox_idle_minutes: int = 120            # an inbox session ends after this long without a request
+    trusted_proxy_hops: int = 0              # X-Forwarded-For entries added by our own proxies (see docs/deploy.md)
     public_base_url: str = "http://127.0.0.1:8000"
     advisor_icon_url: str = ""
     notify_webhook_url: str = ""
@@ -110,6 +112,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         translate_glossary=env.get("GOOGLE_TRANSLATE_GLOSSARY", "").strip(),
         translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
         secret_key=env.get("SECRET_KEY", "").strip(),
+        inbox_idle_minutes=_int(env, "INBOX_IDLE_MINUTES", 120),
+        trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
         public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
         advisor_icon_url=env.get("ADVISOR_ICON_URL", "").strip(),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),

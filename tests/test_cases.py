@@ -18,6 +18,7 @@ from bot.cases.hours import load_desk_hours
 from bot.cases.notices import escalate_if_unclaimed, notify_case
 from bot.store.database import make_session_factory, upgrade_database
 from bot.store.models import Advisor, Case, User
+from tests.support.databases import postgres_sessions  # noqa: F401  (fixture)
 from tests.support.fake_servers import FakeSmtpServer, FakeWebhookServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -89,22 +90,6 @@ def _concurrent_claims(sessions) -> list[bool]:
 def test_concurrent_claims_sqlite_exactly_one_wins(services):
     results = _concurrent_claims(services.sessions)
     assert sorted(results) == [False] * 7 + [True]
-
-
-@pytest.fixture
-def postgres_sessions():
-    url = os.environ["TEST_DATABASE_URL"]
-    name = f"bot_test_{os.urandom(4).hex()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    test_url = url.rsplit("/", 1)[0] + f"/{name}"
-    upgrade_database(test_url)
-    engine = create_engine(test_url, pool_size=10)
-    yield make_session_factory(engine)
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE {name}"))
 
 
 @pytest.mark.postgres

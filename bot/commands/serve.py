@@ -58,7 +58,11 @@ def run_worker_command(args) -> int:
 def run_web_command(args) -> int:
     from bot.app import create_app
     _logging()
-    app = create_app(_settings_or_exit())
+    try:
+        app = create_app(_settings_or_exit())
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     app.run(host=args.host, port=args.port, threaded=True)
     return 0
 

@@ -1,4 +1,4 @@
-"""`python -m bot users create`: advisor and admin accounts from the command line."""
+"""`python -m bot users create|deactivate|reset-password`: advisor and admin accounts from the command line."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--role", choices=("advisor", "admin"), default="advisor")
     create.add_argument("--name", help="display name, shown to users on LINE (default: the part before @)")
     create.set_defaults(func=run_create)
+    deactivate = users_sub.add_parser("deactivate", help="deactivate an account and end all its inbox sessions")
+    deactivate.add_argument("--email", required=True)
+    deactivate.set_defaults(func=run_deactivate)
+    reset = users_sub.add_parser("reset-password", help="set a new password (prompted, or read from stdin) and end all sessions")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(func=run_reset_password)
 
 
 def _read_password() -> str:
@@ -25,14 +31,63 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-def run_create(args) -> int:
+def _database_and_settings():
     from bot.commands.serve import _settings_or_exit
-    from bot.inbox.auth import AccountError, create_advisor
     from bot.store.database import make_engine, make_session_factory, upgrade_database
 
     settings = _settings_or_exit()
     upgrade_database(settings.database_url)
-    sessions = make_session_factory(make_engine(settings.database_url))
+    return settings, make_session_factory(make_engine(settings.database_url))
+
+
+def _end_sessions(settings, advisor_id: int) -> str:
+    import redis
+
+    from bot.inbox.sessions import RedisInboxSessions, SessionStoreError
+    try:
+        ended = RedisInboxSessions(redis.Redis.from_url(settings.redis_url, socket_timeout=5),
+                                   settings.inbox_idle_minutes).end_all(advisor_id)
+    except SessionStoreError as exc:
+        return f"; inbox sessions NOT ended ({exc}): run this again when Redis answers"
+    return f"; {ended} inbox session(s) ended"
+
+
+def run_deactivate(args) -> int:
+    from bot.inbox.auth import AccountError, find_advisor
+
+    settings, sessions = _database_and_settings()
+    try:
+        with sessions.begin() as session:
+            advisor = find_advisor(session, args.email)
+            advisor.active = False
+            advisor_id, email = advisor.id, advisor.email
+    except AccountError as exc:
+        print(f"not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"deactivated {email}{_end_sessions(settings, advisor_id)}")
+    return 0
+
+
+def run_reset_password(args) -> int:
+    from bot.inbox.auth import AccountError, find_advisor, reset_password
+
+    settings, sessions = _database_and_settings()
+    try:
+        with sessions.begin() as session:
+            advisor = find_advisor(session, args.email)
+            reset_password(advisor, _read_password())
+            advisor_id, email = advisor.id, advisor.email
+    except AccountError as exc:
+        print(f"not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"new password set for {email}{_end_sessions(settings, advisor_id)}")
+    return 0
+
+
+def run_create(args) -> int:
+    from bot.inbox.auth import AccountError, create_advisor
+
+    settings, sessions = _database_and_settings()
     try:
         with sessions.begin() as session:
             advisor = create_advisor(session, args.email, _read_password(), args.role, args.name)

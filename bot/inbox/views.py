@@ -13,13 +13,15 @@ from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
-from bot.inbox.auth import AccountError, authenticate, change_password, create_advisor, login_rate_limited
+from bot.inbox.auth import (AccountError, authenticate, change_password, count_login_failure, create_advisor,
+                            login_failures_exceeded, reset_password)
+from bot.inbox.sessions import SessionStoreError
 from bot.inbox.canned import load_canned_replies
 from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
-bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates")
+bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")
 PRIORITIES = ("urgent", "high", "normal")
 HOURS_ZONE = ZoneInfo("Asia/Tokyo")
 SLA_MINUTES = {"urgent": (5, 15), "high": (30, 60), "normal": (120, 240)}   # amber after, red after
@@ -37,10 +39,15 @@ def _services():
 @bp.before_request
 def load_advisor_and_check_csrf():
     g.advisor = None
-    advisor_id = session.get("advisor_id")
-    if advisor_id:
-        g.db = _services().sessions()
-        g.advisor = g.db.get(Advisor, advisor_id)
+    session_id = session.get("sid")
+    if session_id:
+        try:
+            advisor_id = _services().inbox_sessions.advisor_of(session_id)
+        except SessionStoreError:
+            abort(503, description="The inbox cannot check your login right now (Redis is not answering). Try again in a minute.")
+        if advisor_id is not None:
+            g.db = _services().sessions()
+            g.advisor = g.db.get(Advisor, advisor_id)
         if g.advisor is None or not g.advisor.active:
             session.clear()
             g.advisor = None
@@ -82,24 +89,37 @@ def login():
     error = None
     if request.method == "POST":
         services = _services()
-        if login_rate_limited(services.redis, request.remote_addr or "unknown"):
-            return render_template("login.html", error="Too many attempts from this network. Wait a minute."), 429
+        close_db(None)      # logging in again while logged in: SQLite allows one writer at a time
+        client_ip = request.remote_addr or "unknown"
+        if login_failures_exceeded(services.redis, client_ip):
+            return render_template("login.html", error="Too many failed attempts from this network. Wait a minute."), 429
         with services.sessions.begin() as db:
             advisor, error = authenticate(db, request.form.get("email", ""), request.form.get("password", ""), utcnow())
             if advisor:
                 case_queue.audit(db, advisor.id, "login", None)
                 advisor_id = advisor.id
-        if not error:
-            session.clear()
-            session["advisor_id"] = advisor_id
-            session["csrf_token"] = secrets.token_urlsafe(32)
+        if error:
+            count_login_failure(services.redis, client_ip)
+        else:
+            _start_session(advisor_id)
             target = request.args.get("next", "")
             return redirect(target if target.startswith("/inbox/") else url_for("inbox.cases"))
     return render_template("login.html", error=error), (401 if error else 200)
 
 
+def _start_session(advisor_id: int) -> None:
+    session.clear()
+    session["sid"] = _services().inbox_sessions.start(advisor_id)
+    session["csrf_token"] = secrets.token_urlsafe(32)
+
+
 @bp.post("/logout")
 def logout():
+    if session.get("sid"):
+        try:
+            _services().inbox_sessions.end(session["sid"])
+        except SessionStoreError:
+            abort(503, description="Logging out needs Redis, which is not answering. Try again in a minute.")
     session.clear()
     return redirect(url_for("inbox.login"))
 
@@ -113,7 +133,10 @@ def password():
             change_password(g.advisor, request.form["current"], request.form["new"])
             case_queue.audit(g.db, g.advisor.id, "password.change", f"advisor:{g.advisor.id}")
             g.db.commit()
-            message = "Password changed."
+            # Every other session (a lost phone, a copied cookie) ends; this browser stays logged in.
+            _services().inbox_sessions.end_all(g.advisor.id)
+            _start_session(g.advisor.id)
+            message = "Password changed. Other sessions were logged out."
         except AccountError as exc:
             message = str(exc)
     return render_template("password.html", message=message)
@@ -342,16 +365,37 @@ def accounts():
     message = None
     if request.method == "POST":
         try:
-            created = create_advisor(g.db, request.form["email"], request.form["password"], request.form["role"],
-                                     request.form.get("display_name"))
-            case_queue.audit(g.db, g.advisor.id, "account.create", f"advisor:{created.id}", role=created.role)
+            message = _account_action(request.form.get("action", "create"))
             g.db.commit()
-            message = f"Account {created.email} created."
         except AccountError as exc:
             g.db.rollback()
             message = str(exc)
     people = g.db.scalars(select(Advisor).order_by(Advisor.email)).all()
     return render_template("accounts.html", people=people, message=message)
+
+
+def _account_action(action: str) -> str:
+    if action == "create":
+        created = create_advisor(g.db, request.form["email"], request.form["password"], request.form["role"],
+                                 request.form.get("display_name"))
+        case_queue.audit(g.db, g.advisor.id, "account.create", f"advisor:{created.id}", role=created.role)
+        return f"Account {created.email} created."
+    target = g.db.get(Advisor, request.form.get("advisor_id", type=int) or 0)
+    if target is None:
+        raise AccountError("no such account")
+    if action in ("deactivate", "activate"):
+        if target.id == g.advisor.id:
+            raise AccountError("you cannot deactivate your own account")
+        target.active = action == "activate"
+        _services().inbox_sessions.end_all(target.id)
+        case_queue.audit(g.db, g.advisor.id, f"account.{action}", f"advisor:{target.id}")
+        return f"{target.email}: {'active' if target.active else 'deactivated, logged out everywhere'}."
+    if action == "reset-password":
+        reset_password(target, request.form.get("password", ""))
+        _services().inbox_sessions.end_all(target.id)
+        case_queue.audit(g.db, g.advisor.id, "account.reset-password", f"advisor:{target.id}")
+        return f"{target.email}: new password set, logged out everywhere."
+    raise AccountError(f"unknown action {action!r}")
 
 
 @bp.get("/admin/audit")
