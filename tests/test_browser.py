@@ -156,3 +156,60 @@ def test_dashboard_with_generated_cases_renders_in_the_browser(live, browser):
     page.goto(live["url"] + "/inbox/admin/dashboard")
     assert page.locator("svg").count() == 4
     page.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=True)
+
+
+def push_card(line, user_id: str, title: str) -> None:
+    """A buttons card sent to the user through the fake LINE API, as the bot sends cards."""
+    import json
+    card = {"type": "template", "altText": title, "template": {
+        "type": "buttons", "title": title, "text": "Tap one",
+        "actions": [{"type": "message", "label": "Yes", "text": "yes"}, {"type": "message", "label": "No", "text": "no"}]}}
+    body = json.dumps({"to": user_id, "messages": [card]}).encode()
+    request = urllib.request.Request(line.url + "/v2/bot/message/push", data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": "Bearer test-access-token"})
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def test_simulator_date_picker_and_cards_in_a_long_chat(live, browser):
+    """The date picker sends LINE's postback with params; cards keep their height in a long chat."""
+    url, line = live["url"], live["line"]
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(url + "/simulator/")
+    page.select_option("#lang", "en")
+    page.click("#follow")
+    page.click("text=I agree", timeout=20_000)
+    user_id = page.evaluate("localStorage.getItem('sim-user')")
+    for number in range(8):                              # a long chat: button cards pile up above
+        push_card(line, user_id, f"Card {number}")
+    page.evaluate("api('postback', {data: 'f:main_menu:menu:birth'})")     # the menu's "after the birth"
+    picker = page.wait_for_selector(".picker input", timeout=20_000)
+    sent_before = len(line.messages_to(user_id))
+    picker.fill("2026-12-01")
+    page.click(".picker button")
+    wait_until(lambda: any("2026" in str(call) for call in line.messages_to(user_id)[sent_before:]), timeout=20)
+    page.wait_for_timeout(1500)
+    heights = page.eval_on_selector_all("#chat .card", "cards => cards.map(c => c.getBoundingClientRect().height)")
+    page.screenshot(path=str(ARTIFACTS / "simulator-date-picker-360.png"), full_page=True)
+    assert len(heights) >= 8 and min(heights) > 30, heights
+
+
+@pytest.mark.browser
+def test_dev_server_log_leaves_out_polling(caplog):
+    import logging
+
+    from flask import Flask
+
+    from bot.devtools.dev import _serve
+    app = Flask("quiet")
+    app.add_url_rule("/simulator/api/messages", "poll", lambda: "[]")
+    app.add_url_rule("/callback", "callback", lambda: "ok", methods=["POST"])
+    server = _serve(app, 0)
+    base = f"http://127.0.0.1:{server.server_port}"
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        for _ in range(3):
+            urllib.request.urlopen(base + "/simulator/api/messages?since=0", timeout=5).read()
+        urllib.request.urlopen(urllib.request.Request(base + "/callback", data=b"{}", method="POST"), timeout=5).read()
+    server.shutdown()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert not any("/simulator/api/messages" in line for line in lines)
+    assert any("/callback" in line for line in lines)

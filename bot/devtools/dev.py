@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.settings import PROJECT_ROOT, load_settings
 
@@ -63,26 +63,37 @@ def _wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise SystemExit(f"a service did not start on port {port}")
 
 
+class QuietPollingHandler(WSGIRequestHandler):
+    """Access lines, except the simulator's and the fake LINE's polling (one every 700 ms per open
+    tab), which buried the lines an admin needs, such as "content edit rejected"."""
+    QUIET_PATHS = ("/simulator/api/messages", "/_test/messages")
+
+    def log_request(self, code="-", size="-"):
+        if str(code) == "200" and self.path.split("?", 1)[0] in self.QUIET_PATHS:
+            return
+        super().log_request(code, size)
+
+
 def _serve(app, port: int):
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietPollingHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-DEV_ADVISOR = ("advisor@example.org", "dev-password-only")
+DEV_ADMIN = ("admin@example.org", "dev-password-only")
 
 
-def _ensure_dev_advisor(settings) -> str:
+def _ensure_dev_admin(settings) -> str:
     """A local admin account so the inbox can be tried at once (dev mode and its own database only)."""
     from bot.inbox.auth import AccountError, create_advisor
     from bot.store.database import make_engine, make_session_factory
     sessions = make_session_factory(make_engine(settings.database_url))
     try:
         with sessions.begin() as session:
-            create_advisor(session, DEV_ADVISOR[0], DEV_ADVISOR[1], "admin", "相談員(開発)")
+            create_advisor(session, DEV_ADMIN[0], DEV_ADMIN[1], "admin", "相談員(開発)")
     except AccountError:
         pass                                      # created on an earlier run
-    return f"log in as {DEV_ADVISOR[0]} / {DEV_ADVISOR[1]}"
+    return f"admin account: {DEV_ADMIN[0]} / {DEV_ADMIN[1]}"
 
 
 def run_dev(port: int = 8000) -> int:
@@ -111,7 +122,7 @@ def run_dev(port: int = 8000) -> int:
     }
     settings = load_settings(env)
     upgrade_database(settings.database_url)
-    login_line = _ensure_dev_advisor(settings)
+    login_line = _ensure_dev_admin(settings)
     worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env)
     web = _serve(create_app(settings), port)
     print(f"\n  Simulator:  http://127.0.0.1:{port}/simulator/\n  Inbox:      http://127.0.0.1:{port}/inbox/  ({login_line})\n"

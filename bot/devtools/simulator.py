@@ -77,7 +77,10 @@ def text():
 @bp.post("/api/postback")
 def postback():
     body = request.get_json(force=True)
-    return _deliver(_event("postback", body["userId"], postback={"data": body["data"]}))
+    postback = {"data": body["data"]}
+    if body.get("params"):
+        postback["params"] = {k: str(v) for k, v in body["params"].items() if k in ("date", "time", "datetime")}
+    return _deliver(_event("postback", body["userId"], postback=postback))
 
 
 @bp.post("/api/sticker")
