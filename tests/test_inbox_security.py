@@ -218,3 +218,12 @@ def test_client_address_comes_from_the_trusted_proxy_hop_only(settings, services
     client = app.test_client()
     client.get("/healthz", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9, 130.211.0.1"})
     assert seen == ["203.0.113.9"]     # what the client wrote (6.6.6.6) is not trusted
+
+
+def test_accounts_page_lists_each_account_once(app, accounts):
+    client = https_client(app)
+    login(client, "admin@npo.example")
+    page = client.get("/inbox/admin/accounts").get_data(as_text=True)
+    assert page.count("tanaka@npo.example") == 1
+    assert page.count('value="reset-password"') == 1          # every account but the admin's own
+    assert len(page) < 20_000
