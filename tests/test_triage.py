@@ -17,7 +17,7 @@ from bot.triage import (LOCALES, TriageResult, TriageRulesError, check_triage_ru
 REPO = Path(__file__).resolve().parents[1]
 TRIAGE_DIR = REPO / "flows" / "triage"
 EVAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "content" / "eval_dev.yaml"
-LEVEL_RANK = {"emergency": 3, "crisis": 2, "advisor": 1, "none": 0}
+LEVEL_RANK = {"emergency": 4, "crisis": 3, "advisor": 2, "guide": 1, "none": 0}
 
 
 def _resource_ids() -> set[str]:
@@ -305,8 +305,10 @@ def test_negated_bleeding_in_pregnancy_is_not_an_emergency(rules, text):
     "bé té giường đập đầu nhưng không nôn, vẫn chơi bình thường",
 ])
 def test_head_bump_without_vomiting_is_advice_not_emergency(rules, text):
+    """Still playing: a calm question. The number for a sick child comes first, no case."""
     result = triage(text, rules)
-    assert result.level == A, (text, result)
+    assert result.level == "guide" and result.category == "child-health-question", (text, result)
+    assert result.resource_ids[0] == "pediatric-call-8000"
 
 
 def test_negation_only_cancels_its_own_occurrence(rules):
