@@ -1,0 +1,48 @@
+"""Phone lines per area (resources/phone_lines.yaml) and the call buttons built from them."""
+from __future__ import annotations
+
+import pytest
+
+from bot.messages import tel_uri
+from bot.resources.lines import PhoneLinesError, load_phone_lines
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def lines():
+    return load_phone_lines(REPO / "resources" / "phone_lines.yaml")
+
+
+def test_chiba_and_tokyo_have_their_own_numbers_and_others_the_national_short_ones(lines):
+    matsudo, toshima, elsewhere = (lines.line("adult", m) for m in ("matsudo-shi", "toshima-ku", None))
+    assert (matsudo.dial, matsudo.phone) == ("#7119", "03-6810-1636")
+    assert ("mon_sat", "18:00-08:00") in matsudo.hours          # Chiba's line is closed on weekday daytimes
+    assert toshima.phone == "03-3212-2323" and toshima.hours == (("every_day", "24h"),)
+    assert (elsewhere.dial, elsewhere.phone) == ("#7119", None)
+    assert lines.line("child", "matsudo-shi").phone == "043-242-9939"
+
+
+def test_call_buttons_encode_hash_and_prefer_the_ordinary_number(lines):
+    assert tel_uri("#8000") == "tel:%238000"                  # '#' would start a URI fragment
+    assert tel_uri("0120-279-338") == "tel:0120279338"
+    assert lines.line("child", None).call_uri == "tel:%238000"
+    assert lines.line("child", "matsudo-shi").call_uri == "tel:0432429939"   # iPhones refuse '#' links
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("areas:\n  default:\n    adult: {dial: '#7119'}\n", "needs both an adult and a child line"),
+    ("areas:\n  default:\n    adult: {dial: '#7119'}\n    child: {dial: '#8000'}\n"
+     "municipalities:\n  matsudo-shi: chiba\n", "area 'chiba', which is not under 'areas:'"),
+    ("areas:\n  default:\n    adult: {dial: '#7119', hours: [{days: weekdays, time: '09:00-17:00'}]}\n"
+     "    child: {dial: '#8000'}\n", "days 'weekdays' is not one of"),
+    ("areas:\n  default:\n    adult: {dial: '#7119', hours: [{days: every_day, time: '9-17'}]}\n"
+     "    child: {dial: '#8000'}\n", "time '9-17' is not like"),
+    ("areas:\n  default:\n    adult: {phone: 03-1234-5678}\n    child: {dial: '#8000'}\n", "needs 'dial:'"),
+])
+def test_mistakes_are_explained_with_the_file(tmp_path, text, expected):
+    path = tmp_path / "phone_lines.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PhoneLinesError) as error:
+        load_phone_lines(path)
+    assert any(expected in problem and "phone_lines.yaml:" in problem for problem in error.value.problems), \
+        error.value.problems
