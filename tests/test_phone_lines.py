@@ -46,3 +46,16 @@ def test_mistakes_are_explained_with_the_file(tmp_path, text, expected):
         load_phone_lines(path)
     assert any(expected in problem and "phone_lines.yaml:" in problem for problem in error.value.problems), \
         error.value.problems
+
+
+def test_call_button_labels_fit_line_in_every_locale(lines):
+    """LINE cuts labels at 20 characters; the emoji may count twice, so 19 at most."""
+    from bot import LOCALES
+    from bot.i18n import Catalog
+    catalog = Catalog.load(REPO / "locales")
+    numbers = {"ambulance": "119", "police": "110", "child": lines.line("child", None).dial,
+               "adult": lines.line("adult", None).dial}
+    for locale in LOCALES:
+        for kind, number in numbers.items():
+            label = catalog.text(locale, f"danger.call_{kind}", dial=number)
+            assert number in label and len(label) <= 19, (locale, label)
