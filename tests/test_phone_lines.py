@@ -59,3 +59,36 @@ def test_call_button_labels_fit_line_in_every_locale(lines):
         for kind, number in numbers.items():
             label = catalog.text(locale, f"danger.call_{kind}", dial=number)
             assert number in label and len(label) <= 19, (locale, label)
+
+
+GUIDE_FIRST_LINE = {          # what the first message must already say, for a Matsudo (Chiba) parent
+    "child-health-question": ("#8000", "043-242-9939", "119"),
+    "vaccination-question": ("#8000", "043-242-9939", "119"),
+    "adult-health-question": ("#7119", "03-6810-1636", "119"),
+    "ambulance-question": ("119", "#7119", "住所は"),
+    "pet-health": ("119", "#8000"),
+}
+
+
+def test_every_calm_answer_gives_the_number_first_and_offers_a_person_in_every_locale():
+    from bot import LOCALES
+    from bot.content import load_content
+    from bot.i18n import Catalog
+    from bot.safety import CalmAnswers
+    from bot.triage import TriageResult
+    from bot.turn import TurnContext, UserState
+    content = load_content(REPO / "locales", REPO / "flows", REPO / "resources")
+    answers = CalmAnswers(content, render_entries=lambda ids, locale: [])
+    assert isinstance(content.catalog, Catalog)
+    for locale in LOCALES:
+        for category, expected in GUIDE_FIRST_LINE.items():
+            ctx = TurnContext(event={}, user=UserState("U1", locale=locale, municipality="matsudo-shi"),
+                              catalog=content.catalog, messenger=None)
+            answers.answer(ctx, TriageResult("guide", category, "medical", (), ("test",)), ())
+            first, offer = ctx.outgoing[0]["text"], ctx.outgoing[-1]
+            assert all(number in first for number in expected), (locale, category, first)
+            actions = [item["action"] for item in offer["quickReply"]["items"]]
+            assert any(a.get("data") == "cmd:person" for a in actions)
+            assert all(len(a["label"]) <= 20 for a in actions)
+            if category != "pet-health":
+                assert actions[0]["type"] == "uri" and actions[0]["uri"].startswith("tel:")
