@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot import LOCALES
 from bot.store.models import Case, User
