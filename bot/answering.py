@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.messages import MAX_TEXT_UTF16, postback_action, text_message, utf16_len
 from bot.routing import route_text
+from bot.safety import CalmAnswers
 from bot.turn import TurnContext
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
@@ -22,6 +23,7 @@ class IndexAnswerer:
         self._municipality = municipality
         self._pivot = pivot                      # callable(text, locale) -> English text, or None
         self._record = record_question or (lambda ctx, **kwargs: None)
+        self._calm = CalmAnswers(content, self.render_entries, municipality)
 
     # ---- rendering ---------------------------------------------------------------------------------
     def render_entries(self, ids: list[str], locale: str) -> list[dict]:
@@ -55,7 +57,7 @@ class IndexAnswerer:
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                            municipality=municipality)
-        if route.kind != "answer" and self._pivot is not None:
+        if route.kind not in ("answer", "guide") and self._pivot is not None:
             # Not sure from the text itself: search once more through a machine translation to
             # English (only then, as it costs a call to the translation service).
             pivot_text = self._pivot(text, ctx.locale)
@@ -63,6 +65,10 @@ class IndexAnswerer:
                 route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                                    municipality=municipality, pivot_text=pivot_text)
         ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
+        if route.kind == "guide":            # asking about danger, calmly: the number first, no case
+            self._record(ctx, text=text, outcome="answered", entry_id=(route.entry_ids or (None,))[0])
+            self._calm.answer(ctx, route.triage, route.entry_ids)
+            return True
         if route.kind == "answer":
             self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])
             self._confident(ctx, route.entry_ids[0])

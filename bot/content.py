@@ -16,6 +16,7 @@ from typing import Any
 from bot.cases.hours import load_desk_hours
 from bot.flows.loader import load_flows
 from bot.i18n import Catalog
+from bot.resources.lines import load_phone_lines
 from bot.resources.loader import load_index
 from bot.yamlfile import ProblemsError, load_yaml_with_lines
 from bot.triage import load_triage_rules
@@ -35,6 +36,7 @@ class Content:
     index: Any = None
     desk_hours: Any = None
     municipalities: tuple = ()
+    phone_lines: Any = None              # bot.resources.lines.PhoneLines: #7119 / #8000 per area
     version: float = 0.0
 
 
@@ -46,13 +48,15 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> Con
     triage_rules = _collect(problems, lambda: load_triage_rules(flows_dir / "triage"))
     desk_hours = _collect(problems, lambda: load_desk_hours(flows_dir / "desk" / "hours.yaml"))
     municipalities = _collect(problems, lambda: load_municipalities(resources_dir / "municipalities.yaml")) or ()
+    phone_lines = _collect(problems, lambda: load_phone_lines(resources_dir / "phone_lines.yaml"))
     flows = None
     if catalog is not None:
         flows = _collect(problems, lambda: _load_flows(flows_dir, catalog, index))
     if problems:
         raise ContentError(problems)
     return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index,
-                   desk_hours=desk_hours, municipalities=municipalities, version=time.time())
+                   desk_hours=desk_hours, municipalities=municipalities, phone_lines=phone_lines,
+                   version=time.time())
 
 
 def _collect(problems: list[str], load):

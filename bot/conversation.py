@@ -234,8 +234,13 @@ class Conversation:
             ctx.say(self.deps.privacy.notice(ctx, "privacy.reminder"))
 
     def _offer_language_switch(self, ctx: TurnContext, text: str) -> None:
-        """A message clearly in another supported language: offer (never force) a switch."""
+        """A message clearly in another supported language: offer (never force) a switch.
+
+        Not after the answer to a calm question about danger: LINE shows only the last message's
+        buttons, and its call buttons matter more. Easy Japanese users write Japanese."""
         hint = self.deps.language_hint(text)
+        if (ctx.outcome or {}).get("kind") == "guide" or (hint == "ja" and ctx.locale == "ja-easy"):
+            return
         if hint and hint != ctx.locale:
             ctx.say(text_message(self.catalog.text(hint, "core.switch_offer", language=NATIVE_NAMES[hint]),
                                  quick_replies=[postback_action(NATIVE_NAMES[hint], f"lang:{hint}"),

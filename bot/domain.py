@@ -29,7 +29,8 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     cases = CaseDesk(session, content.desk_hours, now, tasks)
     answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)
-    safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy)
+    safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy, now=now,
+                             municipality=settings.municipality)
     deps = ConversationDeps(
         content=content, store=SqlConversationStore(session), now=now,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,

@@ -23,6 +23,12 @@ def postback_action(label: str, data: str, display_text: str | None = None) -> d
     return {"type": "postback", "label": fit_label(label), "data": data, "displayText": display_text or label}
 
 
+def tel_uri(number: str) -> str:
+    """A tel: URI for a LINE call button. '#' starts a fragment in a URI, so "#7119" is sent as
+    "tel:%237119" (RFC 3966); dashes and spaces are only visual and are dropped."""
+    return "tel:" + number.replace("#", "%23").replace("-", "").replace(" ", "")
+
+
 def uri_action(label: str, uri: str) -> dict:
     return {"type": "uri", "label": fit_label(label), "uri": uri}
 
@@ -34,6 +40,13 @@ def text_message(text: str, quick_replies: list[dict] | None = None, sender: dic
     if sender:
         message["sender"] = sender
     return message
+
+
+def with_quick_replies_first(message: dict, actions: list[dict]) -> dict:
+    """The message with `actions` before its own quick replies (LINE shows at most 13)."""
+    own = [item["action"] for item in (message.get("quickReply") or {}).get("items", [])]
+    merged = (actions + own)[:MAX_QUICK_REPLY_ITEMS]
+    return {**message, "quickReply": {"items": [{"type": "action", "action": a} for a in merged]}} if merged else message
 
 
 def split_text(text: str, limit: int = MAX_TEXT_UTF16) -> list[str]:

@@ -20,9 +20,9 @@ MAX_SHOWN = 3
 
 @dataclass(frozen=True)
 class Route:
-    kind: str                   # "emergency" | "crisis" | "handoff" | "answer" | "suggest" | "not_found"
+    kind: str                   # "emergency" | "crisis" | "handoff" | "guide" | "answer" | "suggest" | "not_found"
     triage: TriageResult
-    entry_ids: tuple[str, ...]  # answer: the one entry; suggest: up to 3; emergency/crisis/handoff: entries to show
+    entry_ids: tuple[str, ...]  # answer: the one entry; suggest: up to 3; emergency/crisis/handoff/guide: entries to show
     topic: str | None           # case topic when handing off
 
 
@@ -31,6 +31,8 @@ def route_text(text: str, locale: str, *, triage_rules, index: "ResourceIndex",
     result = triage(text, triage_rules) if triage_rules is not None else NO_MATCH
     if result.level in TRIAGE_KINDS:
         return _safety_route(result, text, locale, index, municipality, pivot_text)
+    if result.is_calm_question:
+        return _calm_question_route(result, text, locale, index, municipality, pivot_text)
     found = index.search(text, locale, municipality=municipality, pivot_text=pivot_text)
     ids = tuple(candidate.entry_id for candidate in found.candidates)
     if found.decision == "answer":
@@ -54,3 +56,14 @@ def _safety_route(result: TriageResult, text: str, locale: str, index: "Resource
         if found.decision == "answer":
             shown += [c.entry_id for c in found.candidates if c.entry_id not in shown]
     return Route(kind, result, tuple(shown[:MAX_SHOWN]), result.topic or "living")
+
+
+def _calm_question_route(result: TriageResult, text: str, locale: str, index: "ResourceIndex",
+                         municipality: str | None, pivot_text: str | None) -> Route:
+    """Asking about danger, calmly: the rule's numbers first, then what the index answers
+    (the vaccination entry for "mild redness after the shot"); no case."""
+    shown = [entry_id for entry_id in result.resource_ids if index.has(entry_id)]
+    found = index.search(text, locale, municipality=municipality, pivot_text=pivot_text)
+    if found.decision == "answer":
+        shown += [c.entry_id for c in found.candidates[:1] if c.entry_id not in shown]
+    return Route("guide", result, tuple(shown[:MAX_SHOWN]), None)

@@ -13,8 +13,15 @@ casefolded, katakana as hiragana, no spaces inside Japanese / Chinese / Thai / B
 A term written with accents also matches the same letters typed without accents ("bé không thở"
 matches "be khong tho") but not other accents ("tự tử" does not match "từ từ"); Latin terms match
 whole words, Indic terms the start of a word, CJK / Thai / Burmese / Korean terms anywhere.
-A rule matches when each line of its ``when`` has a signal that matches; the highest level wins
-(emergency > crisis > advisor) and the first matching rule of that level gives the category.
+A rule matches when each line of its ``when`` has a signal that matches and no signal of its
+``unless`` does; the highest level wins (emergency > crisis > advisor > guide) and the first
+matching rule of that level gives the category.
+
+Danger now vs. asking about danger: level ``guide`` is a calm question about what to do or whom
+to call ("is there a number to ask at night?", "my cat is not eating"). It is answered at once
+with the right number and an offer of a person, and opens no case. Only advisor and guide rules
+may have ``unless`` (e.g. "unless the message is a calm question"): an emergency or a crisis is
+never lowered by any word.
 A negation ("no bleeding", "出血はない", or a cue with ``~`` for the term: "no ~") hides the
 words it covers from that signal only; the same word elsewhere in the message still counts.
 A guide for admins is in flows/TRIAGE.md.
@@ -37,12 +44,15 @@ EXTRA_TERM_FILES = ("romaji",)          # romanised Japanese: applied like a loc
 RULES_FILE = "rules.yaml"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "flows" / "triage.schema.json"
 
-LEVELS = ("emergency", "crisis", "advisor")
+LEVELS = ("emergency", "crisis", "advisor", "guide")
+NEVER_LOWERED = ("emergency", "crisis")      # rules of these levels may not have `unless`
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 CATEGORIES = {
     "emergency": ("child-medical", "pregnancy-medical", "adult-medical", "suicide", "violence"),
     "crisis": ("dv", "child-abuse", "suicidal", "deportation", "exploitation", "poverty"),
     "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request"),
+    "guide": ("child-health-question", "adult-health-question", "ambulance-question", "pet-health",
+              "vaccination-question"),
 }
 
 
@@ -52,7 +62,7 @@ CATEGORIES = {
 
 @dataclass(frozen=True)
 class TriageResult:
-    level: str                      # "emergency" | "crisis" | "advisor" | "none"
+    level: str                      # "emergency" | "crisis" | "advisor" | "guide" | "none"
     category: str | None
     topic: str | None
     resource_ids: tuple[str, ...]
@@ -61,6 +71,11 @@ class TriageResult:
     @property
     def is_urgent(self) -> bool:
         return self.level in ("emergency", "crisis")
+
+    @property
+    def is_calm_question(self) -> bool:
+        """Asking about danger, not in danger: answer with the number now, offer a person, no case."""
+        return self.level == "guide"
 
 
 NO_MATCH = TriageResult(level="none", category=None, topic=None, resource_ids=(), matched=())
@@ -86,6 +101,7 @@ class Rule:
     topic: str | None
     resource_ids: tuple[str, ...]
     when: tuple[tuple[str, ...], ...]   # every line must match; a line matches if any of its signals does
+    unless: tuple[str, ...] = ()        # the rule does not apply when any of these signals matches
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,8 @@ def triage(text: str, rules: TriageRules) -> TriageResult:
             seen[signal_id] = bool(signal and signal.matches(canon, plain))
         return seen[signal_id]
 
-    matched = [rule for rule in rules.rules if all(any(hit(s) for s in line) for line in rule.when)]
+    matched = [rule for rule in rules.rules
+               if all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
     if not matched:
         return NO_MATCH
     matched.sort(key=lambda rule: LEVEL_RANK[rule.level])        # stable: file order within a level
@@ -467,7 +484,7 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
             close = difflib.get_close_matches(rid, sorted(known), n=1)
             advice = f"did you mean '{close[0]}'?" if close else "use an id from resources/entries/*.yaml"
             problems.append(f"{where}:{line}: unknown resource id '{rid}'; {advice}")
-    used = {s for rule in draft.rules for line in rule.when for s in line}
+    used = {s for rule in draft.rules for line in rule.when + (rule.unless,) for s in line}
     for signal_id, line in draft.declared_signals:
         if signal_id not in used:
             problems.append(f"{_display(directory / RULES_FILE)}:{line}: signal '{signal_id}' is not used by "
@@ -560,11 +577,20 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
                     close = difflib.get_close_matches(sid, sorted(draft.signal_ids | own_signal_rules), n=1)
                     advice = f"did you mean '{close[0]}'?" if close else "declare it under 'signals:'"
                     source.problem(where + ("when", w_index), f"rule '{rid}' uses unknown signal '{sid}'; {advice}")
+        unless = tuple(item.get("unless") or ())
+        if unless and level in NEVER_LOWERED:
+            source.problem(where + ("unless",), f"rule '{rid}' is {level}: an emergency or a crisis is never "
+                                                f"lowered, so it cannot have 'unless'; remove it")
+        for sid in unless:
+            if sid not in draft.signal_ids:
+                close = difflib.get_close_matches(sid, sorted(draft.signal_ids), n=1)
+                advice = f"did you mean '{close[0]}'?" if close else "declare it under 'signals:'"
+                source.problem(where + ("unless",), f"rule '{rid}' uses unknown signal '{sid}' in 'unless'; {advice}")
         for r_index, resource_id in enumerate(item["resource_ids"]):
             draft.resource_lines.append((resource_id, source.line(where + ("resource_ids", r_index)),
                                          source.display))
         draft.rules.append(Rule(id=rid, level=level, category=category, topic=item.get("topic"),
-                                resource_ids=tuple(item["resource_ids"]), when=lines))
+                                resource_ids=tuple(item["resource_ids"]), when=lines, unless=unless))
     draft.signal_ids |= own_signal_rules
     draft.problems += source.problems
 

@@ -17,7 +17,7 @@ from bot.triage import (LOCALES, TriageResult, TriageRulesError, check_triage_ru
 REPO = Path(__file__).resolve().parents[1]
 TRIAGE_DIR = REPO / "flows" / "triage"
 EVAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "content" / "eval_dev.yaml"
-LEVEL_RANK = {"emergency": 3, "crisis": 2, "advisor": 1, "none": 0}
+LEVEL_RANK = {"emergency": 4, "crisis": 3, "advisor": 2, "guide": 1, "none": 0}
 
 
 def _resource_ids() -> set[str]:
@@ -305,8 +305,10 @@ def test_negated_bleeding_in_pregnancy_is_not_an_emergency(rules, text):
     "bé té giường đập đầu nhưng không nôn, vẫn chơi bình thường",
 ])
 def test_head_bump_without_vomiting_is_advice_not_emergency(rules, text):
+    """Still playing: a calm question. The number for a sick child comes first, no case."""
     result = triage(text, rules)
-    assert result.level == A, (text, result)
+    assert result.level == "guide" and result.category == "child-health-question", (text, result)
+    assert result.resource_ids[0] == "pediatric-call-8000"
 
 
 def test_negation_only_cancels_its_own_occurrence(rules):
@@ -560,3 +562,100 @@ def test_missing_locale_file_is_reported(tmp_path):
     with pytest.raises(TriageRulesError) as error:
         load_triage_rules(folder)
     assert any("si.yaml:1: missing" in p for p in error.value.problems)
+
+
+# ------------------------------------------------------------ danger now vs. asking about danger
+# Written for these tests, one per situation, in several languages and registers.
+
+G = "guide"
+CALM_QUESTIONS = [
+    ("en", "what's the number for an ambulance in japan? just in case", "ambulance-question", "emergency-119"),
+    ("ja", "救急車の番号を念のため知りたいです", "ambulance-question", "emergency-119"),
+    ("ja", "子どもが38度の熱ですが、元気に遊んでいます。夜に相談できる番号はありますか", "child-health-question",
+     "pediatric-call-8000"),
+    ("ko", "아이가 열이 조금 있는데 잘 놀아요. 밤에 상담할 수 있는 번호가 있나요?", "child-health-question",
+     "pediatric-call-8000"),
+    ("zh-Hans", "孩子有点发烧,但是在玩,吃奶正常,晚上有咨询电话吗", "child-health-question", "pediatric-call-8000"),
+    ("vi", "con bị sốt nhẹ nhưng vẫn chơi, có số nào gọi hỏi không", "child-health-question", "pediatric-call-8000"),
+    ("pt-BR", "meu filho está com febre mas está brincando, tem algum número para perguntar à noite?",
+     "child-health-question", "pediatric-call-8000"),
+    ("id", "anak saya demam tapi masih main, ada nomor buat tanya malam-malam?", "child-health-question",
+     "pediatric-call-8000"),
+    ("hi", "बच्चे को थोड़ा बुखार है पर खेल रहा है, रात में पूछने के लिए कोई नंबर है?", "child-health-question",
+     "pediatric-call-8000"),
+    ("en", "is it normal that my son has a little fever after his vaccine shots", "vaccination-question",
+     "routine-vaccinations"),
+    ("en", "my husband cut his finger, it stopped bleeding. does he need the ER?", "ambulance-question",
+     "emergency-119"),
+    ("es", "mi gato no come nada desde ayer", "pet-health", None),
+    ("id", "kucing saya muntah terus, normal gak?", "pet-health", None),
+]
+
+
+@pytest.mark.parametrize("locale,text,category,first_resource", CALM_QUESTIONS,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CALM_QUESTIONS)])
+def test_a_calm_question_about_danger_is_answered_not_handed_off(rules, locale, text, category, first_resource):
+    result = triage(text, rules)
+    assert result.level == G and result.is_calm_question and not result.is_urgent, (text, result)
+    assert result.category == category, (text, result)
+    if first_resource:                          # pets: no number of ours fits (the answer says so)
+        assert result.resource_ids[0] == first_resource
+
+
+DANGER_NOW = [
+    ("ja-easy", "おっとが いま わたしを けって います", "violence", "police-110"),
+    ("ja", "破水しました。陣痛が5分おきで、タクシーが来ない", "pregnancy-medical", "emergency-119"),
+    ("id", "ank sy ketelen sabun cuci trs muntah2, lemes bgt", "child-medical", "emergency-119"),
+    ("id", "kondisi anak: minum obat nyamuk, muntah", "child-medical", "emergency-119"),
+    ("es", "me tomé todas las pastillas que tenía", "adult-medical", "emergency-119"),
+    ("my", "ကလေးမွေးပြီး သွေးအရမ်းဆင်းနေပြီး ခေါင်းမူးတယ်", "pregnancy-medical", "emergency-119"),
+    ("si", "බබා හුස්ම ගන්නේ නෑ, පණ නැහැ වගේ", "child-medical", "emergency-119"),
+    ("th", "ลูกจะออกมาแล้ว อยู่คนเดียว ทำยังไงดี", "pregnancy-medical", "emergency-119"),
+    ("en", "his head is out and I'm home alone", "pregnancy-medical", "emergency-119"),
+    ("en", "i feel dizzy and there is so much blood after giving birth", "pregnancy-medical", "emergency-119"),
+]
+
+
+@pytest.mark.parametrize("locale,text,category,first_resource", DANGER_NOW,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(DANGER_NOW)])
+def test_danger_happening_now_is_an_emergency_with_its_number(rules, locale, text, category, first_resource):
+    result = triage(text, rules)
+    assert result.level == E and result.category == category, (text, result)
+    assert result.resource_ids[0] == first_resource
+
+
+def test_a_calm_word_never_lowers_an_emergency(rules):
+    for text in ("my baby is not breathing, is it normal? just to know",
+                 "赤ちゃんが息をしていない。念のため番号を知りたい",
+                 "my dog is not breathing"):                   # a false alarm is cheap; a miss is not
+        assert triage(text, rules).level == E, text
+
+
+def test_worry_without_calm_signs_still_reaches_a_person(rules):
+    result = triage("my baby has a fever and is not playing, what do I do", rules)
+    assert result.level == A and result.category == "medical-symptoms"
+
+
+def test_ordinary_vaccination_question_goes_to_the_index(rules):
+    assert triage("how much does the vaccination cost for a baby?", rules).level in (N, G)
+    assert triage("よぼうせっしゅは いくらですか", rules).level == N
+
+
+def test_unless_is_refused_on_emergency_rules(tmp_path):
+    folder = _mini_rules(tmp_path)
+    rules_file = folder / "rules.yaml"
+    rules_file.write_text(rules_file.read_text(encoding="utf-8") + "    unless: [child]\n", encoding="utf-8")
+    with pytest.raises(TriageRulesError) as error:
+        load_triage_rules(folder)
+    assert any("never lowered" in p and "rules.yaml:" in p for p in error.value.problems), error.value.problems
+
+
+def test_unless_stops_an_advisor_rule(tmp_path):
+    folder = _mini_rules(tmp_path)
+    rules_file = folder / "rules.yaml"
+    text = rules_file.read_text(encoding="utf-8").replace("level: emergency", "level: advisor").replace(
+        "category: child-medical", "category: medical-symptoms")
+    rules_file.write_text(text + "    unless: [child]\n", encoding="utf-8")
+    rules = load_triage_rules(folder)
+    assert triage("not breathing", rules).level == N            # needs the child signal: no match at all
+    assert triage("baby not breathing", rules).level == N       # `unless: [child]` stops it

@@ -48,13 +48,16 @@ class CaseDesk:
         return None
 
     # ---- used by the conversation -------------------------------------------------------------
-    def open_case(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> Case:
+    def open_case(self, ctx: TurnContext, topic: str, priority: str, reason: str, announce: bool = True) -> Case:
+        """`announce=False`: the caller tells the user about the wait itself (an emergency answer
+        says whether a person is there now, next to the numbers to call)."""
         user = self._user(ctx)
         case = self.open_case_of(user)
         if case:
             self._raise_priority(case, priority)
             case.user_engaged = True
-            ctx.say(ctx.t("handoff.already_open"))
+            if announce:
+                ctx.say(ctx.t("handoff.already_open"))
         else:
             case = Case(user_id=user.id, locale=ctx.locale, topic=topic if topic in TOPICS else "living",
                         priority=priority, priority_rank=PRIORITY_RANK[priority], status="waiting",
@@ -62,7 +65,10 @@ class CaseDesk:
                         user_engaged=True, created_at=self._now())
             self._session.add(case)
             self._session.flush()
-            self._tell_user_about_wait(ctx, case)
+            if announce:
+                self._tell_user_about_wait(ctx, case)
+            else:                                   # the caller said the desk is closed, if it is
+                case.out_of_hours_notified = not self._hours.is_open(self._now())
         self._schedule(ctx, case, "new")
         return case
 

@@ -77,7 +77,10 @@ def render_for_terminal(message: dict) -> str:
     lines = [message_summary(message) if message.get("type") != "flex" else _flex_text(message)]
     for item in (message.get("quickReply") or {}).get("items", []):
         action = item["action"]
-        lines.append(f"   [{action.get('label')}] -> tap:{action.get('data', action.get('text', ''))}")
+        if action.get("type") == "uri":                  # a call button: the phone opens it, not the bot
+            lines.append(f"   [{action.get('label')}] -> {action['uri']}")
+        else:
+            lines.append(f"   [{action.get('label')}] -> tap:{action.get('data', action.get('text', ''))}")
     return "\n".join(lines)
 
 
