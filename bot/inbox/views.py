@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -21,12 +20,12 @@ from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates")
 PRIORITIES = ("urgent", "high", "normal")
-HOURS_ZONE = ZoneInfo("Asia/Tokyo")
 SLA_MINUTES = {"urgent": (5, 15), "high": (30, 60), "normal": (120, 240)}   # amber after, red after
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now from the services' clock (UTC): stored as is, shown through the `local` filter."""
+    return _services().clock.now()
 
 
 def _services():
@@ -55,6 +54,12 @@ def close_db(exc):
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+@bp.app_template_filter("local")
+def local_time(moment: datetime | None, pattern: str = "%m/%d %H:%M") -> str:
+    """A stored UTC time as advisors in Japan read it (the configured zone)."""
+    return _services().clock.local(moment).strftime(pattern) if moment else ""
 
 
 @bp.app_context_processor
@@ -368,7 +373,8 @@ def audit_log():
 def dashboard():
     from bot.inbox.charts import bars, stacked_bars
     from bot.inbox.stats import build_dashboard
-    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    clock = _services().clock
+    board = build_dashboard(g.db, clock.today(), zone=clock.zone)
     day_labels = [d.strftime("%m/%d") for d in board.days]
     week_labels = [w.strftime("%m/%d") for w in board.weeks]
     locales = sorted({loc for c in board.cases_by_day_locale.values() for loc in c})
@@ -391,7 +397,8 @@ def dashboard_csv():
     import csv
     import io
     from bot.inbox.stats import build_dashboard, dashboard_csv_rows
-    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    clock = _services().clock
+    board = build_dashboard(g.db, clock.today(), zone=clock.zone)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(dashboard_csv_rows(board))
     case_queue.audit(g.db, g.advisor.id, "dashboard.export", None)
