@@ -52,6 +52,30 @@ class IndexAnswerer:
     # ---- answering -----------------------------------------------------------------------------------
     def answer(self, ctx: TurnContext, text: str) -> bool:
         """Answer from the index; True when something useful was shown."""
+        route = self._route(ctx, text)
+        if route.kind == "answer":
+            return self._answered(ctx, text, route)
+        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
+        if route.kind == "suggest" and route.entry_ids:
+            self._record(ctx, text=text, outcome="suggested", entry_id=route.entry_ids[0])
+            self._suggest(ctx, list(route.entry_ids))
+            return True
+        self._record(ctx, text=text, outcome="not_found", entry_id=None)
+        ctx.say(ctx.t("answers.not_found"))
+        return False
+
+    def answer_if_confident(self, ctx: TurnContext, text: str) -> bool:
+        """Only a confident answer, nothing else (while a case is open a person answers the rest)."""
+        route = self._route(ctx, text)
+        return route.kind == "answer" and self._answered(ctx, text, route)
+
+    def _answered(self, ctx: TurnContext, text: str, route) -> bool:
+        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
+        self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])
+        self._confident(ctx, route.entry_ids[0])
+        return True
+
+    def _route(self, ctx: TurnContext, text: str):
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                            municipality=municipality)
@@ -62,18 +86,7 @@ class IndexAnswerer:
             if pivot_text:
                 route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                                    municipality=municipality, pivot_text=pivot_text)
-        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
-        if route.kind == "answer":
-            self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])
-            self._confident(ctx, route.entry_ids[0])
-            return True
-        if route.kind == "suggest" and route.entry_ids:
-            self._record(ctx, text=text, outcome="suggested", entry_id=route.entry_ids[0])
-            self._suggest(ctx, list(route.entry_ids))
-            return True
-        self._record(ctx, text=text, outcome="not_found", entry_id=None)
-        ctx.say(ctx.t("answers.not_found"))
-        return False
+        return route
 
     def _confident(self, ctx: TurnContext, entry_id: str) -> None:
         body = self.entry_text(entry_id, ctx.locale)

@@ -78,7 +78,7 @@ class Conversation:
         return ctx.user.consent is not True
 
     def on_non_text(self, ctx: TurnContext, kind: str) -> None:
-        if self._case_takes(ctx, f"[{kind}]"):
+        if self._case_takes(ctx, f"[{kind}]", is_text=False):
             return
         ctx.say(ctx.t("core.non_text"))
 
@@ -212,8 +212,19 @@ class Conversation:
             postback_action(ctx.t("core.start_over"), "cmd:restart"),
         ]))
 
-    def _case_takes(self, ctx: TurnContext, text: str) -> bool:
-        return self.deps.cases.take_user_message(ctx, text)
+    def _case_takes(self, ctx: TurnContext, text: str, is_text: bool = True) -> bool:
+        """An open (or just reopened) case receives the message; the user is never left in silence.
+
+        A question the index answers with confidence is answered at once as well: the advisor
+        still sees it in the case. Then a short acknowledgement, paced by the case desk.
+        """
+        receipt = self.deps.cases.take_user_message(ctx, text)
+        if receipt is None:
+            return False
+        if is_text:
+            self.deps.answers.answer_if_confident(ctx, text)
+        self.deps.cases.acknowledge(ctx, receipt)
+        return True
 
     def _hand_off(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> None:
         self.deps.cases.open_case(ctx, topic=topic, priority=priority, reason=reason)

@@ -17,6 +17,9 @@ from functools import lru_cache
 
 ZAWGYI_THRESHOLD = 0.95
 _BURMESE = re.compile(r"[\u1000-\u109f]")
+# Zawgyi typists use the digit zero "၀" for the letter wa "ဝ" (they look the same); the converter
+# keeps it. Inside a word (not next to another digit) it is the letter.
+_ZERO_AS_WA = re.compile(r"(?<![\u1040-\u1049])\u1040(?![\u1040-\u1049])")
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +39,7 @@ def to_unicode(text: str) -> str:
     if not is_zawgyi(text):
         return text
     from myanmar.converter import convert
-    return convert(text, "zawgyi", "unicode")
+    return _ZERO_AS_WA.sub("\u101d", convert(text, "zawgyi", "unicode"))
 
 
 def normalise_event_text(event: dict) -> dict:

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
-from bot.inbox.auth import AccountError, authenticate, change_password, create_advisor, login_rate_limited
+from bot.inbox.auth import (AccountError, authenticate, change_password, create_advisor, login_rate_limited,
+                            set_latin_name)
 from bot.inbox.canned import load_canned_replies
-from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService
+from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService, sender_name
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
@@ -182,7 +183,8 @@ def _case_or_404(case_id: int) -> Case:
 
 def _reply_service() -> ReplyService:
     services = _services()
-    return ReplyService(g.db, services.translator, utcnow, services.settings.advisor_icon_url)
+    return ReplyService(g.db, services.translator, utcnow, services.settings.advisor_icon_url,
+                        services.content.current().catalog)
 
 
 def _conversation(case: Case, user: User) -> list[dict]:
@@ -336,7 +338,8 @@ def canned_text(case_id: int, reply_id: str):
     reply = next((r for r in load_canned_replies(_services().settings.flows_dir) if r["id"] == reply_id), None)
     if reply is None:
         abort(404)
-    text = SandboxedEnvironment().from_string(reply["text"]).render(name=user.display_name or "", advisor=g.advisor.display_name)
+    text = SandboxedEnvironment().from_string(reply["text"]).render(
+        name=user.display_name or "", advisor=sender_name(g.advisor, case.locale, _services().content.current().catalog))
     return jsonify(text=text)
 
 
@@ -347,16 +350,28 @@ def accounts():
     message = None
     if request.method == "POST":
         try:
-            created = create_advisor(g.db, request.form["email"], request.form["password"], request.form["role"],
-                                     request.form.get("display_name"))
-            case_queue.audit(g.db, g.advisor.id, "account.create", f"advisor:{created.id}", role=created.role)
+            if request.form.get("action") == "latin_name":
+                message = _set_latin_name(request.form.get("advisor_id", ""), request.form.get("display_name_latin", ""))
+            else:
+                created = create_advisor(g.db, request.form["email"], request.form["password"], request.form["role"],
+                                         request.form.get("display_name"), request.form.get("display_name_latin"))
+                case_queue.audit(g.db, g.advisor.id, "account.create", f"advisor:{created.id}", role=created.role)
+                message = f"Account {created.email} created."
             g.db.commit()
-            message = f"Account {created.email} created."
         except AccountError as exc:
             g.db.rollback()
             message = str(exc)
     people = g.db.scalars(select(Advisor).order_by(Advisor.email)).all()
     return render_template("accounts.html", people=people, message=message)
+
+
+def _set_latin_name(advisor_id: str, name: str) -> str:
+    advisor = g.db.get(Advisor, int(advisor_id)) if advisor_id.isdigit() else None
+    if advisor is None:
+        raise AccountError("no such account")
+    set_latin_name(advisor, name)
+    case_queue.audit(g.db, g.advisor.id, "account.latin_name", f"advisor:{advisor.id}", name=advisor.display_name_latin)
+    return f"{advisor.email}: LINE name for parents is now {advisor.display_name_latin or '(the word Advisor in their language)'}."
 
 
 @bp.get("/admin/audit")
