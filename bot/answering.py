@@ -12,6 +12,17 @@ from bot.routing import route_text
 from bot.turn import TurnContext
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
+# While a person handles the case, "thank you", "ok", "はい" must not fetch an index entry (the
+# index answers such chit-chat with confidence): only messages with some substance are tried.
+MIN_WORDS_IN_CASE = 5
+MIN_CHARS_UNSPACED = 8           # Japanese, Chinese, Thai, Burmese are written without spaces
+
+
+def is_substantial(text: str) -> bool:
+    if len(text.split()) >= MIN_WORDS_IN_CASE:
+        return True
+    letters = [ch for ch in text if not ch.isspace()]
+    return not any(ch.isascii() and ch.isalpha() for ch in letters) and len(letters) >= MIN_CHARS_UNSPACED
 
 
 class IndexAnswerer:
@@ -65,7 +76,9 @@ class IndexAnswerer:
         return False
 
     def answer_if_confident(self, ctx: TurnContext, text: str) -> bool:
-        """Only a confident answer, nothing else (while a case is open a person answers the rest)."""
+        """Only a confident answer to a real question, nothing else (a person answers the rest)."""
+        if not is_substantial(text):
+            return False
         route = self._route(ctx, text)
         return route.kind == "answer" and self._answered(ctx, text, route)
 

@@ -72,3 +72,18 @@ def test_a_question_after_a_resolved_case_is_answered_and_reopens_it(bot, servic
     with services.sessions() as session:
         case = session.scalar(select(Case))
     assert case.status == "waiting" and case.resolved_at is None
+
+
+@pytest.mark.parametrize("locale, chat", [("en", "thank you"), ("en", "ok I will wait"), ("vi", "cảm ơn"),
+                                          ("ja", "はい"), ("en", "one more thing")])
+def test_chit_chat_in_an_open_case_gets_no_index_entry(bot, services, locale, chat):
+    user = f"Uchat-{locale}-{len(chat)}"
+    ask_for_a_person(bot, services, user, locale, TUESDAY_MORNING)
+    assert bot.say(user, chat) == [t(services, locale, "desk.ack") + " " + t(services, locale, "desk.hours_open")]
+
+
+def test_a_real_question_in_an_open_case_is_answered_too(bot, services):
+    ask_for_a_person(bot, services, "Uquestion", "en", TUESDAY_MORNING)
+    replies = bot.say("Uquestion", "how do I apply for child allowance")
+    assert replies[0].startswith("■ ") and "llowance" in replies[0]
+    assert replies[-1].startswith(t(services, "en", "desk.ack"))
