@@ -13,6 +13,17 @@ from bot.safety import CalmAnswers
 from bot.turn import TurnContext
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
+# While a person handles the case, "thank you", "ok", "はい" must not fetch an index entry (the
+# index answers such chit-chat with confidence): only messages with some substance are tried.
+MIN_WORDS_IN_CASE = 5
+MIN_CHARS_UNSPACED = 8           # Japanese, Chinese, Thai, Burmese are written without spaces
+
+
+def is_substantial(text: str) -> bool:
+    if len(text.split()) >= MIN_WORDS_IN_CASE:
+        return True
+    letters = [ch for ch in text if not ch.isspace()]
+    return not any(ch.isascii() and ch.isalpha() for ch in letters) and len(letters) >= MIN_CHARS_UNSPACED
 
 
 class IndexAnswerer:
@@ -54,6 +65,35 @@ class IndexAnswerer:
     # ---- answering -----------------------------------------------------------------------------------
     def answer(self, ctx: TurnContext, text: str) -> bool:
         """Answer from the index; True when something useful was shown."""
+        route = self._route(ctx, text)
+        if route.kind in ("answer", "guide"):
+            return self._answered(ctx, text, route)
+        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
+        if route.kind == "suggest" and route.entry_ids:
+            self._record(ctx, text=text, outcome="suggested", entry_id=route.entry_ids[0])
+            self._suggest(ctx, list(route.entry_ids))
+            return True
+        self._record(ctx, text=text, outcome="not_found", entry_id=None)
+        ctx.say(ctx.t("answers.not_found"))
+        return False
+
+    def answer_if_confident(self, ctx: TurnContext, text: str) -> bool:
+        """Only a confident answer to a real question, nothing else (a person answers the rest)."""
+        if not is_substantial(text):
+            return False
+        route = self._route(ctx, text)
+        return route.kind in ("answer", "guide") and self._answered(ctx, text, route)
+
+    def _answered(self, ctx: TurnContext, text: str, route) -> bool:
+        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
+        self._record(ctx, text=text, outcome="answered", entry_id=(route.entry_ids or (None,))[0])
+        if route.kind == "guide":            # asking about danger, calmly: the number first, no case
+            self._calm.answer(ctx, route.triage, route.entry_ids)
+        else:
+            self._confident(ctx, route.entry_ids[0])
+        return True
+
+    def _route(self, ctx: TurnContext, text: str):
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                            municipality=municipality)
@@ -64,22 +104,7 @@ class IndexAnswerer:
             if pivot_text:
                 route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
                                    municipality=municipality, pivot_text=pivot_text)
-        ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
-        if route.kind == "guide":            # asking about danger, calmly: the number first, no case
-            self._record(ctx, text=text, outcome="answered", entry_id=(route.entry_ids or (None,))[0])
-            self._calm.answer(ctx, route.triage, route.entry_ids)
-            return True
-        if route.kind == "answer":
-            self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])
-            self._confident(ctx, route.entry_ids[0])
-            return True
-        if route.kind == "suggest" and route.entry_ids:
-            self._record(ctx, text=text, outcome="suggested", entry_id=route.entry_ids[0])
-            self._suggest(ctx, list(route.entry_ids))
-            return True
-        self._record(ctx, text=text, outcome="not_found", entry_id=None)
-        ctx.say(ctx.t("answers.not_found"))
-        return False
+        return route
 
     def _confident(self, ctx: TurnContext, entry_id: str) -> None:
         body = self.entry_text(entry_id, ctx.locale)

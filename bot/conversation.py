@@ -19,19 +19,22 @@ from bot.flows.inputs import SENTENCE_END, normalise
 from bot.i18n import Catalog
 from bot.languages import NATIVE_NAMES
 from bot.messages import postback_action, text_message
+from bot.ports import Clock
 from bot.turn import TurnContext
 from bot.ui import language_picker, parse_postback
 
 COMMANDS = ("menu", "language", "person", "restart", "delete")
 MENU_FLOW = "main_menu"
 MISSES_BEFORE_OFFER = 2
+QUOTES = "\"'“”「」『』"      # texts say: write “menu”; a parent may copy the quotes too
 
 
 @dataclass
 class ConversationDeps:
     content: object                      # bot.content.Content
     store: object                        # SqlConversationStore
-    now: Callable[[], datetime]
+    now: Callable[[], datetime]          # UTC, for storage (clock.now)
+    clock: Clock                         # Japan's date for what the parent reads
     idle: timedelta
     cases: object                        # bot.cases.desk.CaseDesk
     safety: object                       # bot.safety.SafetyResponder
@@ -43,7 +46,7 @@ class ConversationDeps:
 
 
 def _folded(word: str) -> str:
-    return normalise(word).casefold().strip(SENTENCE_END)
+    return normalise(word).casefold().strip(SENTENCE_END + QUOTES)
 
 
 class Conversation:
@@ -75,7 +78,7 @@ class Conversation:
         return ctx.user.consent is not True
 
     def on_non_text(self, ctx: TurnContext, kind: str) -> None:
-        if self._case_takes(ctx, f"[{kind}]"):
+        if self._case_takes(ctx, f"[{kind}]", is_text=False):
             return
         ctx.say(ctx.t("core.non_text"))
 
@@ -161,8 +164,12 @@ class Conversation:
 
     # ---- pieces ----------------------------------------------------------------------------------
     def _engine(self, ctx: TurnContext) -> FlowEngine:
-        return FlowEngine(self.deps.content.flows, self.catalog, ctx.locale, self.deps.now().date(),
+        return FlowEngine(self.deps.content.flows, self.catalog, ctx.locale, self._today(),
                           self.deps.answers.render_entries)
+
+    def _today(self):
+        """The parent's today is Japan's: at 08:30 in Tokyo the UTC date is still yesterday."""
+        return self.deps.clock.today()
 
     def _apply(self, ctx: TurnContext, result: FlowResult, misses: int) -> None:
         ctx.say(*result.messages)
@@ -205,8 +212,19 @@ class Conversation:
             postback_action(ctx.t("core.start_over"), "cmd:restart"),
         ]))
 
-    def _case_takes(self, ctx: TurnContext, text: str) -> bool:
-        return self.deps.cases.take_user_message(ctx, text)
+    def _case_takes(self, ctx: TurnContext, text: str, is_text: bool = True) -> bool:
+        """An open (or just reopened) case receives the message; the user is never left in silence.
+
+        A question the index answers with confidence is answered at once as well: the advisor
+        still sees it in the case. Then a short acknowledgement, paced by the case desk.
+        """
+        receipt = self.deps.cases.take_user_message(ctx, text)
+        if receipt is None:
+            return False
+        if is_text:
+            self.deps.answers.answer_if_confident(ctx, text)
+        self.deps.cases.acknowledge(ctx, receipt)
+        return True
 
     def _hand_off(self, ctx: TurnContext, topic: str, priority: str, reason: str) -> None:
         self.deps.cases.open_case(ctx, topic=topic, priority=priority, reason=reason)

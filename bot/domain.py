@@ -5,8 +5,7 @@ admin's tryout run exactly the same logic.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Callable
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +13,7 @@ from bot.answering import IndexAnswerer
 from bot.cases.desk import CaseDesk
 from bot.conversation import Conversation, ConversationDeps
 from bot.langdetect import clear_language_of
+from bot.ports import Clock
 from bot.privacy import PrivacyDesk
 from bot.safety import SafetyResponder
 from bot.settings import Settings
@@ -21,9 +21,13 @@ from bot.store.conversations import SqlConversationStore
 from bot.store.questions import SqlQuestionLog
 
 
-def make_domain_services(settings: Settings, session: Session, content, now: Callable[[], datetime],
+def make_domain_services(settings: Settings, session: Session, content, clock: Clock,
                          extra: dict | None = None) -> dict:
-    """`extra` carries infrastructure-backed helpers the worker has (the task queue)."""
+    """`extra` carries infrastructure-backed helpers the worker has (the task queue).
+
+    `clock` gives UTC for storage and Japan's date for everything a person reads.
+    """
+    now = clock.now
     tasks = (extra or {}).get("tasks")
     pivot = _pivot_through((extra or {}).get("translator"))
     cases = CaseDesk(session, content.desk_hours, now, tasks)
@@ -32,7 +36,7 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy, now=now,
                              municipality=settings.municipality)
     deps = ConversationDeps(
-        content=content, store=SqlConversationStore(session), now=now,
+        content=content, store=SqlConversationStore(session), now=now, clock=clock,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
         municipalities=content.municipalities,

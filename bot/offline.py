@@ -6,13 +6,14 @@ and records what would be sent instead of calling LINE.
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.adapters.clock import ZoneClock, system_now
 from bot.content import ContentRegistry
 from bot.domain import make_domain_services
 from bot.ports import Profile, SendResult
@@ -48,14 +49,15 @@ class RecordingMessenger:
 
 
 class OfflineBot:
-    def __init__(self, settings: Settings, now=lambda: datetime.now(timezone.utc)):
+    def __init__(self, settings: Settings, now: Callable[[], datetime] = system_now):
         engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
         Base.metadata.create_all(engine)
         self.settings = settings
         self.sessions = make_session_factory(engine)
         self.content = ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir)
         self.messenger = RecordingMessenger()
-        self.now = now
+        self.clock = ZoneClock(settings.time_zone, now)
+        self.now = self.clock.now
         self._ids = itertools.count(1)
         self._processor = EventProcessor(None, self.sessions, None, self._context)
 
@@ -63,10 +65,10 @@ class OfflineBot:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
                            default_locale=self.settings.default_locale, now=self.now,
-                           services=make_domain_services(self.settings, session, content, self.now))
+                           services=make_domain_services(self.settings, session, content, self.clock))
 
     def _event(self, user_id: str, **fields) -> dict:
-        return {"mode": "active", "timestamp": int(time.time() * 1000), "replyToken": uuid.uuid4().hex,
+        return {"mode": "active", "timestamp": int(self.now().timestamp() * 1000), "replyToken": uuid.uuid4().hex,
                 "source": {"type": "user", "userId": user_id}, "webhookEventId": f"offline-{next(self._ids)}",
                 "deliveryContext": {"isRedelivery": False}, **fields}
 

@@ -6,6 +6,7 @@ SQLAlchemy, Google Cloud Translation); tests use the same adapters against local
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 
@@ -58,3 +59,15 @@ class Translation:
     target: str
     translated: bool           # False: the original is shown (offline backend or a failure)
     error: str | None = None
+
+
+class Clock(Protocol):
+    """Time as people in Japan live it. Store `now()` (UTC); show `today()` and `local(...)`."""
+    zone: tzinfo
+
+    def now(self) -> datetime:
+        """This moment, timezone-aware, in UTC (what the database stores)."""
+    def today(self) -> date:
+        """Today's date where the parents and advisors are (Asia/Tokyo unless configured)."""
+    def local(self, moment: datetime) -> datetime:
+        """`moment` (aware, or naive UTC as SQLite returns it) on the local wall clock."""

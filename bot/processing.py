@@ -16,6 +16,7 @@ from bot.messages import text_message
 from bot.store.models import ProcessedEvent
 from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
 from bot.turn import TurnContext, UserState
+from bot.zawgyi import normalise_event_text
 from handlers import handler_for
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class EventProcessor:
 
     def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None) -> list[dict]:
         """Run the handler and record the turn in `session`; returns the messages to send."""
+        event = normalise_event_text(event)        # Zawgyi Burmese → Unicode before triage and storage
         line_user_id = line_user_of(event)
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
         state = state_of(user, is_new) if user else None

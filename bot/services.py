@@ -12,6 +12,7 @@ import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.adapters.clock import ZoneClock
 from bot.adapters.line import LineMessenger
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
@@ -21,9 +22,9 @@ from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
 from bot.domain import make_domain_services
+from bot.ports import Clock
 from bot.processing import EventProcessor
 from bot.settings import Settings
-from bot.store.models import utcnow as utc_now
 from bot.store.database import database_ok, make_engine, make_session_factory
 from bot.turn import TurnContext, UserState
 
@@ -42,6 +43,7 @@ class Services:
     tasks: RqTaskQueue
     inbox_sessions: RedisInboxSessions
     translator: Any = None
+    clock: Clock = field(default_factory=ZoneClock)
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -51,11 +53,11 @@ class Services:
     def make_context(self, event: dict, user: UserState | None, session: Session) -> TurnContext:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
-                           default_locale=self.settings.default_locale,
+                           default_locale=self.settings.default_locale, now=self.clock.now,
                            services=self.domain_services(session, content))
 
     def domain_services(self, session: Session, content) -> dict:
-        return make_domain_services(self.settings, session, content, utc_now, extra=self.extras)
+        return make_domain_services(self.settings, session, content, self.clock, extra=self.extras)
 
     def event_processor(self) -> EventProcessor:
         return EventProcessor(
@@ -80,8 +82,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, translator=translator,
-        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), notifiers=build_notifiers(settings),
+        tasks=tasks, translator=translator, notifiers=build_notifiers(settings), clock=ZoneClock(settings.time_zone),
+        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
         extras={"tasks": tasks, "translator": translator},
     )
     return services

@@ -30,6 +30,7 @@ class Settings:
     dev_mode: bool = False
     default_locale: str = "en"
     municipality: str | None = None
+    time_zone: str = "Asia/Tokyo"        # "today", deadlines and inbox times; storage stays UTC
     conversation_idle_minutes: int = 60 * 24
     message_retention_days: int = 365
     reply_token_max_age_s: float = 50.0
@@ -90,6 +91,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not a whole number") from None
 
 
+def _time_zone(env: Mapping[str, str]) -> str:
+    from zoneinfo import ZoneInfo
+    name = env.get("TIME_ZONE", "").strip() or "Asia/Tokyo"
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise SettingsError(f"TIME_ZONE={name!r} is not a known time zone; use an IANA name such as Asia/Tokyo "
+                            "(the tzdata package provides them where the system has none)") from None
+    return name
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -133,6 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         values["database_url"] = _url(env, "DATABASE_URL", "", ("sqlite:", "postgresql:", "postgresql+psycopg2:"))
     if env.get("MUNICIPALITY"):
         values["municipality"] = env["MUNICIPALITY"].strip()
+    values["time_zone"] = _time_zone(env)
     default_locale = env.get("DEFAULT_LOCALE", "en").strip() or "en"
     if default_locale not in LOCALES:
         raise SettingsError(f"DEFAULT_LOCALE={default_locale!r} is not one of: {', '.join(LOCALES)}")

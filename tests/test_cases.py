@@ -131,12 +131,13 @@ def test_person_request_opens_one_case_and_messages_then_go_to_it(bot, services,
     assert all("did not find" not in t for t in quiet), "while a case is open the bot must not answer"
 
 
-def test_out_of_hours_message_once_per_case_with_emergency_numbers(bot, services, fake_line, monkeypatch):
+def test_out_of_hours_notices_are_paced_and_carry_emergency_numbers(bot, services, fake_line, monkeypatch):
     monkeypatch.setattr(type(HOURS), "is_open", lambda self, moment: False)
     bot.follow("Unight", language="en")
-    texts = bot.say("Unight", "talk to a person") + bot.say("Unight", "hello?") + bot.say("Unight", "anyone?")
-    notices = [t for t in texts if "closed now" in t]
-    assert len(notices) == 1 and "119" in notices[0] and "110" in notices[0]
+    opened, first, second = bot.say("Unight", "talk to a person"), bot.say("Unight", "hello?"), bot.say("Unight", "anyone?")
+    assert any("closed now" in t and "119" in t and "110" in t for t in opened)
+    assert len(first) == 1 and "Our team has your message" in first[0] and "closed now" in first[0]
+    assert second == []                  # one acknowledgement per 10 minutes, not one per message
 
 
 def test_menu_leaves_the_case_and_end_closes_it(bot, services, desk_open):

@@ -53,6 +53,15 @@ def test_users_create_reads_the_password_from_stdin(tmp_path):
     assert again.returncode == 1 and "exists already" in again.stderr
     short = run("users", "create", "--email", "b@npo.example", env=env, stdin="short\n")
     assert short.returncode == 1 and "10 characters" in short.stderr
+    named = run("users", "create", "--email", "aiko@npo.example", "--name", "田中", "--latin-name", "Aiko Tanaka",
+                env=env, stdin="a long enough password\n")
+    assert named.returncode == 0
+    kanji = run("users", "create", "--email", "k@npo.example", "--latin-name", "田中", env=env, stdin="a long enough password\n")
+    assert kanji.returncode == 1 and "Latin letters" in kanji.stderr
+    from sqlalchemy import create_engine, text
+    with create_engine(env["DATABASE_URL"]).connect() as connection:
+        row = connection.execute(text("SELECT display_name, display_name_latin FROM advisors WHERE email = 'aiko@npo.example'")).one()
+    assert tuple(row) == ("田中", "Aiko Tanaka")
 
 
 def test_missing_setting_is_named_clearly():

@@ -15,8 +15,9 @@ from tests.conftest import REPO
 
 
 def due(birth: date, key: str, today: date | None = None) -> tuple[date, int]:
+    """The day the legal period ends (before any move past closed days), and the days left."""
     found = {d.key: d for d in birth_deadlines(birth, today or birth)}[key]
-    return found.due, found.days_left
+    return found.original or found.due, found.days_left
 
 
 @pytest.mark.parametrize("birth, registration, residence", [
@@ -32,9 +33,11 @@ def test_birth_registration_counts_the_day_of_birth_and_visa_30_days(birth, regi
 
 
 def test_days_left_and_passed():
-    assert due(date(2026, 11, 10), "birth_registration", date(2026, 11, 23))[1] == 0
-    assert due(date(2026, 11, 10), "birth_registration", date(2026, 11, 24))[1] == -1
+    # Born 10 Nov 2026: registration ends on 23 Nov, a national holiday, so the law gives until 24 Nov.
+    assert due(date(2026, 11, 10), "birth_registration", date(2026, 11, 24))[1] == 0
+    assert due(date(2026, 11, 10), "birth_registration", date(2026, 11, 25))[1] == -1
     assert due(date(2026, 11, 10), "residence_status", date(2026, 11, 23))[1] == 17
+    assert due(date(2026, 11, 11), "birth_registration", date(2026, 11, 24))[1] == 0   # 24 Nov: open
 
 
 def test_one_month_checkup_clamps_to_the_month_end():

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.inbox.auth import create_advisor
-from bot.store.models import AuditEntry, Case, Message
+from bot.store.models import Advisor, AuditEntry, Case, Message
 
 PASSWORD = "correct horse battery"
 
@@ -89,7 +89,7 @@ def test_claim_reply_and_delivery_as_the_advisor(client, advisor, bot, services,
     push = fake_line.messages_to("Uvi-mom")[-1]
     assert push["endpoint"] == "push" and push["retryKey"]
     assert push["messages"][0]["text"] == "Vui lòng đến quầy lúc 10 giờ ngày mai."
-    assert push["messages"][0]["sender"]["name"] == "田中"
+    assert push["messages"][0]["sender"]["name"] == "Tư vấn viên"      # never kanji to a Vietnamese reader
     with services.sessions() as session:
         case = session.get(Case, case_id)
         sent = session.scalar(select(Message).where(Message.sender == "advisor"))
@@ -139,5 +139,29 @@ def test_open_case_page_learns_of_new_messages(client, advisor, bot, services):
     with services.sessions() as session:
         case_id = session.scalar(select(Case.id))
     before = client.get(f"/inbox/api/cases/{case_id}/messages").get_json()["messages"]
-    bot.say("Unew", "one more thing")
-    assert client.get(f"/inbox/api/cases/{case_id}/messages").get_json()["messages"] == before + 1
+    bot.say("Unew", "xq")
+    # The user's message and the bot's acknowledgement ("our team has your message").
+    assert client.get(f"/inbox/api/cases/{case_id}/messages").get_json()["messages"] == before + 2
+
+
+def test_parents_see_the_advisors_latin_name_set_on_the_accounts_page(client, advisor, bot, services, fake_line):
+    login(client, "admin@npo.example")
+    with services.sessions() as session:
+        tanaka = session.scalar(select(Advisor.id).where(Advisor.email == "tanaka@npo.example"))
+    token = csrf(client.get("/inbox/admin/accounts").data)
+    bad = client.post("/inbox/admin/accounts", data={"action": "latin_name", "advisor_id": tanaka,
+                                                     "display_name_latin": "田中", "csrf_token": token})
+    assert "Latin letters".encode() in bad.data
+    client.post("/inbox/admin/accounts", data={"action": "latin_name", "advisor_id": tanaka,
+                                               "display_name_latin": "Aiko Tanaka", "csrf_token": token})
+    page = client.get("/inbox/admin/accounts").get_data(as_text=True)
+    assert 'value="Aiko Tanaka"' in page
+    client.post("/inbox/logout", data={"csrf_token": csrf(client.get("/inbox/password").data)})
+    open_case(bot, user_id="Umy-mom", text="hello")
+    login(client)
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    token = csrf(client.get(f"/inbox/cases/{case_id}").data)
+    client.post(f"/inbox/cases/{case_id}/send", data={"final_text": "Xin chào", "source_ja": "", "csrf_token": token})
+    bot.work()
+    assert fake_line.messages_to("Umy-mom")[-1]["messages"][0]["sender"]["name"] == "Aiko Tanaka"

@@ -1,7 +1,8 @@
 """The case desk: opening cases, routing the user's messages to them, telling the user what happens."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,14 @@ from bot.turn import TurnContext
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
 TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
+ACK_EVERY = timedelta(minutes=10)        # "our team has your message", at most this often per case
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A user's message taken by a case: `reopened` when it brought a resolved case back."""
+    case: Case
+    reopened: bool = False
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -72,25 +81,49 @@ class CaseDesk:
         self._schedule(ctx, case, "new")
         return case
 
-    def take_user_message(self, ctx: TurnContext, text: str) -> bool:
-        """True when an advisor's case receives this message instead of the bot."""
+    def take_user_message(self, ctx: TurnContext, text: str) -> Receipt | None:
+        """The case that receives this message for its advisor (a recently resolved one reopens), or None."""
         user = self._user(ctx)
         case = self.open_case_of(user)
+        reopened = False
         if case is None:
             case = self._recently_resolved(user)
             if case is None:
-                return False
+                return None
             case.status = "assigned" if case.assigned_advisor_id else "waiting"
             case.resolved_at = None
+            reopened = True
             self._schedule(ctx, case, "reopened")
         if not case.user_engaged:
-            return False
+            return None
         if case.status == "waiting_user":
             case.status = "assigned"
         case.updated_at = self._now()
-        if not self._hours.is_open(self._now()) and not case.out_of_hours_notified:
-            self._tell_out_of_hours(ctx, case)
-        return True
+        return Receipt(case, reopened)
+
+    def acknowledge(self, ctx: TurnContext, receipt: Receipt) -> None:
+        """Tell the user a person has the message: always after a reopening, else once per ACK_EVERY.
+
+        Out of hours the same sentence says when the desk opens, so nobody waits for an answer
+        that cannot come before Monday.
+        """
+        case, now = receipt.case, self._now()
+        last = _aware(case.acknowledged_at)
+        if not receipt.reopened and last is not None and now - last < ACK_EVERY:
+            return
+        ctx.say(ctx.t("desk.reopened" if receipt.reopened else "desk.ack") + " " + self._when_answered(ctx))
+        case.acknowledged_at = now
+        if not self._hours.is_open(now):
+            case.out_of_hours_notified = True
+
+    def _when_answered(self, ctx: TurnContext) -> str:
+        now = self._now()
+        if self._hours.is_open(now):
+            return ctx.t("desk.hours_open")
+        opening = self._hours.next_opening(now)
+        if opening is None:
+            return ctx.t("desk.hours_unknown")
+        return ctx.t("desk.hours_closed", opens_day=opening.date().isoformat(), opens_time=opening.strftime("%H:%M"))
 
     def leave_case(self, ctx: TurnContext) -> bool:
         """The user asked for the menu while talking to an advisor: True when they just left a case.

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def offline_settings():
     import os
-    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in {"MUNICIPALITY", "DEFAULT_LOCALE"}}}
+    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in {"MUNICIPALITY", "DEFAULT_LOCALE", "TIME_ZONE"}}}
     return load_settings(env)
 
 

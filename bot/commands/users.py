@@ -12,7 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     create = users_sub.add_parser("create", help="create an account (password prompted, or read from stdin)")
     create.add_argument("--email", required=True)
     create.add_argument("--role", choices=("advisor", "admin"), default="advisor")
-    create.add_argument("--name", help="display name, shown to users on LINE (default: the part before @)")
+    create.add_argument("--name", help="display name in the inbox and to Japanese-reading users (default: the part before @)")
+    create.add_argument("--latin-name", help="name parents who do not read Japanese see on LINE, in Latin letters "
+                                             "(default: 'Advisor' in their language)")
     create.set_defaults(func=run_create)
     deactivate = users_sub.add_parser("deactivate", help="deactivate an account and end all its inbox sessions")
     deactivate.add_argument("--email", required=True)
@@ -90,7 +92,7 @@ def run_create(args) -> int:
     settings, sessions = _database_and_settings()
     try:
         with sessions.begin() as session:
-            advisor = create_advisor(session, args.email, _read_password(), args.role, args.name)
+            advisor = create_advisor(session, args.email, _read_password(), args.role, args.name, args.latin_name)
             print(f"created {advisor.role} {advisor.email}")
     except AccountError as exc:
         print(f"not created: {exc}", file=sys.stderr)

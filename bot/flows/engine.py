@@ -226,6 +226,9 @@ class FlowEngine:
             status = ""
             if step.get("status_text"):
                 status = self._text(f"{step.get('status_text')}.{item['status']}", {**variables, **item})
+            # Computed items may add whole sentences by key (a deadline moved past closed days).
+            notes = [self._text(key, {**variables, **item}) for key in item.get("notes", ())]
+            status = join_sentences([status, *notes])
             parts.append(self._text(f"{step.get('item_text')}.{item['key']}", {**variables, **item, "status": status}))
         return "\n\n".join(part for part in parts if part)
 
@@ -236,6 +239,14 @@ class FlowEngine:
 
     def _test(self, expression: str, variables: dict) -> bool:
         return bool(_EXPRESSIONS.compile_expression(expression)(**variables, today=self.today.isoformat()))
+
+
+def join_sentences(parts: list[str]) -> str:
+    """Sentences one after another: a space in most scripts, none after a CJK full stop."""
+    text = ""
+    for part in filter(None, parts):
+        text += part if not text or text.endswith(("。", "！", "？")) else " " + part
+    return text
 
 
 def buttons_bubble(text: str, actions: list[dict]) -> dict:

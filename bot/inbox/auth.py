@@ -1,6 +1,7 @@
 """Advisor accounts: argon2 password hashes, lockout after repeated failures, login rate limit."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -27,7 +28,8 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def create_advisor(session: Session, email: str, password: str, role: str, display_name: str | None = None) -> Advisor:
+def create_advisor(session: Session, email: str, password: str, role: str, display_name: str | None = None,
+                   display_name_latin: str | None = None) -> Advisor:
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"'{email}' is not an e-mail address")
@@ -37,6 +39,7 @@ def create_advisor(session: Session, email: str, password: str, role: str, displ
         raise AccountError(f"an account for {email} exists already")
     advisor = Advisor(email=email, display_name=(display_name or email.split("@")[0])[:100],
                       password_hash=hash_password(password), role=role, active=True, failed_logins=0)
+    set_latin_name(advisor, display_name_latin or "")
     session.add(advisor)
     session.flush()
     return advisor
@@ -46,6 +49,16 @@ def create_advisor(session: Session, email: str, password: str, role: str, displ
 # locked; it still tells a locked-out advisor what happened.
 LOGIN_FAILED = ("メールアドレスかパスワードが違います。5回まちがえると15分間ログインできません"
                 "(wrong e-mail or password; after 5 failures the account is locked for 15 minutes).")
+_LATIN_NAME = re.compile(r"[A-Za-z\u00C0-\u024F][A-Za-z\u00C0-\u024F .'-]{0,19}")
+
+
+def set_latin_name(advisor: Advisor, name: str) -> None:
+    """The name parents see on LINE: Latin letters only (they cannot all read kanji), ≤ 20 characters."""
+    name = " ".join(name.split())
+    if name and not _LATIN_NAME.fullmatch(name):
+        raise AccountError("the LINE name for parents must be 1-20 Latin letters (spaces, . ' - allowed), "
+                           "e.g. 'Aiko Tanaka' / 保護者に見せる名前はローマ字20文字以内で")
+    advisor.display_name_latin = name or None
 
 
 def authenticate(session: Session, email: str, password: str, now: datetime) -> tuple[Advisor | None, str | None]:

@@ -13,6 +13,20 @@ from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound
 
 NO_TRANSLATION_LOCALES = {"ja", "ja-easy"}      # advisors write Japanese (Easy Japanese for ja-easy)
+SENDER_NAME_MAX = 20                            # LINE's limit for sender.name
+
+
+def sender_name(advisor: Advisor, locale: str, catalog) -> str:
+    """The advisor's name as the parent can read it: kanji only for Japanese readers.
+
+    Others see the advisor's Latin-script name if the admin set one, else "Advisor" in their
+    own language (locales: desk.advisor). Easy Japanese readers are not Japanese either.
+    """
+    if locale == "ja":
+        return advisor.display_name[:SENDER_NAME_MAX]
+    if advisor.display_name_latin:
+        return advisor.display_name_latin[:SENDER_NAME_MAX]
+    return catalog.text(locale, "desk.advisor")[:SENDER_NAME_MAX]
 
 
 @dataclass(frozen=True)
@@ -26,8 +40,9 @@ class ReplyPreview:
 
 
 class ReplyService:
-    def __init__(self, session: Session, translator, now, sender_icon_url: str = ""):
+    def __init__(self, session: Session, translator, now, sender_icon_url: str = "", catalog=None):
         self._session = session
+        self._catalog = catalog
         self._translator = translator
         self._now = now
         self._icon = sender_icon_url
@@ -43,7 +58,7 @@ class ReplyService:
 
     def send(self, case: Case, advisor: Advisor, text: str, source_ja: str | None) -> list[Message]:
         """Store the reply as pending; the caller enqueues its delivery after commit."""
-        sender = {"name": advisor.display_name[:20]}
+        sender = {"name": sender_name(advisor, case.locale, self._catalog)}
         if self._icon:
             sender["iconUrl"] = self._icon
         rows = record_outbound(self._session, case.user_id, [text_message(text.strip(), sender=sender)],

@@ -14,8 +14,8 @@ from bot.store.models import Case, Question
 JST = ZoneInfo("Asia/Tokyo")
 
 
-def _local(moment: datetime) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(JST)
+def _local(moment: datetime, zone: ZoneInfo = JST) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -46,8 +46,9 @@ class Dashboard:
     totals: dict = field(default_factory=dict)
 
 
-def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12) -> Dashboard:
-    since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), JST)
+def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12, zone: ZoneInfo = JST) -> Dashboard:
+    """`today` and `zone` come from the clock: days and weeks are Japan's, not UTC's."""
+    since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), zone)
     rows = session.execute(select(Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
                                   Case.resolved_at).where(Case.created_at >= since)).all()
     day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
@@ -55,15 +56,15 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
     by_locale, by_topic = defaultdict(Counter), defaultdict(Counter)
     first, resolve, safety, hours = defaultdict(list), defaultdict(list), defaultdict(Counter), Counter()
     for created, locale, topic, reason, first_at, resolved_at in rows:
-        local = _local(created)
+        local = _local(created, zone)
         by_locale[local.date()][locale] += 1
         by_topic[local.date()][topic] += 1
         hours[local.hour] += 1
         week = week_start(local.date())
         if first_at:
-            first[week].append((_local(first_at) - local).total_seconds() / 60)
+            first[week].append((_local(first_at, zone) - local).total_seconds() / 60)
         if resolved_at:
-            resolve[week].append((_local(resolved_at) - local).total_seconds() / 60)
+            resolve[week].append((_local(resolved_at, zone) - local).total_seconds() / 60)
         level = (reason or "").removeprefix("triage: ").split("/", 1)[0]
         if level in {"emergency", "crisis"}:
             safety[week][level] += 1
@@ -71,15 +72,15 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
         days=day_list, cases_by_day_locale=by_locale, cases_by_day_topic=by_topic, weeks=week_list,
         first_response={w: (percentile(first[w], 0.5), percentile(first[w], 0.9)) for w in week_list},
         resolution={w: (percentile(resolve[w], 0.5), percentile(resolve[w], 0.9)) for w in week_list},
-        answered_share=_answered_share(session, since, week_list), safety_by_week=safety, by_hour=hours,
+        answered_share=_answered_share(session, since, week_list, zone), safety_by_week=safety, by_hour=hours,
         unanswered=unanswered_groups(session), totals={"cases": len(rows)},
     )
 
 
-def _answered_share(session: Session, since: datetime, weeks: list[date]) -> dict[date, float | None]:
+def _answered_share(session: Session, since: datetime, weeks: list[date], zone: ZoneInfo) -> dict[date, float | None]:
     counts: dict[date, Counter] = defaultdict(Counter)
     for created, outcome in session.execute(select(Question.created_at, Question.outcome).where(Question.created_at >= since)):
-        counts[week_start(_local(created).date())][outcome] += 1
+        counts[week_start(_local(created, zone).date())][outcome] += 1
     share = {}
     for week in weeks:
         asked = sum(v for k, v in counts[week].items() if k != "not_helpful")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
@@ -14,21 +13,21 @@ from sqlalchemy import func, select
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
 from bot.inbox.auth import (AccountError, authenticate, change_password, count_login_failure, create_advisor,
-                            login_failures_exceeded, reset_password)
+                            login_failures_exceeded, reset_password, set_latin_name)
 from bot.inbox.sessions import SessionStoreError
 from bot.inbox.canned import load_canned_replies
-from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService
+from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService, sender_name
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")
 PRIORITIES = ("urgent", "high", "normal")
-HOURS_ZONE = ZoneInfo("Asia/Tokyo")
 SLA_MINUTES = {"urgent": (5, 15), "high": (30, 60), "normal": (120, 240)}   # amber after, red after
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """Now from the services' clock (UTC): stored as is, shown through the `local` filter."""
+    return _services().clock.now()
 
 
 def _services():
@@ -62,6 +61,12 @@ def close_db(exc):
     db = g.pop("db", None)
     if db is not None:
         db.close()
+
+
+@bp.app_template_filter("local")
+def local_time(moment: datetime | None, pattern: str = "%m/%d %H:%M") -> str:
+    """A stored UTC time as advisors in Japan read it (the configured zone)."""
+    return _services().clock.local(moment).strftime(pattern) if moment else ""
 
 
 @bp.app_context_processor
@@ -200,7 +205,8 @@ def _case_or_404(case_id: int) -> Case:
 
 def _reply_service() -> ReplyService:
     services = _services()
-    return ReplyService(g.db, services.translator, utcnow, services.settings.advisor_icon_url)
+    return ReplyService(g.db, services.translator, utcnow, services.settings.advisor_icon_url,
+                        services.content.current().catalog)
 
 
 def _conversation(case: Case, user: User) -> list[dict]:
@@ -354,7 +360,8 @@ def canned_text(case_id: int, reply_id: str):
     reply = next((r for r in load_canned_replies(_services().settings.flows_dir) if r["id"] == reply_id), None)
     if reply is None:
         abort(404)
-    text = SandboxedEnvironment().from_string(reply["text"]).render(name=user.display_name or "", advisor=g.advisor.display_name)
+    text = SandboxedEnvironment().from_string(reply["text"]).render(
+        name=user.display_name or "", advisor=sender_name(g.advisor, case.locale, _services().content.current().catalog))
     return jsonify(text=text)
 
 
@@ -377,12 +384,16 @@ def accounts():
 def _account_action(action: str) -> str:
     if action == "create":
         created = create_advisor(g.db, request.form["email"], request.form["password"], request.form["role"],
-                                 request.form.get("display_name"))
+                                 request.form.get("display_name"), request.form.get("display_name_latin"))
         case_queue.audit(g.db, g.advisor.id, "account.create", f"advisor:{created.id}", role=created.role)
         return f"Account {created.email} created."
     target = g.db.get(Advisor, request.form.get("advisor_id", type=int) or 0)
     if target is None:
         raise AccountError("no such account")
+    if action == "latin_name":
+        set_latin_name(target, request.form.get("display_name_latin", ""))
+        case_queue.audit(g.db, g.advisor.id, "account.latin_name", f"advisor:{target.id}", name=target.display_name_latin)
+        return f"{target.email}: LINE name for parents is now {target.display_name_latin or '(the word Advisor in their language)'}."
     if action in ("deactivate", "activate"):
         if target.id == g.advisor.id:
             raise AccountError("you cannot deactivate your own account")
@@ -412,7 +423,8 @@ def audit_log():
 def dashboard():
     from bot.inbox.charts import bars, stacked_bars
     from bot.inbox.stats import build_dashboard
-    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    clock = _services().clock
+    board = build_dashboard(g.db, clock.today(), zone=clock.zone)
     day_labels = [d.strftime("%m/%d") for d in board.days]
     week_labels = [w.strftime("%m/%d") for w in board.weeks]
     locales = sorted({loc for c in board.cases_by_day_locale.values() for loc in c})
@@ -435,7 +447,8 @@ def dashboard_csv():
     import csv
     import io
     from bot.inbox.stats import build_dashboard, dashboard_csv_rows
-    board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    clock = _services().clock
+    board = build_dashboard(g.db, clock.today(), zone=clock.zone)
     buffer = io.StringIO()
     csv.writer(buffer).writerows(dashboard_csv_rows(board))
     case_queue.audit(g.db, g.advisor.id, "dashboard.export", None)

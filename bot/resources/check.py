@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import LOCALES
+from bot.adapters.clock import ZoneClock
 from bot.messages import MAX_TEXT_UTF16, utf16_len
 from bot.resources.loader import RawFile, display_path, read_index
 
@@ -36,7 +37,7 @@ class Problem:
 
 
 def check_resources(resources_dir: Path, today: date | None = None) -> list[Problem]:
-    today = today or date.today()
+    today = today or ZoneClock().today()       # Japan's date, as admins read it
     index, shape_problems, raw_files = read_index(Path(resources_dir))
     problems = [Problem(*_split(text)) for text in shape_problems]
     entry_files = [raw for raw in raw_files if raw.path.parent.name == "entries"]

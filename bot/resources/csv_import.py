@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.adapters.clock import ZoneClock
 from bot.resources.check import phone_problem, url_problem
 from bot.resources.loader import read_index
 
@@ -71,7 +72,7 @@ def import_csv(csv_path: Path, resources_dir: Path, municipality: str | None = N
     report = ImportReport(csv_path, slug, dry_run=dry_run)
     old_entries, old_texts = _existing(entries_path, "entries", []), _existing(texts_path, "entries", {})
     taken = _taken_ids(resources_dir, set(old_texts))
-    new_entries, new_texts = _convert(rows, slug, taken, report, today or date.today())
+    new_entries, new_texts = _convert(rows, slug, taken, report, today or ZoneClock().today())
     entries = [e for e in old_entries if e.get("id") not in new_texts] + new_entries
     texts = {**old_texts, **new_texts}
     report.updated = [entry_id for entry_id in new_texts if entry_id in old_texts]

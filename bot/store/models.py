@@ -84,6 +84,8 @@ class Advisor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(200), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
+    # What parents see as the sender on LINE (Latin script, ≤ 20 characters): most cannot read kanji.
+    display_name_latin: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(10), default="advisor")        # advisor | admin
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -108,6 +110,7 @@ class Case(Base):
     user_engaged: Mapped[bool] = mapped_column(Boolean, default=True)  # the user's messages go to the case
     assigned_advisor_id: Mapped[int | None] = mapped_column(ForeignKey("advisors.id", ondelete="SET NULL"))
     out_of_hours_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))   # last "we have your message"
     escalations: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
