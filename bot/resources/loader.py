@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.resources.model import Contact, Entry, EntryText, ResourceIndex, Source
+from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
 from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
@@ -69,8 +69,10 @@ def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawF
                         f"add resources/entries/<name>.yaml")
     broken: set[str] = set()
     entries = _entries(entry_files, problems, broken)
-    texts = _texts(text_files, set(entries) | broken, problems)
-    index = ResourceIndex(entries=entries, texts=texts, areas=_areas(resources_dir / "municipalities.yaml"))
+    words: dict[str, dict[str, dict[str, str]]] = {}
+    texts = _texts(text_files, set(entries) | broken, problems, words)
+    index = ResourceIndex(entries=entries, texts=texts, words=words,
+                          areas=_areas(resources_dir / "municipalities.yaml"))
     if not problems:
         from bot.resources.search import SearchEngine
         index.engine = SearchEngine.build(index)       # built once here, so every search is fast
@@ -181,16 +183,31 @@ def _entry(item: dict, where: str) -> Entry | None:
             id=item["id"], category=item["category"], scope=item["scope"],
             municipality=item.get("municipality"), handoff_recommended=item["handoff_recommended"],
             last_verified=item["last_verified"], verify=item.get("verify"),
-            contacts=tuple(Contact(name=c["name"], phone=c.get("phone"), hours=c.get("hours"), url=c.get("url"),
-                                   alt_phone=c.get("alt_phone"), languages=c.get("languages"))
-                           for c in item["contacts"]),
-            sources=tuple(Source(url=s["url"], publisher=s["publisher"], type=s["type"]) for s in item["sources"]),
-            keywords=tuple(str(k) for k in item["keywords"]), where=where)
+            contacts=_contacts(item["contacts"]), sources=_sources(item["sources"]),
+            keywords=tuple(str(k) for k in item["keywords"]), where=where,
+            local={slug: LocalVariant(contacts=_contacts(v["contacts"]), sources=_sources(v["sources"]),
+                                      verify=v.get("verify"))
+                   for slug, v in (item.get("local") or {}).items()})
     except (KeyError, TypeError):
         return None                      # already reported by the schema check, with its line
 
 
-def _texts(files: list[RawFile], known_ids: set[str], problems: list[str]) -> dict[str, dict[str, EntryText]]:
+def _contacts(items: list[dict]) -> tuple[Contact, ...]:
+    return tuple(Contact(name=c["name"], phone=c.get("phone"), url=c.get("url"), alt_phone=c.get("alt_phone"),
+                         languages=c.get("languages"), role=c.get("role"), address=c.get("address"),
+                         hours=c["hours"] if isinstance(c.get("hours"), str) else None,
+                         opening=tuple(Opening(days=o["days"], start=o["from"], end=o["to"],
+                                               next_day=bool(o.get("next_day")))
+                                       for o in c["hours"]) if isinstance(c.get("hours"), list) else ())
+                 for c in items)
+
+
+def _sources(items: list[dict]) -> tuple[Source, ...]:
+    return tuple(Source(url=s["url"], publisher=s["publisher"], type=s["type"]) for s in items)
+
+
+def _texts(files: list[RawFile], known_ids: set[str], problems: list[str],
+           words: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, EntryText]]:
     texts: dict[str, dict[str, EntryText]] = {}
     for raw in files:
         locale = _file_locale(raw)
@@ -207,6 +224,8 @@ def _texts(files: list[RawFile], known_ids: set[str], problems: list[str]) -> di
                             f"'{locale}'; make them the same")
             continue
         _add_texts(raw, locale, known_ids, texts.setdefault(locale, {}), problems)
+        for group in ("contact_roles", "days"):
+            words.setdefault(locale, {}).setdefault(group, {}).update(raw.data.get(group) or {})
     return texts
 
 
@@ -217,7 +236,7 @@ def _file_locale(raw: RawFile) -> str:
 
 def _add_texts(raw: RawFile, locale: str, known_ids: set[str], into: dict[str, EntryText],
                problems: list[str]) -> None:
-    for entry_id, item in raw.data["entries"].items():
+    for entry_id, item in (raw.data.get("entries") or {}).items():
         where = raw.where(f"entries.{entry_id}")
         if entry_id not in known_ids:
             problems.append(f"{where}: '{entry_id}' is not an id in resources/entries; check the spelling")
