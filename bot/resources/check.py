@@ -2,11 +2,14 @@
 
 Errors (exit 1): the shape (resources/schema.json), a locale text missing for an entry, a phone
 number or URL that is not one, an impossible date. Warnings: free text where a number belongs,
-entries not verified for more than a year, missing keywords or examples (search gets worse).
+entries not verified for more than a year, missing keywords or examples (search gets worse), a
+source outside the official sites of resources/official_domains.yaml, a contact label in Latin
+letters shown inside a language that is not written in them ("☎ Emergency consultation" in Burmese).
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +18,7 @@ from urllib.parse import urlparse
 from bot import LOCALES
 from bot.messages import MAX_TEXT_UTF16, utf16_len
 from bot.resources.loader import RawFile, display_path, read_index
+from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 STALE_AFTER = timedelta(days=365)
 MAX_TITLE = 60
@@ -23,6 +27,9 @@ _PHONE = re.compile(r"^0\d{1,4}(-\d{1,6}){1,2}$")
 _SHORT_NUMBER = re.compile(r"^(1\d\d|#\d{4})$")
 _INTERNATIONAL = re.compile(r"^\+81[- ]?\d{1,4}([- ]\d{1,4}){1,2}$")
 _POINTER = re.compile(r"\bsee\b|https?://", re.IGNORECASE)
+OFFICIAL_DOMAINS_FILE = "official_domains.yaml"
+# Locales whose script is not Latin: a contact label in Latin letters there is English left inside.
+NON_LATIN_LOCALES = ("ja", "ja-easy", "zh-Hans", "zh-Hant", "ko", "ne", "my", "si", "th", "hi", "bn")
 
 
 @dataclass(frozen=True)
@@ -40,11 +47,90 @@ def check_resources(resources_dir: Path, today: date | None = None) -> list[Prob
     index, shape_problems, raw_files = read_index(Path(resources_dir))
     problems = [Problem(*_split(text)) for text in shape_problems]
     entry_files = [raw for raw in raw_files if raw.path.parent.name == "entries"]
+    official, domain_problems = official_domains(Path(resources_dir))
+    problems += domain_problems
     for raw in entry_files:
         for position, item in _items(raw):
             problems += _entry_problems(raw, f"entries[{position}]", item, today)
+            problems += _source_problems(raw, f"entries[{position}]", item, official)
     problems += _locale_problems(Path(resources_dir), index)
+    problems += _label_script_problems(index)
     return problems
+
+
+def official_domains(resources_dir: Path) -> tuple[tuple[str, ...], list[Problem]]:
+    """The allow-list of official web sites, and a problem if the file cannot be read."""
+    path = resources_dir / OFFICIAL_DOMAINS_FILE
+    if not path.exists():
+        return (), [Problem(f"{display_path(path)}:1", "the list of official web sites is missing; every source "
+                                                        "will be reported. Create it (see resources/README.md)",
+                            warning=True)]
+    try:
+        data, lines = load_yaml_with_lines(path)
+    except YamlFileError as exc:
+        return (), [Problem(*_split(str(exc)))]
+    domains = data.get("domains") if isinstance(data, dict) else None
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
+        return (), [Problem(f"{display_path(path)}:{lines.get('domains', 1)}",
+                            "write `domains:` followed by one site per line, e.g. `  - go.jp`")]
+    return tuple(d.strip().lower().lstrip(".") for d in domains), []
+
+
+def is_official(url: str, domains: tuple[str, ...]) -> bool:
+    host = (urlparse(url.strip()).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def _source_problems(raw: RawFile, path: str, item: dict, official: tuple[str, ...]) -> list[Problem]:
+    """Warn on every source (of the entry and of its local variants) outside the official sites."""
+    places = [(path, item)] + [(f"{path}.local.{slug}", variant)
+                               for slug, variant in (item.get("local") or {}).items() if isinstance(variant, dict)]
+    problems = []
+    for where, holder in places:
+        for number, source in enumerate(holder.get("sources") or []):
+            url = source.get("url") if isinstance(source, dict) else None
+            if isinstance(url, str) and url_problem(url) is None and not is_official(url, official):
+                host = urlparse(url.strip()).hostname
+                problems.append(Problem(raw.where(f"{where}.sources[{number}].url"),
+                                        f"source '{host}' is not an official site: link the ministry's, the "
+                                        f"prefecture's, the municipality's or the named organisation's own page "
+                                        f"(or add the site to resources/{OFFICIAL_DOMAINS_FILE} if it is official)",
+                                        warning=True))
+    return problems
+
+
+def mostly_latin(text: str) -> bool:
+    """More Latin letters than letters of any other script: 'Emergency consultation', not '千葉県救急'."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(1 for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, ""))
+    return bool(letters) and latin * 2 > len(letters)
+
+
+def _label_script_problems(index) -> list[Problem]:
+    """A contact's label as a parent reading a non-Latin locale sees it: its role's word, else its name.
+    One warning per contact, naming the locales concerned."""
+    problems = []
+    for entry in index.entries.values():
+        contacts = list(entry.contacts) + [c for variant in entry.local.values() for c in variant.contacts]
+        for contact in contacts:
+            locales = [locale for locale in NON_LATIN_LOCALES if entry.id in index.texts.get(locale, {})
+                       and mostly_latin(_label(index, contact, locale))]
+            if locales:
+                problems.append(Problem(entry.where, _latin_label_message(entry.id, contact, locales), warning=True))
+    return problems
+
+
+def _label(index, contact, locale: str) -> str:
+    return (index.word(locale, "contact_roles", contact.role) if contact.role else None) or contact.name
+
+
+def _latin_label_message(entry_id: str, contact, locales: list[str]) -> str:
+    where = ", ".join(locales)
+    if contact.role:
+        return (f"contact role '{contact.role}' of '{entry_id}' has no word in {where}; add it under "
+                f"`contact_roles:` in resources/text/<locale>.yaml")
+    return (f"contact '{contact.name}' of '{entry_id}' is shown in Latin letters inside the {where} answers; "
+            f"give it a `role:` (its word in every language is in resources/text/<locale>.yaml) or its Japanese name")
 
 
 def _split(text: str) -> tuple[str, str]:
