@@ -170,7 +170,7 @@ def test_label_too_long_and_yes_no_keyword(tmp_path):
                                    "119", "110", "189", "#8000", "#7119", "+81 3-3987-4173"])
 def test_good_phone_numbers(tmp_path, phone):
     root = write_resources(tmp_path / "resources", toshima=TOSHIMA.replace("03-3981-1111", f"'{phone}'"))
-    assert check_resources(root, TODAY) == []
+    assert [p for p in check_resources(root, TODAY) if "phone" in p.message] == []
 
 
 @pytest.mark.parametrize("phone, expected", [
@@ -190,7 +190,7 @@ def test_free_text_phone_is_only_a_warning(tmp_path):
                            toshima=TOSHIMA.replace("03-3981-1111", "see https://www.city.toshima.lg.jp/ (not confirmed)"))
     problems = check_resources(root, TODAY)
     assert errors(problems) == []
-    assert "toshima-ku.yaml:10: warning: phone" in warnings(problems)[0]
+    assert any("toshima-ku.yaml:10: warning: phone" in w for w in warnings(problems))
 
 
 def test_bad_url_stale_and_impossible_dates(tmp_path):
