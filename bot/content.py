@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.adminmsg import msg
 from bot.cases.hours import load_desk_hours
 from bot.flows.loader import load_flows
 from bot.i18n import Catalog
@@ -147,7 +148,7 @@ class ContentRegistry:
             self._stamp = stamp
             if self._content is None:
                 raise
-            log.error("content edit rejected, the previous version keeps serving:\n%s", "\n".join(exc.problems))
+            log.error("%s\n%s", msg("content.rejected"), "\n".join(exc.problems))
             return
         if self._content is not None:
             log.info("content reloaded")

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import LOCALES
+from bot.adminmsg import msg
 from bot.messages import MAX_TEXT_UTF16, utf16_len
 from bot.resources.loader import RawFile, display_path, read_index
 from bot.yamlfile import YamlFileError, load_yaml_with_lines
@@ -39,7 +40,7 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.where}: {'warning: ' if self.warning else ''}{self.message}"
+        return f"{self.where}: {msg('warning_prefix') if self.warning else ''}{self.message}"
 
 
 def check_resources(resources_dir: Path, today: date | None = None) -> list[Problem]:
@@ -62,17 +63,14 @@ def official_domains(resources_dir: Path) -> tuple[tuple[str, ...], list[Problem
     """The allow-list of official web sites, and a problem if the file cannot be read."""
     path = resources_dir / OFFICIAL_DOMAINS_FILE
     if not path.exists():
-        return (), [Problem(f"{display_path(path)}:1", "the list of official web sites is missing; every source "
-                                                        "will be reported. Create it (see resources/README.md)",
-                            warning=True)]
+        return (), [Problem(f"{display_path(path)}:1", msg("res.domains_missing"), warning=True)]
     try:
         data, lines = load_yaml_with_lines(path)
     except YamlFileError as exc:
         return (), [Problem(*_split(str(exc)))]
     domains = data.get("domains") if isinstance(data, dict) else None
     if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
-        return (), [Problem(f"{display_path(path)}:{lines.get('domains', 1)}",
-                            "write `domains:` followed by one site per line, e.g. `  - go.jp`")]
+        return (), [Problem(f"{display_path(path)}:{lines.get('domains', 1)}", msg("res.domains_shape"))]
     return tuple(d.strip().lower().lstrip(".") for d in domains), []
 
 
@@ -92,10 +90,7 @@ def _source_problems(raw: RawFile, path: str, item: dict, official: tuple[str, .
             if isinstance(url, str) and url_problem(url) is None and not is_official(url, official):
                 host = urlparse(url.strip()).hostname
                 problems.append(Problem(raw.where(f"{where}.sources[{number}].url"),
-                                        f"source '{host}' is not an official site: link the ministry's, the "
-                                        f"prefecture's, the municipality's or the named organisation's own page "
-                                        f"(or add the site to resources/{OFFICIAL_DOMAINS_FILE} if it is official)",
-                                        warning=True))
+                                        msg("res.unofficial_source", host=host), warning=True))
     return problems
 
 
@@ -125,12 +120,9 @@ def _label(index, contact, locale: str) -> str:
 
 
 def _latin_label_message(entry_id: str, contact, locales: list[str]) -> str:
-    where = ", ".join(locales)
     if contact.role:
-        return (f"contact role '{contact.role}' of '{entry_id}' has no word in {where}; add it under "
-                f"`contact_roles:` in resources/text/<locale>.yaml")
-    return (f"contact '{contact.name}' of '{entry_id}' is shown in Latin letters inside the {where} answers; "
-            f"give it a `role:` (its word in every language is in resources/text/<locale>.yaml) or its Japanese name")
+        return msg("res.role_without_word", role=contact.role, id=entry_id, locales=", ".join(locales))
+    return msg("res.latin_label", name=contact.name, id=entry_id, locales=", ".join(locales))
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -175,12 +167,10 @@ def phone_problem(phone: str) -> tuple[str, bool] | None:
         digits = len(value.replace("-", ""))
         if digits in (10, 11):
             return None
-        return (f"phone '{phone}' has {digits} digits; a Japanese number has 10 or 11 (e.g. 03-3987-4173, "
-                f"0120-279-889): check for a missing or extra digit", False)
+        return msg("res.phone_digits", phone=phone, digits=digits), False
     if _POINTER.search(value):
-        return f"phone '{phone}' is not a number; parents cannot tap it. Add the number when it is confirmed", True
-    return (f"phone '{phone}' is not a phone number; write it like 03-3987-4173, 0120-279-889, 119 or #8000, "
-            f"or 'see https://...' when there is none", False)
+        return msg("res.phone_pointer", phone=phone), True
+    return msg("res.phone_bad", phone=phone), False
 
 
 def _url_problems(raw: RawFile, path: str, url: str) -> list[Problem]:
@@ -192,8 +182,7 @@ def url_problem(url: str) -> str | None:
     parsed = urlparse(url.strip())
     if parsed.scheme in ("http", "https") and "." in parsed.netloc and not re.search(r"\s", url.strip()):
         return None
-    return (f"'{url}' is not a web address; write the full address starting with https:// "
-            f"(copy it from the browser's address bar)")
+    return msg("res.bad_url", url=url)
 
 
 def _date_problems(raw: RawFile, path: str, value, today: date) -> list[Problem]:
@@ -203,12 +192,11 @@ def _date_problems(raw: RawFile, path: str, value, today: date) -> list[Problem]
     try:
         verified = date.fromisoformat(value)
     except ValueError:
-        return [Problem(where, f"last_verified '{value}' is not a real date; write YYYY-MM-DD, e.g. '2026-02-01'")]
+        return [Problem(where, msg("res.date_unreal", value=value))]
     if verified > today:
-        return [Problem(where, f"last_verified '{value}' is in the future; write the day the facts were checked")]
+        return [Problem(where, msg("res.date_future", value=value))]
     if today - verified > STALE_AFTER:
-        return [Problem(where, f"last verified on {value}, more than a year ago: check the facts against the "
-                               f"sources and update last_verified", warning=True)]
+        return [Problem(where, msg("res.date_stale", value=value), warning=True)]
     return []
 
 
@@ -219,9 +207,9 @@ def _locale_problems(resources_dir: Path, index) -> list[Problem]:
         path = resources_dir / "text" / f"{locale}.yaml"
         missing = [entry_id for entry_id in index.entries if entry_id not in texts]
         if missing:
-            problems.append(Problem(f"{display_path(path)}:1", f"no {locale} text for {len(missing)} entr"
-                                    f"{'y' if len(missing) == 1 else 'ies'}: {', '.join(missing)}; add a block "
-                                    f"for each under `entries:` (same fields as en.yaml)"))
+            problems.append(Problem(f"{display_path(path)}:1", msg(
+                "res.missing_texts", locale=locale, count=len(missing), plural="y" if len(missing) == 1 else "ies",
+                ids=", ".join(missing))))
         for entry_id, text in texts.items():
             problems += _text_problems(locale, entry_id, text)
     return problems
@@ -231,15 +219,14 @@ def _text_problems(locale: str, entry_id: str, text) -> list[Problem]:
     where = text.where
     problems = []
     if not text.label:
-        problems.append(Problem(where, f"'{entry_id}' has no label; add a button label of at most 20 characters"))
+        problems.append(Problem(where, msg("res.no_label", id=entry_id)))
     if utf16_len(text.answer) > MAX_TEXT_UTF16:
-        problems.append(Problem(where, f"the answer of '{entry_id}' is longer than LINE's {MAX_TEXT_UTF16} "
-                                       f"characters; shorten it"))
+        problems.append(Problem(where, msg("res.answer_too_long", id=entry_id, limit=MAX_TEXT_UTF16)))
     if len(text.title) > MAX_TITLE:
-        problems.append(Problem(where, f"the title of '{entry_id}' has {len(text.title)} characters; keep it to "
-                                       f"{MAX_TITLE} so it fits on one line", warning=True))
+        problems.append(Problem(where, msg("res.title_long", id=entry_id, length=len(text.title), limit=MAX_TITLE),
+                                warning=True))
     for field in ("keywords", "examples"):
         if not getattr(text, field):
-            problems.append(Problem(where, f"'{entry_id}' has no {field}; without them parents writing in {locale} "
-                                           f"find it less often", warning=True))
+            problems.append(Problem(where, msg("res.no_keywords", id=entry_id, field=field, locale=locale),
+                                    warning=True))
     return problems
