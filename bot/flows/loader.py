@@ -81,6 +81,9 @@ def _schema_problem(path: Path, lines: dict, error) -> str:
         extra = [key for key in error.instance if key not in allowed]
         field = extra[0] if extra else _quoted_name(error.message)
         line = lines.get(f"{dotted}.{field}" if dotted else field, line)
+        if isinstance(error.instance.get(field), dict) and "type" in error.instance[field]:
+            # a whole step under another one: indented too far, not a misspelt field
+            return msg("flow.schema.nested_step", field=field, **{**place, "line": line})
         return msg("flow.schema.unknown_field", field=field, hint=did_you_mean(field, allowed), **{**place, "line": line})
     if error.validator == "enum":
         allowed = [str(v) for v in error.validator_value]
