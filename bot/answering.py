@@ -27,40 +27,68 @@ def is_substantial(text: str) -> bool:
 
 
 class IndexAnswerer:
-    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None):
+    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None, user=None):
         self._content = content
         self._index = content.index
         self._catalog = content.catalog
         self._municipality = municipality
+        self._user = user                        # this turn's user: their municipality picks local facts
         self._pivot = pivot                      # callable(text, locale) -> English text, or None
         self._record = record_question or (lambda ctx, **kwargs: None)
         self._calm = CalmAnswers(content, self.render_entries, municipality)
 
     # ---- rendering ---------------------------------------------------------------------------------
-    def render_entries(self, ids: list[str], locale: str) -> list[dict]:
-        return [text_message(self.entry_text(entry_id, locale)) for entry_id in ids if self._index.has(entry_id)]
+    def render_entries(self, ids: list[str], locale: str, municipality: str | None = None) -> list[dict]:
+        return [text_message(self.entry_text(entry_id, locale, municipality))
+                for entry_id in ids if self._index.has(entry_id)]
 
-    def entry_text(self, entry_id: str, locale: str) -> str:
+    def home_municipality(self) -> str | None:
+        """The user's municipality (chosen in the chat), else the deployment's."""
+        return (self._user.municipality if self._user is not None else None) or self._municipality
+
+    def entry_text(self, entry_id: str, locale: str, municipality: str | None = None) -> str:
         entry, text = self._index.get(entry_id), self._index.text(entry_id, locale)
+        local = entry.variant_for(municipality or self.home_municipality(), self._index.areas)
         lines = [f"■ {text.title}", "", text.answer.strip()]
-        contacts = [self._contact_line(c) for c in entry.contacts]
+        contacts = [self._contact_line(c, locale) for c in (local.contacts if local else entry.contacts)]
         if contacts:
             lines += ["", *contacts]
-        source = sorted(entry.sources, key=lambda s: OFFICIAL_FIRST.get(s.type, 3))
+        # The user's own office's page first: that is where their local facts come from.
+        source = sorted((*(local.sources if local else ()), *entry.sources),
+                        key=lambda s: OFFICIAL_FIRST.get(s.type, 3))
         if source:
             lines += ["", f"{self._catalog.text(locale, 'answers.source')}: {source[0].url}"]
         rendered = "\n".join(lines)
         return rendered if utf16_len(rendered) <= MAX_TEXT_UTF16 else rendered[: MAX_TEXT_UTF16 // 2]
 
-    @staticmethod
-    def _contact_line(contact) -> str:
-        parts = [f"☎ {contact.name}"]
-        if contact.phone:
-            parts.append(contact.phone)
-        if contact.hours:
-            parts.append(f"({contact.hours})")
-        line = " ".join(parts)
-        return f"{line}\n   {contact.url}" if contact.url else line
+    def _contact_line(self, contact, locale: str) -> str:
+        role = self._index.word(locale, "contact_roles", contact.role) if contact.role else None
+        # A role reads in the parent's language; the official name stays as written on the door.
+        parts = [f"☎ {role}: {contact.name}" if role else f"☎ {contact.name}"]
+        phones = [number for number in (contact.phone, contact.alt_phone) if number]
+        if phones:
+            parts.append(" / ".join(phones))     # #7119 / 03-6810-1636: the second for dial and IP phones
+        hours = self._hours(contact, locale)
+        if hours:
+            parts.append(f"({hours})")
+        lines = [" ".join(parts)]
+        if contact.address:
+            lines.append(f"   📍 {contact.address}")
+        if contact.url:
+            lines.append(f"   {contact.url}")
+        return "\n".join(lines)
+
+    def _hours(self, contact, locale: str) -> str | None:
+        if not contact.opening:
+            return contact.hours
+        return ", ".join(self._opening(opening, locale) for opening in contact.opening)
+
+    def _opening(self, opening, locale: str) -> str:
+        days = self._index.word(locale, "days", opening.days) or opening.days
+        end = opening.end
+        if opening.next_day:                     # 18:00 to (next morning) 8:00
+            end = f"{self._index.word(locale, 'days', 'next_day') or ''} {end}".strip()
+        return f"{days} {opening.start}-{end}"
 
     # ---- answering -----------------------------------------------------------------------------------
     def answer(self, ctx: TurnContext, text: str) -> bool:
@@ -107,7 +135,7 @@ class IndexAnswerer:
         return route
 
     def _confident(self, ctx: TurnContext, entry_id: str) -> None:
-        body = self.entry_text(entry_id, ctx.locale)
+        body = self.entry_text(entry_id, ctx.locale, ctx.user.municipality if ctx.user else None)
         ctx.say(text_message(body, quick_replies=[
             postback_action(ctx.t("answers.helped"), f"fb:helped:{entry_id}"),
             postback_action(ctx.t("answers.not_helped"), f"fb:not_helped:{entry_id}"),

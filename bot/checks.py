@@ -6,6 +6,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateSyntaxError
 
 from bot import LOCALES
+from bot.adminmsg import did_you_mean, msg
 from bot.i18n import Catalog, CatalogError
 from bot.messages import MAX_LABEL_CHARS, MAX_TEXT_UTF16, utf16_len
 from bot.yamlfile import YamlFileError, load_yaml_with_lines
@@ -27,20 +28,22 @@ def check_catalog(catalog: Catalog) -> list[str]:
         path = f"locales/{locale}.yaml"
         for key, value in reference.items():
             if key not in texts:
-                problems.append(f"{path}:1: missing text '{key}' (English: {str(value)[:60]!r}); add its translation")
+                problems.append(msg("locale.missing_text", path=path, key=key, english=repr(str(value)[:60])))
             elif isinstance(value, list) != isinstance(texts[key], list):
-                problems.append(f"{_where(refs, key, path)}: '{key}' must be a "
-                                f"{'list of words' if isinstance(value, list) else 'text'}, as in en.yaml")
+                kind = msg("locale.kind_list" if isinstance(value, list) else "locale.kind_text")
+                problems.append(msg("locale.wrong_kind", where=_where(refs, key, path), key=key, kind=kind))
         for key in texts:
             if key not in reference:
-                problems.append(f"{_where(refs, key, path)}: '{key}' is not in en.yaml; a typo in the key?")
+                hint = did_you_mean(key, reference)
+                problems.append(msg("locale.unknown_key", where=_where(refs, key, path), key=key, hint=hint) if hint
+                                else msg("locale.unknown_key_no_guess", where=_where(refs, key, path), key=key))
         for key, value in texts.items():
             problems.extend(_text_problems(refs, key, value, path))
         for key in CODE_LABEL_KEYS:
             label = texts.get(key)
             if isinstance(label, str) and len(label) > MAX_LABEL_CHARS:
-                problems.append(f"{_where(refs, key, path)}: button label '{key}' has {len(label)} characters; "
-                                f"LINE shows at most {MAX_LABEL_CHARS}: shorten it")
+                problems.append(msg("flow.label_too_long", where=_where(refs, key, path), key=key, length=len(label),
+                                    limit=MAX_LABEL_CHARS))
     return problems
 
 
@@ -51,12 +54,11 @@ def _text_problems(refs, key: str, value, path: str) -> list[str]:
     try:
         _SYNTAX.parse(value)
     except TemplateSyntaxError as exc:
-        problems.append(f"{_where(refs, key, path)}: '{key}' has a template error: {exc.message}. "
-                        f"Variables look like {{{{ name }}}}")
+        problems.append(msg("locale.template_error", where=_where(refs, key, path), key=key, error=exc.message))
     if utf16_len(value) > MAX_TEXT_UTF16:
-        problems.append(f"{_where(refs, key, path)}: '{key}' is longer than LINE's {MAX_TEXT_UTF16} characters")
+        problems.append(msg("locale.too_long", where=_where(refs, key, path), key=key, limit=MAX_TEXT_UTF16))
     if not value.strip():
-        problems.append(f"{_where(refs, key, path)}: '{key}' is empty; write the text")
+        problems.append(msg("locale.empty", where=_where(refs, key, path), key=key))
     return problems
 
 
@@ -88,7 +90,7 @@ def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]
     from bot.triage import check_triage_rules
     triage_dir = flows_dir / "triage"
     if not triage_dir.exists():
-        return [f"{triage_dir}: missing: the safety triage rules must exist"]
+        return [msg("triage.missing_dir", path=triage_dir)]
     known = set(content.index.ids()) if content is not None else _entry_ids(resources_dir)
     return check_triage_rules(triage_dir, known)
 

@@ -22,8 +22,9 @@ from bot.store.questions import SqlQuestionLog
 
 
 def make_domain_services(settings: Settings, session: Session, content, clock: Clock,
-                         extra: dict | None = None) -> dict:
-    """`extra` carries infrastructure-backed helpers the worker has (the task queue).
+                         extra: dict | None = None, user=None) -> dict:
+    """`extra` carries infrastructure-backed helpers the worker has (the task queue); `user` is the
+    turn's user, so every answer (safety hotlines too) shows the offices of their municipality.
 
     `clock` gives UTC for storage and Japan's date for everything a person reads.
     """
@@ -31,7 +32,8 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
     tasks = (extra or {}).get("tasks")
     pivot = _pivot_through((extra or {}).get("translator"))
     cases = CaseDesk(session, content.desk_hours, now, tasks)
-    answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record)
+    answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record,
+                            user=user)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)
     safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy, now=now,
                              municipality=settings.municipality)

@@ -65,7 +65,7 @@ class OfflineBot:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
                            default_locale=self.settings.default_locale, now=self.now,
-                           services=make_domain_services(self.settings, session, content, self.clock))
+                           services=make_domain_services(self.settings, session, content, self.clock, user=user))
 
     def _event(self, user_id: str, **fields) -> dict:
         return {"mode": "active", "timestamp": int(self.now().timestamp() * 1000), "replyToken": uuid.uuid4().hex,

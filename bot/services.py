@@ -54,10 +54,10 @@ class Services:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
                            default_locale=self.settings.default_locale, now=self.clock.now,
-                           services=self.domain_services(session, content))
+                           services=self.domain_services(session, content, user))
 
-    def domain_services(self, session: Session, content) -> dict:
-        return make_domain_services(self.settings, session, content, self.clock, extra=self.extras)
+    def domain_services(self, session: Session, content, user: UserState | None = None) -> dict:
+        return make_domain_services(self.settings, session, content, self.clock, extra=self.extras, user=user)
 
     def event_processor(self) -> EventProcessor:
         return EventProcessor(

@@ -28,7 +28,6 @@ A guide for admins is in flows/TRIAGE.md.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -37,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from bot.adminmsg import did_you_mean, msg
 
 LOCALES = ("ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "id", "pt-BR", "es",
            "my", "si", "th", "hi", "bn")
@@ -378,8 +379,7 @@ def _read_yaml(path: Path) -> _Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         source.problem(mark.line + 1 if mark else 1,
-                       f"YAML syntax error: {exc.problem or exc.context}. Check the indentation and put "
-                       f"quotes around text that contains ': ', '#' or starts with a special character")
+                       msg("triage.yaml_structure", problem=exc.problem or exc.context))
         return source
     except yaml.YAMLError as exc:
         source.problem(1, f"YAML error: {exc}")
@@ -481,14 +481,13 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
     known = set(known_resource_ids)
     for rid, line, where in draft.resource_lines:
         if rid not in known:
-            close = difflib.get_close_matches(rid, sorted(known), n=1)
-            advice = f"did you mean '{close[0]}'?" if close else "use an id from resources/entries/*.yaml"
-            problems.append(f"{where}:{line}: unknown resource id '{rid}'; {advice}")
+            hint = did_you_mean(rid, sorted(known)) or msg("triage.use_resource_id")
+            problems.append(msg("triage.unknown_resource", where=where, line=line, id=rid, hint=hint))
     used = {s for rule in draft.rules for line in rule.when + (rule.unless,) for s in line}
     for signal_id, line in draft.declared_signals:
         if signal_id not in used:
-            problems.append(f"{_display(directory / RULES_FILE)}:{line}: signal '{signal_id}' is not used by "
-                            f"any rule; use it in a rule's 'when' or remove it")
+            problems.append(msg("triage.unused_signal", where=_display(directory / RULES_FILE), line=line,
+                                signal=signal_id))
     if draft.rules:
         for locale in LOCALES:
             if locale not in draft.locale_lines:
@@ -496,9 +495,7 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
             where, line = draft.locale_lines[locale]
             missing = sorted(used - draft.coverage.get(locale, set()))
             if missing:
-                problems.append(f"{where}:{line}: no terms for {', '.join(missing)}; every locale needs terms "
-                                f"or patterns for every signal used by a rule, so that no emergency is missed "
-                                f"in this language")
+                problems.append(msg("triage.no_terms", where=where, line=line, signals=", ".join(missing)))
     return problems
 
 
@@ -574,18 +571,17 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
         for w_index, line in enumerate(lines):
             for sid in line:
                 if sid not in draft.signal_ids and sid not in own_signal_rules:
-                    close = difflib.get_close_matches(sid, sorted(draft.signal_ids | own_signal_rules), n=1)
-                    advice = f"did you mean '{close[0]}'?" if close else "declare it under 'signals:'"
-                    source.problem(where + ("when", w_index), f"rule '{rid}' uses unknown signal '{sid}'; {advice}")
+                    hint = did_you_mean(sid, sorted(draft.signal_ids | own_signal_rules)) or msg("triage.declare_signal")
+                    source.problem(where + ("when", w_index), msg("triage.rule_unknown_signal", rule=rid, signal=sid,
+                                                                  hint=hint))
         unless = tuple(item.get("unless") or ())
         if unless and level in NEVER_LOWERED:
             source.problem(where + ("unless",), f"rule '{rid}' is {level}: an emergency or a crisis is never "
                                                 f"lowered, so it cannot have 'unless'; remove it")
         for sid in unless:
             if sid not in draft.signal_ids:
-                close = difflib.get_close_matches(sid, sorted(draft.signal_ids), n=1)
-                advice = f"did you mean '{close[0]}'?" if close else "declare it under 'signals:'"
-                source.problem(where + ("unless",), f"rule '{rid}' uses unknown signal '{sid}' in 'unless'; {advice}")
+                hint = did_you_mean(sid, sorted(draft.signal_ids)) or msg("triage.declare_signal")
+                source.problem(where + ("unless",), msg("triage.rule_unknown_signal", rule=rid, signal=sid, hint=hint))
         for r_index, resource_id in enumerate(item["resource_ids"]):
             draft.resource_lines.append((resource_id, source.line(where + ("resource_ids", r_index)),
                                          source.display))
@@ -610,9 +606,8 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
     for sid, spec in (source.data.get("signals") or {}).items():
         where = ("signals", sid)
         if draft.signal_ids and sid not in draft.signal_ids:
-            close = difflib.get_close_matches(sid, sorted(draft.signal_ids), n=1)
-            advice = f"did you mean '{close[0]}'?" if close else "use a signal or rule id from rules.yaml"
-            source.problem(where, f"unknown signal '{sid}'; {advice}")
+            hint = did_you_mean(sid, sorted(draft.signal_ids)) or msg("triage.use_signal")
+            source.problem(where, msg("triage.unknown_signal", signal=sid, hint=hint))
             continue
         spec = spec or {}
         own_terms: list[str] = []

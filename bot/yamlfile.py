@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.adminmsg import msg
+
 
 class YamlFileError(Exception):
     pass
@@ -39,8 +41,7 @@ def load_yaml_with_lines(path: Path) -> tuple[object, dict[str, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
-        raise YamlFileError(f"{path}:{line}: YAML syntax error: {problem}. Check indentation and quotes "
-                            f"(a text containing ': ' or starting with a special character needs quotes)") from None
+        raise YamlFileError(msg("yaml.structure", path=path, line=line, problem=problem)) from None
     lines: dict[str, int] = {}
     if node is not None:
         _collect(node, "", lines)
@@ -64,9 +65,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlFileError(f"{path}:1: not UTF-8 text ({exc.reason}); save the file as UTF-8") from None
+        raise YamlFileError(msg("yaml.not_utf8", path=path, reason=exc.reason)) from None
     except OSError as exc:
-        raise YamlFileError(f"{path}:1: cannot read: {exc.strerror}") from None
+        raise YamlFileError(msg("yaml.cannot_read", path=path, reason=exc.strerror)) from None
 
 
 class ProblemsError(Exception):

@@ -84,7 +84,7 @@ def test_broken_yaml_gives_file_and_line(tmp_path):
     path.write_text(path.read_text().replace("    input: yes_no", "    input: yes_no\n   bad: indent"))
     with pytest.raises(ContentError) as error:
         load_content(locales, flows, resources)
-    assert any(p.startswith(f"{path}:") and "YAML syntax error" in p for p in error.value.problems)
+    assert any(p.startswith(f"{path}:") and "YAML structure problem" in p for p in error.value.problems)
 
 
 def test_unknown_step_and_missing_text_are_reported(tmp_path):
@@ -95,9 +95,11 @@ def test_unknown_step_and_missing_text_are_reported(tmp_path):
     with pytest.raises(ContentError) as error:
         load_content(locales, flows, resources)
     problems = "\n".join(error.value.problems)
-    assert "goes to 'chekc', which is not a step of this flow" in problems
+    assert "goes to 'chekc', which is not a step of this flow; did you mean 'check'?" in problems
     assert "text 'nursery.ask_workng' is not in locales/en.yaml" in problems
-    assert "step 'check' can never be reached" in problems
+    assert "did you mean 'nursery.ask_working'?" in problems
+    # the typo is the one mistake: the steps after it are not also called unreachable
+    assert "can never be reached" not in problems and len(error.value.problems) == 2
 
 
 def test_too_long_label_is_reported_with_its_line(tmp_path):

@@ -137,15 +137,17 @@ def test_missing_field_and_unknown_field(tmp_path):
     root = write_resources(tmp_path / "resources")
     replace_in(root / "entries" / "toshima-ku.yaml", "  municipality: toshima-ku\n", "  municipalty: toshima-ku\n")
     problems = "\n".join(pytest.raises(ResourceIndexError, load_index, root).value.problems)
-    assert "toshima-ku.yaml:2: 'municipality' is missing" in problems
-    assert "'municipalty' was unexpected" in problems
+    # one error for one typo: the unknown field with a guess, not also "'municipality' is missing"
+    assert problems.count("toshima-ku.yaml:") == 1
+    assert "toshima-ku.yaml:2: 'municipalty' is not a field here" in problems
+    assert "did you mean 'municipality'?" in problems
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path):
     root = write_resources(tmp_path / "resources")
     replace_in(root / "entries" / "toshima-ku.yaml", "  keywords: [豊島区, Toshima]", "  keywords: [豊島区, Toshima")
     problems = pytest.raises(ResourceIndexError, load_index, root).value.problems
-    assert any("toshima-ku.yaml:" in p and "YAML syntax error" in p for p in problems)
+    assert any("toshima-ku.yaml:" in p and "YAML structure problem" in p for p in problems)
 
 
 def test_duplicate_id_and_unknown_text_id(tmp_path):
@@ -170,7 +172,7 @@ def test_label_too_long_and_yes_no_keyword(tmp_path):
                                    "119", "110", "189", "#8000", "#7119", "+81 3-3987-4173"])
 def test_good_phone_numbers(tmp_path, phone):
     root = write_resources(tmp_path / "resources", toshima=TOSHIMA.replace("03-3981-1111", f"'{phone}'"))
-    assert check_resources(root, TODAY) == []
+    assert [p for p in check_resources(root, TODAY) if "phone" in p.message] == []
 
 
 @pytest.mark.parametrize("phone, expected", [
@@ -190,7 +192,7 @@ def test_free_text_phone_is_only_a_warning(tmp_path):
                            toshima=TOSHIMA.replace("03-3981-1111", "see https://www.city.toshima.lg.jp/ (not confirmed)"))
     problems = check_resources(root, TODAY)
     assert errors(problems) == []
-    assert "toshima-ku.yaml:10: warning: phone" in warnings(problems)[0]
+    assert any("toshima-ku.yaml:10: warning: phone" in w for w in warnings(problems))
 
 
 def test_bad_url_stale_and_impossible_dates(tmp_path):

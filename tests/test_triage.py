@@ -499,7 +499,7 @@ def test_broken_yaml_gives_file_and_line(tmp_path):
         load_triage_rules(folder)
     [problem] = [p for p in error.value.problems if "vi.yaml:" in p]
     line = int(problem.split("vi.yaml:")[1].split(":")[0])
-    assert "YAML syntax error" in problem and line in (4, 5)
+    assert "YAML structure problem" in problem and line in (4, 5)
 
 
 def test_broken_real_rules_give_file_and_line(tmp_path):

@@ -33,16 +33,16 @@ def offline_settings():
 
 
 def run_flows_check(args) -> int:
+    from bot.adminmsg import msg
     from bot.checks import check_all
     settings = offline_settings()
     problems = check_all(settings.locales_dir, settings.flows_dir, settings.resources_dir)
     for problem in problems:
         print(problem)
     if problems:
-        print(f"\n{len(problems)} problem(s). The running bot keeps the last good version until they are fixed.",
-              file=sys.stderr)
+        print("\n" + msg("flows.summary_problems", count=len(problems)), file=sys.stderr)
         return 1
-    print("flows, locales and triage rules: OK")
+    print(msg("flows.ok"))
     return 0
 
 

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args) -> int:
+    from bot.adminmsg import msg
     from bot.resources.check import check_resources
     problems = check_resources(args.dir)
     errors = [p for p in problems if not p.warning]
@@ -32,10 +33,9 @@ def run_check(args) -> int:
         print(problem)
     warnings = len(problems) - len(errors)
     if errors:
-        print(f"\n{len(errors)} error(s), {warnings} warning(s). The running bot keeps the last good index "
-              f"until the errors are fixed.", file=sys.stderr)
+        print("\n" + msg("resources.summary_errors", errors=len(errors), warnings=warnings), file=sys.stderr)
         return 1
-    print(f"resources: OK ({warnings} warning(s))")
+    print(msg("resources.ok", warnings=warnings))
     return 0
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.resources.model import Contact, Entry, EntryText, ResourceIndex, Source
+from bot.adminmsg import closest, did_you_mean, msg
+from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
 from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
@@ -62,15 +63,19 @@ def load_index(resources_dir: Path) -> ResourceIndex:
 def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawFile]]:
     """Everything that could be read, the shape problems found, and the raw files (for checks)."""
     problems: list[str] = []
-    entry_files = _read_all(sorted((resources_dir / "entries").glob("*.yaml")), problems)
+    entry_paths = sorted((resources_dir / "entries").glob("*.yaml"))
+    entry_files = _read_all(entry_paths, problems)
     text_files = _read_all(_text_paths(resources_dir / "text"), problems)
     if not entry_files and not problems:
-        problems.append(f"{display_path(resources_dir / 'entries')}:1: no entry files found; "
-                        f"add resources/entries/<name>.yaml")
+        problems.append(msg("res.no_entry_files", path=display_path(resources_dir / "entries")))
     broken: set[str] = set()
     entries = _entries(entry_files, problems, broken)
-    texts = _texts(text_files, set(entries) | broken, problems)
-    index = ResourceIndex(entries=entries, texts=texts, areas=_areas(resources_dir / "municipalities.yaml"))
+    words: dict[str, dict[str, dict[str, str]]] = {}
+    # When an entries file does not parse, which ids exist is unknown: texts are not checked against them.
+    known = None if len(entry_files) < len(entry_paths) else set(entries) | broken
+    texts = _texts(text_files, known, problems, words)
+    index = ResourceIndex(entries=entries, texts=texts, words=words,
+                          areas=_areas(resources_dir / "municipalities.yaml"))
     if not problems:
         from bot.resources.search import SearchEngine
         index.engine = SearchEngine.build(index)       # built once here, so every search is fast
@@ -115,9 +120,30 @@ def _validator(definition: str | None) -> Draft202012Validator:
 
 def schema_problems(raw: RawFile, definition: str | None = None) -> list[tuple[tuple, str]]:
     """(path of the wrong value, message) for every schema error, in file order."""
-    errors = sorted(_validator(definition).iter_errors(raw.data), key=lambda e: raw.line(_dotted(e.absolute_path)))
+    errors = sorted(drop_typo_twins(_validator(definition).iter_errors(raw.data)),
+                    key=lambda e: raw.line(_dotted(e.absolute_path)))
     return [(tuple(error.absolute_path), f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}")
             for error in errors]
+
+
+def drop_typo_twins(errors) -> list:
+    """One error per mistake: a misspelt field ('municipalty') is reported as unknown, with a guess,
+    and not again as the field it was meant to be ('municipality' is missing)."""
+    errors = list(errors)
+    meant = set()
+    for error in errors:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = list((error.schema.get("properties") or {}).keys())
+            for key in error.instance:
+                guess = closest(key, allowed) if key not in allowed else None
+                if guess:
+                    meant.add((tuple(error.absolute_path), guess))
+    return [e for e in errors if not (e.validator == "required" and
+                                      (tuple(e.absolute_path), _quoted(e.message)) in meant)]
+
+
+def _quoted(message: str) -> str:
+    return message.split("'")[1] if "'" in message else message
 
 
 def _dotted(path) -> str:
@@ -131,25 +157,27 @@ def _explain(error) -> str:
     names = [str(p) for p in error.absolute_path if not isinstance(p, int)]
     field = names[-1] if names else "file"
     if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return f"'{missing}' is missing; add it (see resources/README.md)"
+        return msg("res.required", field=error.message.split("'")[1] if "'" in error.message else error.message)
     if error.validator == "additionalProperties":
-        return f"{error.message}; check the spelling of the field names (see resources/README.md)"
+        allowed = list((error.schema.get("properties") or {}).keys())
+        extra = [key for key in error.instance if key not in allowed] or [error.message]
+        return msg("res.unknown_field", field=extra[0], hint=did_you_mean(extra[0], allowed))
     if error.validator == "enum":
-        allowed = ", ".join(map(str, error.validator_value))
-        return f"'{field}' is {error.instance!r}; use one of: {allowed}"
+        allowed = [str(v) for v in error.validator_value]
+        return msg("res.enum", field=field, value=repr(error.instance), allowed=", ".join(allowed),
+                   hint=did_you_mean(error.instance, allowed))
     if error.validator == "maxLength":
-        return f"'{field}' has {len(error.instance)} characters, at most {error.validator_value} fit; shorten it"
+        return msg("res.too_long", field=field, length=len(error.instance), limit=error.validator_value)
     if error.validator == "pattern" and field.endswith("last_verified"):
-        return f"'{field}' is {error.instance!r}; write the date as YYYY-MM-DD in quotes, e.g. '2026-02-01'"
+        return msg("res.bad_date_shape", field=field, value=repr(error.instance))
     if error.validator == "pattern":
-        return f"'{field}' is {error.instance!r}; use lowercase letters, digits and hyphens (e.g. toshima-ku)" \
-            if "a-z0-9" in str(error.validator_value) else f"'{field}' is empty; write the text"
+        return msg("res.bad_slug", field=field, value=repr(error.instance)) \
+            if "a-z0-9" in str(error.validator_value) else msg("res.empty", field=field)
     if error.validator in ("type", "anyOf") and isinstance(error.instance, bool):
-        return f"'{field}' was read as {error.instance} (yes/no/on/off mean true/false in YAML); put it in quotes"
+        return msg("res.yes_no", field=field, value=error.instance)
     if error.validator == "not":
-        return "a national entry has no 'municipality'; remove it or set scope: municipal"
-    return f"'{field}': {error.message}"
+        return msg("res.national_with_municipality")
+    return msg("res.other", field=field, error=error.message)
 
 
 def _entries(files: list[RawFile], problems: list[str], broken_ids: set[str]) -> dict[str, Entry]:
@@ -168,8 +196,7 @@ def _entries(files: list[RawFile], problems: list[str], broken_ids: set[str]) ->
                     broken_ids.add(item["id"])
                 continue
             if entry.id in entries:
-                problems.append(f"{where}: id '{entry.id}' is already used at {entries[entry.id].where}; "
-                                f"ids must be unique")
+                problems.append(msg("res.duplicate_id", where=where, id=entry.id, first=entries[entry.id].where))
                 continue
             entries[entry.id] = entry
     return entries
@@ -181,32 +208,48 @@ def _entry(item: dict, where: str) -> Entry | None:
             id=item["id"], category=item["category"], scope=item["scope"],
             municipality=item.get("municipality"), handoff_recommended=item["handoff_recommended"],
             last_verified=item["last_verified"], verify=item.get("verify"),
-            contacts=tuple(Contact(name=c["name"], phone=c.get("phone"), hours=c.get("hours"), url=c.get("url"),
-                                   alt_phone=c.get("alt_phone"), languages=c.get("languages"))
-                           for c in item["contacts"]),
-            sources=tuple(Source(url=s["url"], publisher=s["publisher"], type=s["type"]) for s in item["sources"]),
-            keywords=tuple(str(k) for k in item["keywords"]), where=where)
+            contacts=_contacts(item["contacts"]), sources=_sources(item["sources"]),
+            keywords=tuple(str(k) for k in item["keywords"]), where=where,
+            local={slug: LocalVariant(contacts=_contacts(v["contacts"]), sources=_sources(v["sources"]),
+                                      verify=v.get("verify"))
+                   for slug, v in (item.get("local") or {}).items()})
     except (KeyError, TypeError):
         return None                      # already reported by the schema check, with its line
 
 
-def _texts(files: list[RawFile], known_ids: set[str], problems: list[str]) -> dict[str, dict[str, EntryText]]:
+def _contacts(items: list[dict]) -> tuple[Contact, ...]:
+    return tuple(Contact(name=c["name"], phone=c.get("phone"), url=c.get("url"), alt_phone=c.get("alt_phone"),
+                         languages=c.get("languages"), role=c.get("role"), address=c.get("address"),
+                         hours=c["hours"] if isinstance(c.get("hours"), str) else None,
+                         opening=tuple(Opening(days=o["days"], start=o["from"], end=o["to"],
+                                               next_day=bool(o.get("next_day")))
+                                       for o in c["hours"]) if isinstance(c.get("hours"), list) else ())
+                 for c in items)
+
+
+def _sources(items: list[dict]) -> tuple[Source, ...]:
+    return tuple(Source(url=s["url"], publisher=s["publisher"], type=s["type"]) for s in items)
+
+
+def _texts(files: list[RawFile], known_ids: set[str] | None, problems: list[str],
+           words: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, EntryText]]:
     texts: dict[str, dict[str, EntryText]] = {}
     for raw in files:
         locale = _file_locale(raw)
         if locale not in LOCALES:
-            problems.append(f"{raw.where()}: '{locale}' is not one of the 17 locales ({', '.join(LOCALES)}); "
-                            f"rename the file")
+            problems.append(msg("res.unknown_locale_file", where=raw.where(), locale=locale, locales=", ".join(LOCALES)))
             continue
         found = schema_problems(raw, "textFile")
         problems.extend(message for _, message in found)
         if found:
             continue
         if raw.data["locale"] != locale:
-            problems.append(f"{raw.where('locale')}: locale is '{raw.data['locale']}' but the file is for "
-                            f"'{locale}'; make them the same")
+            problems.append(msg("res.locale_mismatch", where=raw.where("locale"), locale=raw.data["locale"],
+                                expected=locale))
             continue
         _add_texts(raw, locale, known_ids, texts.setdefault(locale, {}), problems)
+        for group in ("contact_roles", "days"):
+            words.setdefault(locale, {}).setdefault(group, {}).update(raw.data.get(group) or {})
     return texts
 
 
@@ -215,14 +258,17 @@ def _file_locale(raw: RawFile) -> str:
     return raw.path.stem if raw.path.parent.name == "text" else raw.path.parent.name
 
 
-def _add_texts(raw: RawFile, locale: str, known_ids: set[str], into: dict[str, EntryText],
+def _add_texts(raw: RawFile, locale: str, known_ids: set[str] | None, into: dict[str, EntryText],
                problems: list[str]) -> None:
-    for entry_id, item in raw.data["entries"].items():
+    for entry_id, item in (raw.data.get("entries") or {}).items():
         where = raw.where(f"entries.{entry_id}")
-        if entry_id not in known_ids:
-            problems.append(f"{where}: '{entry_id}' is not an id in resources/entries; check the spelling")
+        # When the entries did not load, their own error is the one to fix first: no "unknown id" here.
+        if known_ids is not None and entry_id not in known_ids:
+            hint = did_you_mean(entry_id, known_ids)
+            problems.append(msg("res.unknown_text_id", where=where, id=entry_id, hint=hint) if hint
+                            else msg("res.unknown_text_id_no_guess", where=where, id=entry_id))
         elif entry_id in into:
-            problems.append(f"{where}: '{entry_id}' already has a {locale} text in another file; keep one")
+            problems.append(msg("res.duplicate_text", where=where, id=entry_id, locale=locale))
         else:
             into[entry_id] = EntryText(
                 title=item["title"], answer=item["answer"], label=item.get("label"),

@@ -12,13 +12,33 @@ FALLBACK_LOCALES = ("en", "ja")
 
 
 @dataclass(frozen=True)
+class Opening:
+    """One line of opening hours, shown in the parent's language: weekdays 8:30-17:00."""
+    days: str                           # weekdays, weekends, daily, mon-sat, sun-holidays
+    start: str
+    end: str
+    next_day: bool = False              # 18:00 to 8:00 the next morning
+
+
+@dataclass(frozen=True)
 class Contact:
-    name: str
+    name: str                           # the official name, as on the building or the phone line
     phone: str | None = None
-    hours: str | None = None
+    hours: str | None = None            # free text (older entries); `opening` when structured
     url: str | None = None
     alt_phone: str | None = None
     languages: str | None = None
+    role: str | None = None             # its label per locale: `contact_roles` in resources/text/
+    address: str | None = None
+    opening: tuple[Opening, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocalVariant:
+    """What a user of one municipality (or of the area it is in) is shown instead of the contacts."""
+    contacts: tuple[Contact, ...]
+    sources: tuple["Source", ...]
+    verify: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +71,21 @@ class Entry:
     keywords: tuple[str, ...] = ()      # shared by all locales (official terms, romaji, place names)
     verify: str | None = None
     where: str = ""                     # "file:line" of the entry, for messages
+    local: dict[str, LocalVariant] = field(default_factory=dict)   # municipality or area slug -> facts
+
+    def variant_for(self, municipality: str | None, areas: dict[str, str]) -> LocalVariant | None:
+        """The user's own municipality first, then the wider area it is in (Toshima-ku, then tokyo-to)."""
+        for slug in (municipality, areas.get(municipality or "")):
+            if slug and slug in self.local:
+                return self.local[slug]
+        return None
 
 
 @dataclass
 class ResourceIndex:
     entries: dict[str, Entry]
     texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
+    words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # locale -> contact_roles/days -> key -> text
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
     engine: "SearchEngine | None" = field(default=None, repr=False)
 
@@ -74,6 +103,14 @@ class ResourceIndex:
         for candidate in (locale, *FALLBACK_LOCALES):
             found = self.texts.get(candidate, {}).get(entry_id)
             if found is not None:
+                return found
+        return None
+
+    def word(self, locale: str, group: str, key: str) -> str | None:
+        """A contact role or day word in `locale`, else English, else Japanese."""
+        for candidate in (locale, *FALLBACK_LOCALES):
+            found = self.words.get(candidate, {}).get(group, {}).get(key)
+            if found:
                 return found
         return None
 
