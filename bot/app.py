@@ -6,6 +6,7 @@ import os
 
 from flask import Flask
 
+from bot.adapters.redis_persistence import check_redis_persistence
 from bot.inbox import register_inbox
 from bot.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_log_scrubbing()
     settings = settings or (services.settings if services else load_settings())
     services = services or build_services(settings)
+    check_redis_persistence(services.redis, settings.redis_persistence_check, "web")
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,   # forms; /callback enforces LINE's 1 MiB itself

@@ -1,13 +1,33 @@
 """RQ job functions. Each is a thin entry that finds the worker's services and delegates."""
 from __future__ import annotations
 
+import logging
+
 from bot.runtime import current_services
 from bot.store.models import utcnow
 
+log = logging.getLogger(__name__)
+
 
 def drain_partition(partition: str) -> int:
-    """Handle the waiting events of one user (or group/room), in order."""
-    return current_services().event_processor().drain(partition)
+    """Handle the waiting events of one user (or group/room), in order.
+
+    An outage is not this job's failure: the event stays first in the user's list, the
+    worker pauses while the database is down, and the sweep drains again once it is back.
+    An error of the event's own is raised, so RQ retries the job.
+    """
+    from bot.faults import DATABASE, REDIS, dependency_of
+    services = current_services()
+    try:
+        return services.event_processor().drain(partition)
+    except Exception as exc:
+        dependency = dependency_of(exc)
+        if dependency is None or dependency == REDIS:
+            raise                      # Redis down: RQ's loop stops and the worker reconnects
+        log.warning("drain of a chat waits: %s unavailable (%s)", dependency, type(exc).__name__)
+        if dependency == DATABASE:
+            services.watch.note_down(DATABASE)
+        return 0
 
 
 def notify_advisors(case_id: int, kind: str) -> int:
