@@ -69,8 +69,12 @@ def run_retention_job() -> int:
     from bot.retention import RETENTION_JOB_ID, run_retention
 
     services = current_services()
+    now = utcnow()
     with services.sessions.begin() as session:
-        run = run_retention(session, utcnow(), services.settings.message_retention_days)
+        run = run_retention(session, now, services.settings.message_retention_days)
         deleted = run.messages_deleted + run.cases_deleted + run.questions_deleted
+    # Set-aside events hold raw text and LINE ids: never kept longer than messages are.
+    keep_days = min(services.settings.message_retention_days, services.settings.dead_letter_days)
+    deleted += services.dead_letters.expire_before((now - timedelta(days=keep_days)).timestamp())
     services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
     return deleted

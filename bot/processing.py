@@ -70,7 +70,7 @@ class EventProcessor:
                 raise                                   # retried later; the event stays first
             log.error("event set aside after %d failed attempts (%s); kept in the dead-letter list",
                       self._max_attempts, type(exc).__name__)
-            self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500])
+            self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500], partition)
 
     def process(self, event: dict) -> None:
         event_id = event["webhookEventId"]

@@ -74,12 +74,22 @@ class BotWorker(SimpleWorker):
         except redis.RedisError:
             pass
 
+    def subscribe(self):
+        # RQ listens for commands in a thread that waits up to 60 s per poll, and redis-py joins
+        # that thread on shutdown: a SIGTERM could take a minute. Poll every second instead.
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
     def request_stop(self, signum, frame):
         self.services.stop.set()          # ends backoff and outage waits at once
         super().request_stop(signum, frame)
 
 
 def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
+    if not burst:
+        _stop_on_signals(services)       # a SIGTERM before RQ's loop starts also ends the worker cleanly
     services.content.current()           # fail fast on broken content before taking any job
     install_log_scrubbing()
     _check_persistence(services)

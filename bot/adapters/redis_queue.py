@@ -198,13 +198,13 @@ class RedisPartitionInbox:
         key = _attempts_key(raw)
         return int(self._note_failure(keys=[key, key + ":gate"], args=[self._attempt_spacing_ms, ATTEMPTS_TTL_S]))
 
-    def dead_letter(self, raw: str, reason: str) -> None:
+    def dead_letter(self, raw: str, reason: str, partition: str | None = None) -> None:
         """Set the event aside for an operator (it expires after DEAD_LETTER_DAYS)."""
-        self.dead_letters.add(raw, _partition_of_raw(raw), reason)
+        self.dead_letters.add(raw, partition or _partition_of_raw(raw), reason)
 
-    def replay(self, raw: str) -> str:
+    def replay(self, raw: str, partition: str | None = None) -> str:
         """Put a set-aside event back at the end of its user's list, with fresh attempts."""
-        partition = _partition_of_raw(raw)
+        partition = partition or _partition_of_raw(raw)
         key = _attempts_key(raw)
         with self._redis.pipeline() as pipe:
             pipe.delete(key, key + ":gate")
