@@ -17,7 +17,7 @@ import redis
 from rq import Queue, SimpleWorker
 
 from bot.adapters.redis_queue import WORKER_QUEUES
-from bot.faults import REDIS
+from bot.faults import DATABASE, REDIS, dependency_of
 from bot.logsafe import install_log_scrubbing
 from bot.retention import RETENTION_JOB_ID
 from bot.runtime import using_services
@@ -56,6 +56,13 @@ class BotWorker(SimpleWorker):
         super().execute_job(job, queue)
         if self.services.watch.down():
             self._pause_until_dependencies_answer()
+
+    def note_outage(self, job, exc_type, exc_value, traceback) -> bool:
+        """RQ calls this when any job fails (a notification, an erasure...): a database outage
+        pauses the worker, so RQ's few retries are not spent while the database is away."""
+        if dependency_of(exc_value) == DATABASE:
+            self.services.watch.note_down(DATABASE)
+        return True                       # RQ's own handling (retry later) goes on
 
     def _pause_until_dependencies_answer(self) -> None:
         # Taking more jobs now would only fail them: wait, keep the heartbeat, then look again
@@ -135,6 +142,7 @@ def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: He
     worker = BotWorker(queues, connection=services.redis, name=name, worker_ttl=WORKER_TTL_S,
                        maintenance_interval=MAINTENANCE_INTERVAL_S)
     worker.services, worker.beats = services, beats
+    worker.push_exc_handler(worker.note_outage)
     with using_services(services):
         return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 

@@ -146,3 +146,20 @@ def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path)
         assert worker.wait(timeout=60) == 1
     finally:
         _stop(worker)
+
+
+def test_any_job_failing_on_a_database_outage_pauses_the_worker(services, monkeypatch, caplog):
+    import bot.jobs
+    from sqlalchemy.exc import OperationalError
+
+    from bot.worker import run_worker
+
+    def database_gone(*args):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(bot.jobs, "notify_advisors", database_gone)
+    services.tasks.enqueue("bot.jobs.notify_advisors", 1, "new")
+    with caplog.at_level("WARNING"):
+        run_worker(services, burst=True)
+    assert "database is unavailable: the worker pauses its intake" in caplog.text
+    assert "database is back" in caplog.text

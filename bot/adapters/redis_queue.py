@@ -218,14 +218,30 @@ class RedisPartitionInbox:
         return [p.decode() for p in self._redis.smembers(PENDING_KEY)]
 
     def requeue_idle(self) -> int:
-        """The sweep: schedule a drain for every user with waiting events whose list nobody holds."""
+        """The sweep: schedule a drain for every user with waiting events whose list nobody holds.
+
+        One sweep job per user at a time: while a worker is paused (database down) the sweeps
+        do not pile up a job per user per tick.
+        """
         idle = [p for p in self.waiting_partitions() if not self.is_locked(p)]
-        if idle:
-            self._queue.enqueue_many([drain_job_data(p) for p in idle])
-        return len(idle)
+        if not idle:
+            return 0
+        job_ids = [_sweep_job_id(p) for p in idle]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(f"rq:job:{job_id}", "status")
+            statuses = pipe.execute()
+        due = [(p, j) for p, j, status in zip(idle, job_ids, statuses) if status not in {b"queued", b"scheduled"}]
+        if due:
+            self._queue.enqueue_many([drain_job_data(p, j) for p, j in due])
+        return len(due)
 
     def backlog(self) -> int:
         return sum(self.length(p.decode()) for p in self._redis.smembers(PENDING_KEY))
+
+
+def _sweep_job_id(partition: str) -> str:
+    return "sweep-" + hashlib.sha256(partition.encode()).hexdigest()[:32]
 
 
 def _attempts_key(raw: str) -> str:
