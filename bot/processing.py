@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Delivery
-from bot.events import line_user_of, partition_of
+from bot.events import clean_event, line_user_of, partition_of
 from bot.faults import dependency_of
 from bot.messages import text_message
 from bot.store.models import ProcessedEvent
@@ -62,7 +62,8 @@ class EventProcessor:
         first in the list, uncounted, until the dependency is back.
         """
         try:
-            self.process(json.loads(raw))
+            # Cleaned again: events stored before the webhook cleaned them must not fail on NUL.
+            self.process(clean_event(json.loads(raw)))
         except Exception as exc:
             if dependency_of(exc) is not None:
                 raise

@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bot.events import MAX_EVENT_DEPTH, clean_event
 from bot.ports import QueueUnavailableError
 from bot.signature import signature_is_valid
 
@@ -46,9 +47,6 @@ def callback():
     return "OK", 200
 
 
-MAX_EVENT_DEPTH = 32          # a LINE event nests 5 levels; deeper is not an event
-
-
 def _parse_events(body: bytes) -> list[dict] | None:
     try:
         payload = json.loads(body)
@@ -58,52 +56,13 @@ def _parse_events(body: bytes) -> list[dict] | None:
         return None
     events = []
     for entry in payload["events"]:
-        event = _clean(entry, MAX_EVENT_DEPTH)
+        event = clean_event(entry, MAX_EVENT_DEPTH)
         if isinstance(event, dict) and isinstance(event.get("type"), str):
             events.append(event)
     dropped = len(payload["events"]) - len(events)
     if dropped:
         log.warning("webhook ignored %d entries that are not LINE events", dropped)
     return events
-
-
-class _TooDeep(Exception):
-    pass
-
-
-def _clean(value, depth: int):
-    """A copy safe to store: lone surrogates become U+FFFD, U+0000 is removed; None if too deep.
-
-    One user's odd character must not cost another user's event in the same body: Redis and
-    PostgreSQL refuse text that is not valid UTF-8 or holds NUL.
-    """
-    try:
-        return _clean_value(value, depth)
-    except _TooDeep:
-        return None
-
-
-def _clean_value(value, depth: int):
-    if isinstance(value, str):
-        return _clean_text(value)
-    if depth <= 0 and isinstance(value, (dict, list)):
-        raise _TooDeep
-    if isinstance(value, dict):
-        return {_clean_text(k): _clean_value(v, depth - 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_value(v, depth - 1) for v in value]
-    return value
-
-
-def _clean_text(text: str) -> str:
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Through UTF-16: a split pair is joined again, a lone surrogate becomes U+FFFD.
-        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 @bp.get("/healthz")
