@@ -182,3 +182,14 @@ def test_the_inbox_shows_how_long_answers_have_waited_for_line(bot, services, cl
     body = client.get("/inbox/api/cases").get_json()
     assert body["pending_deliveries"]["count"] >= 1 and body["pending_deliveries"]["oldest_age_s"] >= 7 * 60
     assert "7分前".encode() in client.get("/inbox/").data
+
+
+def test_the_daily_retention_job_erases_set_aside_events_older_than_the_retention(services):
+    from bot.jobs import run_retention_job
+    from bot.runtime import using_services
+    services.dead_letters.add(_old_text_event("Uancient", "old text"), "Uancient", "RuntimeError",
+                              now=time.time() - 20 * 24 * 3600)
+    services.inbox.dead_letter(_old_text_event("Urecent", "new text"), "RuntimeError")
+    with using_services(services):
+        run_retention_job()
+    assert [e.partition for e in services.dead_letters.list()] == ["Urecent"]

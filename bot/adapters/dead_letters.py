@@ -42,9 +42,10 @@ class RedisDeadLetters:
         self._redis = connection
         self._ttl_s = max(1, keep_days) * 24 * 3600
 
-    def add(self, raw: str, partition: str, reason: str) -> DeadLetter:
+    def add(self, raw: str, partition: str, reason: str, now: float | None = None) -> DeadLetter:
         entry = DeadLetter(id=hashlib.sha256(raw.encode()).hexdigest()[:20], partition=partition,
-                           event_type=_event_type(raw), reason=reason[:500], set_aside_at=time.time(), event=raw)
+                           event_type=_event_type(raw), reason=reason[:500],
+                           set_aside_at=time.time() if now is None else now, event=raw)
         with self._redis.pipeline() as pipe:
             pipe.set(_entry_key(entry.id), json.dumps(asdict(entry), ensure_ascii=False), ex=self._ttl_s)
             pipe.zadd(INDEX_KEY, {entry.id: entry.set_aside_at})
