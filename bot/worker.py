@@ -96,7 +96,7 @@ class BotWorker(SimpleWorker):
 
 def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
     if not burst:
-        _stop_on_signals(services)       # a SIGTERM before RQ's loop starts also ends the worker cleanly
+        _exit_on_signals()               # nothing started yet: a SIGTERM while loading just exits
     services.content.current()           # fail fast on broken content before taking any job
     install_log_scrubbing()
     _check_persistence(services)
@@ -108,6 +108,7 @@ def run_worker(services: Services, *, burst: bool = False, name: str | None = No
 def _serve(services: Services, name: str | None) -> bool:
     """A long-running worker: health endpoint, sweep thread, and RQ loops across Redis outages."""
     beats = Heartbeat()
+    _stop_on_signals(services)           # from here on a SIGTERM lets the current turn finish
     if services.settings.port:
         from bot.worker_health import start_health_server
         start_health_server(services, beats, services.settings.port)
@@ -126,6 +127,13 @@ def _serve(services: Services, name: str | None) -> bool:
         services.stop.wait(min(2 ** round_, 10))       # a loop that keeps ending must not spin
         round_ += 1
     return worked
+
+
+def _exit_on_signals() -> None:
+    def leave(*_):
+        raise SystemExit(0)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, leave)
 
 
 def _stop_on_signals(services: Services) -> None:
