@@ -7,6 +7,7 @@ import os
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot.adapters.redis_persistence import check_redis_persistence
 from bot.inbox import register_inbox
 from bot.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if not settings.secret_key and not settings.dev_mode:
         raise SettingsError(MISSING_SECRET_KEY)
     services = services or build_services(settings)
+    check_redis_persistence(services.redis, settings.redis_persistence_check, "web")
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,   # forms; /callback enforces LINE's 1 MiB itself

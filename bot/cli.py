@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "bot.commands.serve",
     "bot.commands.content",
     "bot.commands.users",
+    "bot.commands.dead_letters",
     "bot.resources.cli",
     "bot.evaluation",
 )

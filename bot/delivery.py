@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import groupby
 from typing import Callable
 
@@ -31,17 +32,28 @@ class DeliveryPendingError(Exception):
 
 
 class Delivery:
+    """`stop` (set on SIGTERM) ends backoff at once: what is unsent stays pending for later.
+
+    While LINE is known to be down (a push failed every attempt less than `outage_memory_s`
+    ago) each push is tried once, without backoff: the worker keeps handling other users'
+    turns instead of sleeping, and the sweep sends the answers once LINE is back.
+    """
+
     def __init__(self, sessions: sessionmaker, messenger: Messenger, *, reply_token_max_age_s: float = 50.0,
                  max_attempts: int = 5, backoff_base_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 sleep: Callable[[float], None] | None = None,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 stop: threading.Event | None = None, outage_memory_s: float = 30.0):
         self._sessions = sessions
         self._messenger = messenger
         self._reply_max_age = reply_token_max_age_s
         self._max_attempts = max_attempts
         self._backoff_base = backoff_base_s
-        self._sleep = sleep
+        self._stop = stop or threading.Event()
+        self._sleep = sleep or self._stop.wait
         self._now = now
+        self._outage_memory_s = outage_memory_s
+        self._line_down_at: float | None = None
 
     def deliver_event(self, event_id: str) -> None:
         with self._sessions() as session:
@@ -96,14 +108,45 @@ class Delivery:
     def _push(self, to: str, rows: list[Message]) -> SendResult:
         messages = [r.payload for r in rows]
         result = SendResult("retryable", None, "not sent")
-        for attempt in range(self._max_attempts):
+        attempts = 1 if self._line_known_down() else self._max_attempts
+        for attempt in range(attempts):
             result = self._messenger.push(to, messages, rows[0].retry_key)
             if result.status != "retryable":
+                self._line_down_at = None
                 return result
+            if attempt + 1 == attempts or self._stop.is_set():
+                break
             delay = self._backoff_base * (2 ** attempt) * (1 + random.random() / 4)
             log.warning("LINE push retryable (%s); attempt %d, next in %.1fs", result.error, attempt + 1, delay)
-            self._sleep(delay)
+            if self._sleep(delay):
+                break                      # stop requested: leave it pending
+        self._line_down_at = time.monotonic()
         return result
+
+    def _line_known_down(self) -> bool:
+        return self._line_down_at is not None and time.monotonic() - self._line_down_at < self._outage_memory_s
+
+    def deliver_stale(self, older_than_s: float, skip_partitions: set[str], limit: int = 500) -> int:
+        """The sweep: send pending messages older than `older_than_s` (retry keys make it once).
+
+        Messages of a chat with waiting events are left to that chat's drain, which keeps
+        their order. Stops at the first LINE failure (still down); returns the messages sent.
+        """
+        cutoff = self._now() - timedelta(seconds=older_than_s)
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Message.id, Message.event_id, User.line_user_id).join(User, User.id == Message.user_id)
+                .where(Message.direction == "out", Message.delivery_status == "pending", Message.created_at < cutoff)
+                .order_by(Message.id).limit(limit)).all()
+        sent = 0
+        for event_id in dict.fromkeys(r.event_id for r in rows if r.event_id and r.line_user_id not in skip_partitions):
+            self.deliver_event(event_id)
+            sent += sum(1 for r in rows if r.event_id == event_id)
+        loose = [r.id for r in rows if r.event_id is None]
+        if loose:
+            self.deliver_messages(loose)
+            sent += len(loose)
+        return sent
 
     def _record(self, rows: list[Message], result: SendResult) -> None:
         with self._sessions.begin() as session:

@@ -1,13 +1,33 @@
 """RQ job functions. Each is a thin entry that finds the worker's services and delegates."""
 from __future__ import annotations
 
+import logging
+
 from bot.runtime import current_services
 from bot.store.models import utcnow
 
+log = logging.getLogger(__name__)
+
 
 def drain_partition(partition: str) -> int:
-    """Handle the waiting events of one user (or group/room), in order."""
-    return current_services().event_processor().drain(partition)
+    """Handle the waiting events of one user (or group/room), in order.
+
+    An outage is not this job's failure: the event stays first in the user's list, the
+    worker pauses while the database is down, and the sweep drains again once it is back.
+    An error of the event's own is raised, so RQ retries the job.
+    """
+    from bot.faults import DATABASE, REDIS, dependency_of
+    services = current_services()
+    try:
+        return services.event_processor().drain(partition)
+    except Exception as exc:
+        dependency = dependency_of(exc)
+        if dependency is None or dependency == REDIS:
+            raise                      # Redis down: RQ's loop stops and the worker reconnects
+        log.warning("drain of a chat waits: %s unavailable (%s)", dependency, type(exc).__name__)
+        if dependency == DATABASE:
+            services.watch.note_down(DATABASE)
+        return 0
 
 
 def notify_advisors(case_id: int, kind: str) -> int:
@@ -49,8 +69,12 @@ def run_retention_job() -> int:
     from bot.retention import RETENTION_JOB_ID, run_retention
 
     services = current_services()
+    now = utcnow()
     with services.sessions.begin() as session:
-        run = run_retention(session, utcnow(), services.settings.message_retention_days)
+        run = run_retention(session, now, services.settings.message_retention_days)
         deleted = run.messages_deleted + run.cases_deleted + run.questions_deleted
+    # Set-aside events hold raw text and LINE ids: never kept longer than messages are.
+    keep_days = min(services.settings.message_retention_days, services.settings.dead_letter_days)
+    deleted += services.dead_letters.expire_before((now - timedelta(days=keep_days)).timestamp())
     services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
     return deleted

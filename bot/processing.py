@@ -10,8 +10,9 @@ from typing import Callable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Delivery, DeliveryPendingError
-from bot.events import line_user_of, partition_of
+from bot.delivery import Delivery
+from bot.events import clean_event, line_user_of, partition_of
+from bot.faults import dependency_of
 from bot.messages import text_message
 from bot.store.models import ProcessedEvent
 from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
@@ -26,7 +27,9 @@ MAX_ATTEMPTS = 5       # then an event that always fails (a bug, a malformed eve
 class EventProcessor:
     def __init__(self, inbox, sessions: sessionmaker, delivery: Delivery,
                  make_context: Callable[[dict, UserState | None, Session], TurnContext],
-                 show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0):
+                 show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0,
+                 max_attempts: int = MAX_ATTEMPTS):
+        self._max_attempts = max_attempts
         self._inbox = inbox
         self._sessions = sessions
         self._delivery = delivery
@@ -54,17 +57,22 @@ class EventProcessor:
         return handled
 
     def _process_or_set_aside(self, partition: str, raw: str) -> None:
-        """Handle one event; one that keeps failing is set aside, so the user's next ones go on."""
+        """Handle one event; one that keeps failing on its own is set aside, so the user's next ones go on.
+
+        An outage (database, Redis, LINE, Translation) is never the event's fault: it stays
+        first in the list, uncounted, until the dependency is back.
+        """
         try:
-            self.process(json.loads(raw))
-        except DeliveryPendingError:
-            raise                                       # LINE is down: wait, in order
+            # Cleaned again: events stored before the webhook cleaned them must not fail on NUL.
+            self.process(clean_event(json.loads(raw)))
         except Exception as exc:
-            if self._inbox.note_failure(raw) < MAX_ATTEMPTS:
-                raise                                   # RQ retries the job; the event stays first
+            if dependency_of(exc) is not None:
+                raise
+            if self._inbox.note_failure(raw) < self._max_attempts:
+                raise                                   # retried later; the event stays first
             log.error("event set aside after %d failed attempts (%s); kept in the dead-letter list",
-                      MAX_ATTEMPTS, type(exc).__name__)
-            self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500])
+                      self._max_attempts, type(exc).__name__)
+            self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500], partition)
 
     def process(self, event: dict) -> None:
         event_id = event["webhookEventId"]
@@ -94,7 +102,9 @@ class EventProcessor:
                     apply_state(user, ctx.user)
         except DBAPIError:
             raise                                   # infrastructure: the job is retried, nothing half-written
-        except Exception:
+        except Exception as exc:
+            if dependency_of(exc) is not None:
+                raise                               # Redis or another dependency is down: retried, not apologised for
             # A bug or a bad content edit: the user's state stays as it was, they get an apology,
             # and what they wrote is still recorded below.
             log.exception("handler failed for a %s event; user state kept", event.get("type"))

@@ -5,6 +5,7 @@ Redis, database or LINE client.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +18,14 @@ from bot.adapters.line import LineMessenger
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
+from bot.adapters.dead_letters import RedisDeadLetters
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
 from bot.domain import make_domain_services
 from bot.ports import Clock
+from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.processing import EventProcessor
 from bot.settings import Settings
 from bot.store.database import database_ok, make_engine, make_session_factory
@@ -46,9 +49,22 @@ class Services:
     clock: Clock = field(default_factory=ZoneClock)
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
+    watch: DependencyWatch | None = None
+
+    def __post_init__(self) -> None:
+        if self.watch is None:
+            self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
+
+    @property
+    def dead_letters(self) -> RedisDeadLetters:
+        return self.inbox.dead_letters
 
     def database_ok(self) -> bool:
         return database_ok(self.engine)
+
+    def redis_ok(self) -> bool:
+        return self.event_queue.ping()
 
     def make_context(self, event: dict, user: UserState | None, session: Session) -> TurnContext:
         content = self.content.current()
@@ -64,6 +80,7 @@ class Services:
             self.inbox, self.sessions, self.delivery, self.make_context,
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
             loading_after_s=self.settings.loading_indicator_after_s,
+            max_attempts=self.settings.dead_letter_after_attempts,
         )
 
 
@@ -74,13 +91,17 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     messenger = LineMessenger(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
+    stop = threading.Event()
     delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
-                        max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
+                        max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s,
+                        stop=stop, outage_memory_s=settings.line_outage_memory_s)
     tasks = RqTaskQueue(connection)
     translator = build_translator(settings, connection)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
-        event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
+        event_queue=RqEventQueue(connection), delivery=delivery, stop=stop,
+        inbox=RedisPartitionInbox(connection, dead_letters=RedisDeadLetters(connection, settings.dead_letter_days),
+                                  attempt_spacing_s=settings.dead_letter_attempt_spacing_s),
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
         tasks=tasks, translator=translator, notifiers=build_notifiers(settings), clock=ZoneClock(settings.time_zone),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),

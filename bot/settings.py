@@ -57,6 +57,16 @@ class Settings:
     smtp_starttls: bool = False
     notify_email_from: str = ""
     notify_email_to: tuple[str, ...] = ()
+    # Outages and events set aside (docs/operations: "When a dependency is down").
+    dead_letter_after_attempts: int = 5
+    dead_letter_attempt_spacing_s: float = 30.0
+    dead_letter_days: int = 14
+    sweep_interval_s: float = 20.0
+    sweep_min_age_s: float = 60.0
+    line_outage_memory_s: float = 30.0
+    worker_redis_wait_s: float = 900.0
+    redis_persistence_check: str = "warn"       # warn | refuse | off
+    port: int | None = None                     # PORT: the worker serves /healthz there (App Engine, Cloud Run)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -106,6 +116,34 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def _outage_settings(env: Mapping[str, str]) -> dict:
+    check = env.get("REDIS_PERSISTENCE_CHECK", "warn").strip().lower() or "warn"
+    if check not in {"warn", "refuse", "off"}:
+        raise SettingsError(f"REDIS_PERSISTENCE_CHECK={check!r} must be 'warn', 'refuse' or 'off'")
+    values = dict(
+        dead_letter_after_attempts=max(1, _int(env, "DEAD_LETTER_AFTER_ATTEMPTS", 5)),
+        dead_letter_attempt_spacing_s=_float(env, "DEAD_LETTER_ATTEMPT_SPACING_S", 30.0),
+        dead_letter_days=max(1, _int(env, "DEAD_LETTER_DAYS", 14)),
+        sweep_interval_s=max(1.0, _float(env, "SWEEP_INTERVAL_S", 20.0)),
+        sweep_min_age_s=_float(env, "SWEEP_MIN_AGE_S", 60.0),
+        worker_redis_wait_s=_float(env, "WORKER_REDIS_WAIT_S", 900.0),
+        redis_persistence_check=check,
+    )
+    if env.get("PORT", "").strip():
+        values["port"] = _int(env, "PORT", 8080)
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     """Build Settings from `env` (default: os.environ); `overrides` win (tests, `python -m bot dev`)."""
     env = os.environ if env is None else env
@@ -139,6 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     )
     if values["smtp_host"] and not (values["notify_email_from"] and values["notify_email_to"]):
         raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) are needed too")
+    values.update(_outage_settings(env))
     if env.get("INSTANCE_PATH"):
         values["instance_path"] = Path(env["INSTANCE_PATH"])
     if env.get("DATABASE_URL"):

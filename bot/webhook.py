@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bot.events import MAX_EVENT_DEPTH, clean_event
 from bot.ports import QueueUnavailableError
 from bot.signature import signature_is_valid
 
@@ -49,11 +50,15 @@ def callback():
 def _parse_events(body: bytes) -> list[dict] | None:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        return None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None                     # RecursionError: JSON nested thousands deep
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         return None
-    events = [e for e in payload["events"] if isinstance(e, dict) and isinstance(e.get("type"), str)]
+    events = []
+    for entry in payload["events"]:
+        event = clean_event(entry, MAX_EVENT_DEPTH)
+        if isinstance(event, dict) and isinstance(event.get("type"), str):
+            events.append(event)
     dropped = len(payload["events"]) - len(events)
     if dropped:
         log.warning("webhook ignored %d entries that are not LINE events", dropped)

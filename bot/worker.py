@@ -1,45 +1,174 @@
-"""The worker entry: build services once, recover waiting events, run RQ without forking."""
+"""The worker entry: build services once, recover waiting events, run RQ without forking.
+
+The worker outlives its dependencies' outages. While the database is down it takes no new
+job (it would only fail it); when Redis drops, RQ's loop ends, and the worker waits for Redis,
+then starts a fresh RQ loop (and scheduler) in the same process. It exits non-zero only when
+Redis stays away longer than WORKER_REDIS_WAIT_S. SIGTERM lets the current turn finish.
+"""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+import time
 from datetime import timedelta
 
+import redis
 from rq import Queue, SimpleWorker
 
 from bot.adapters.redis_queue import WORKER_QUEUES
+from bot.faults import DATABASE, REDIS, dependency_of
 from bot.logsafe import install_log_scrubbing
 from bot.retention import RETENTION_JOB_ID
 from bot.runtime import using_services
 from bot.services import Services
+from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
+WORKER_TTL_S = 60                 # RQ heartbeats at least every 45 s while idle
+MAINTENANCE_INTERVAL_S = 20       # how soon RQ's scheduler is restarted if it died (e.g. Redis restart)
+
+
+class WorkerExit(Exception):
+    """The worker cannot continue (Redis away too long); the command exits with status 1."""
+
+
+class Heartbeat:
+    """When the worker's loop last showed it is alive (the health endpoint reports its age)."""
+
+    def __init__(self):
+        self.at = time.monotonic()
+
+    def beat(self) -> None:
+        self.at = time.monotonic()
+
+    def age_s(self) -> float:
+        return time.monotonic() - self.at
 
 
 class BotWorker(SimpleWorker):
     """SimpleWorker runs each job in this process (no fork per job): services are built once."""
 
-    PUBSUB_POLL_S = 0.5
+    services: Services
+    beats: Heartbeat
+
+    def execute_job(self, job, queue):
+        super().execute_job(job, queue)
+        if self.services.watch.down():
+            self._pause_until_dependencies_answer()
+
+    def note_outage(self, job, exc_type, exc_value, traceback) -> bool:
+        """RQ calls this when any job fails (a notification, an erasure...): a database outage
+        pauses the worker, so RQ's few retries are not spent while the database is away."""
+        if dependency_of(exc_value) == DATABASE:
+            self.services.watch.note_down(DATABASE)
+        return True                       # RQ's own handling (retry later) goes on
+
+    def _pause_until_dependencies_answer(self) -> None:
+        # Taking more jobs now would only fail them: wait, keep the heartbeat, then look again
+        # at every waiting chat (the jobs taken meanwhile were set back by the outage).
+        if self.services.watch.wait_until_back(on_tick=self._beat_quietly):
+            self.services.inbox.recover()
+
+    def heartbeat(self, *args, **kwargs):
+        self.beats.beat()
+        return super().heartbeat(*args, **kwargs)
+
+    def _beat_quietly(self) -> None:
+        self.beats.beat()
+        try:
+            super().heartbeat()
+        except redis.RedisError:
+            pass
 
     def subscribe(self):
-        """RQ's command channel, polled every half second instead of every 60 s.
-
-        Since redis-py 8.2, stopping the pub/sub thread waits for its poll to return, so every
-        worker exit (each `--burst` run, each test turn) took 5-12 s with RQ's 60 s poll.
-        """
+        # RQ listens for commands in a thread that waits up to 60 s per poll, and redis-py joins
+        # that thread on shutdown: a SIGTERM could take a minute. Poll every second instead.
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
-            sleep_time=self.PUBSUB_POLL_S, daemon=True, exception_handler=self._pubsub_exception_handler)
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+    def request_stop(self, signum, frame):
+        self.services.stop.set()          # ends backoff and outage waits at once
+        super().request_stop(signum, frame)
 
 
 def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
+    if not burst:
+        _exit_on_signals()               # nothing started yet: a SIGTERM while loading just exits
     services.content.current()           # fail fast on broken content before taking any job
     install_log_scrubbing()
+    _check_persistence(services)
+    if burst:
+        return _one_rq_loop(services, burst=True, name=name, beats=Heartbeat())
+    return _serve(services, name)
+
+
+def _serve(services: Services, name: str | None) -> bool:
+    """A long-running worker: health endpoint, sweep thread, and RQ loops across Redis outages."""
+    beats = Heartbeat()
+    _stop_on_signals(services)           # from here on a SIGTERM lets the current turn finish
+    if services.settings.port:
+        from bot.worker_health import start_health_server
+        start_health_server(services, beats, services.settings.port)
+    Sweeper(services).start(services.stop)
+    worked, round_ = False, 0
+    while not services.stop.is_set():
+        loop_name = name if round_ == 0 or not name else f"{name}-{round_}"
+        try:
+            worked = _one_rq_loop(services, burst=False, name=loop_name, beats=beats) or worked
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.error("lost Redis (%s)", type(exc).__name__)
+        if services.stop.is_set():
+            break
+        _stop_on_signals(services)          # RQ's handlers belong to the loop that ended
+        _wait_for_redis(services, beats)
+        services.stop.wait(min(2 ** round_, 10))       # a loop that keeps ending must not spin
+        round_ += 1
+    return worked
+
+
+def _exit_on_signals() -> None:
+    def leave(*_):
+        raise SystemExit(0)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, leave)
+
+
+def _stop_on_signals(services: Services) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: services.stop.set())
+
+
+def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
     services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
     recovered = services.inbox.recover()
     if recovered:
         log.info("re-scheduled waiting events of %d chats", recovered)
     queues = [Queue(queue_name, connection=services.redis) for queue_name in WORKER_QUEUES]
-    worker = BotWorker(queues, connection=services.redis, name=name)
+    worker = BotWorker(queues, connection=services.redis, name=name, worker_ttl=WORKER_TTL_S,
+                       maintenance_interval=MAINTENANCE_INTERVAL_S)
+    worker.services, worker.beats = services, beats
+    worker.push_exc_handler(worker.note_outage)
     with using_services(services):
         return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+
+
+def _wait_for_redis(services: Services, beats: Heartbeat) -> None:
+    """RQ's loop ended without a stop request: Redis went away. Wait for it, or give up."""
+    services.watch.note_down(REDIS)
+    deadline = time.monotonic() + services.settings.worker_redis_wait_s
+    waiter = threading.Thread(target=services.watch.wait_until_back, kwargs={"on_tick": beats.beat}, daemon=True)
+    waiter.start()
+    while waiter.is_alive():
+        waiter.join(timeout=1.0)
+        beats.beat()
+        if time.monotonic() > deadline:
+            raise WorkerExit(f"Redis did not answer for {services.settings.worker_redis_wait_s:.0f} s")
+    services.redis.connection_pool.disconnect()
+
+
+def _check_persistence(services: Services) -> None:
+    from bot.adapters.redis_persistence import check_redis_persistence
+    check_redis_persistence(services.redis, services.settings.redis_persistence_check, "worker")

@@ -9,7 +9,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ "${WITH_BROWSER:-1}" = "1" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   # Japanese and other scripts in the inbox screenshots (advisors' own phones have these fonts).
-  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
+  # Read fc-list's whole output first: `fc-list | grep -q` under pipefail fails when grep stops
+  # early and fc-list dies of SIGPIPE, which would reinstall fonts on every run.
+  fonts="$(fc-list 2>/dev/null || true)"
+  grep -qi "Noto Sans CJK" <<<"$fonts" || need_apt+=(fonts-noto-cjk)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi

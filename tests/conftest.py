@@ -15,7 +15,7 @@ from tests.support.redis_server import RedisServer
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+PAYLOADS = REPO / "tests" / "payloads"      # the project's own sample webhook bodies
 
 
 @pytest.fixture(scope="session")

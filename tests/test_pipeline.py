@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from bot.store.models import Message, ProcessedEvent, User
-from tests.conftest import SHARED
+from tests.conftest import PAYLOADS
 from tests.support.line_events import body_of, event_id, signed_headers, text_event
 
 
@@ -81,8 +81,8 @@ def test_same_event_three_times_gives_one_answer(bot, fake_line):
     assert len(fake_line.messages_to("Udup")) == 1
 
 
-def test_all_28_sample_events_are_accepted_and_handled(bot, services):
-    sample = json.loads((SHARED / "fixtures" / "line_webhook_sample.json").read_text())
+def test_sample_events_of_every_type_are_accepted_and_handled(bot, services):
+    sample = json.loads((PAYLOADS / "all_event_types.json").read_text())
     for event in sample["events"]:
         event["webhookEventId"] = event_id()
     body = json.dumps(sample).encode()

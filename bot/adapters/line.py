@@ -78,6 +78,8 @@ def _classify(exc: ApiException) -> SendResult:
     error = _line_error_text(exc)
     if status == 409:
         return SendResult("duplicate", status, error)      # same retry key already accepted: it was sent
+    if status == 429 and "monthly limit" in error.lower():
+        return SendResult("failed", status, error)          # the plan's quota, not a rate limit: retrying cannot help
     if status == 429 or status >= 500:
         return SendResult("retryable", status, error)
     if status == 400 and "reply token" in error.lower():

@@ -15,6 +15,7 @@ import socket
 import redis
 from rq import Queue, Retry
 
+from bot.adapters.dead_letters import RedisDeadLetters
 from bot.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
 
@@ -55,8 +56,19 @@ end
 return 0
 """
 
+# Count a failed attempt at most once per spacing window: many jobs of one user retrying the
+# same head event within seconds are one attempt, so "N attempts" always spans minutes.
+_NOTE_FAILURE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  local count = redis.call('INCR', KEYS[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return count
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
+"""
+
 PENDING_KEY = "bot:pending-partitions"
-DEAD_LETTER_KEY = "bot:dead-letter"
+ATTEMPTS_TTL_S = 7 * 24 * 3600
 
 
 def _events_key(partition: str) -> str:
@@ -118,34 +130,50 @@ def drain_job_data(partition: str, job_id: str | None = None):
 class RedisPartitionInbox:
     """The worker's side: lock a user's list, read its head, remove it once handled."""
 
-    def __init__(self, connection: redis.Redis, lock_ttl_ms: int = 60_000):
+    def __init__(self, connection: redis.Redis, lock_ttl_ms: int = 60_000, dead_letters: RedisDeadLetters | None = None,
+                 attempt_spacing_s: float = 30.0):
         self._redis = connection
         self._lock_ttl_ms = lock_ttl_ms
         self._ack = connection.register_script(_ACK)
         self._release = connection.register_script(_RELEASE)
         self._refresh = connection.register_script(_REFRESH)
+        self._note_failure = connection.register_script(_NOTE_FAILURE)
         self._queue = Queue(QUEUE_NAME, connection=connection)
+        self.dead_letters = dead_letters or RedisDeadLetters(connection)
+        self._attempt_spacing_ms = max(1, int(attempt_spacing_s * 1000))
+        self._live_owners: set[str] = set()     # lock owners of this process that are still draining
 
-    @staticmethod
-    def new_owner() -> str:
-        return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+    def new_owner(self) -> str:
+        owner = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+        self._live_owners.add(owner)
+        return owner
 
     def acquire(self, partition: str, owner: str) -> bool:
         key = _lock_key(partition)
         if self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
             return True
         holder = self._redis.get(key)
-        if holder and _is_dead_local_owner(holder.decode()):
-            # A worker on this machine was killed while holding the lock: take it over now
-            # instead of waiting for the lock to expire.
+        if holder and self._is_stale_owner(holder.decode()):
+            # A worker on this machine was killed while holding the lock, or this process lost
+            # Redis during a drain and the lock survived (AOF): take it over now instead of
+            # waiting for the lock to expire.
             self._release(keys=[key], args=[holder])
             return bool(self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms))
         return False
+
+    def _is_stale_owner(self, holder: str) -> bool:
+        if holder.startswith(f"{socket.gethostname()}:{os.getpid()}:"):
+            return holder not in self._live_owners
+        return _is_dead_local_owner(holder)
+
+    def is_locked(self, partition: str) -> bool:
+        return bool(self._redis.exists(_lock_key(partition)))
 
     def refresh(self, partition: str, owner: str) -> None:
         self._refresh(keys=[_lock_key(partition)], args=[owner, self._lock_ttl_ms])
 
     def release(self, partition: str, owner: str) -> None:
+        self._live_owners.discard(owner)        # first: if Redis is down now, the lock is stale to us
         self._release(keys=[_lock_key(partition)], args=[owner])
 
     def peek(self, partition: str) -> str | None:
@@ -166,18 +194,66 @@ class RedisPartitionInbox:
         return len(partitions)
 
     def note_failure(self, raw: str) -> int:
-        """Count a failed attempt at this event; returns the count so far (kept a week)."""
-        key = "bot:attempts:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        count = int(self._redis.incr(key))
-        self._redis.expire(key, 7 * 24 * 3600)
-        return count
+        """Count a failed attempt at this event (once per spacing window); returns the count so far."""
+        key = _attempts_key(raw)
+        return int(self._note_failure(keys=[key, key + ":gate"], args=[self._attempt_spacing_ms, ATTEMPTS_TTL_S]))
 
-    def dead_letter(self, raw: str, reason: str) -> None:
-        """Events set aside stay in Redis (with AOF) for an operator: nothing is thrown away."""
-        self._redis.rpush(DEAD_LETTER_KEY, json.dumps({"event": raw, "reason": reason}))
+    def dead_letter(self, raw: str, reason: str, partition: str | None = None) -> None:
+        """Set the event aside for an operator (it expires after DEAD_LETTER_DAYS)."""
+        self.dead_letters.add(raw, partition or _partition_of_raw(raw), reason)
+
+    def replay(self, raw: str, partition: str | None = None) -> str:
+        """Put a set-aside event back at the end of its user's list, with fresh attempts."""
+        partition = partition or _partition_of_raw(raw)
+        key = _attempts_key(raw)
+        with self._redis.pipeline() as pipe:
+            pipe.delete(key, key + ":gate")
+            pipe.rpush(_events_key(partition), raw)
+            pipe.sadd(PENDING_KEY, partition)
+            pipe.execute()
+        self._queue.enqueue_many([drain_job_data(partition)])
+        return partition
+
+    def waiting_partitions(self) -> list[str]:
+        return [p.decode() for p in self._redis.smembers(PENDING_KEY)]
+
+    def requeue_idle(self) -> int:
+        """The sweep: schedule a drain for every user with waiting events whose list nobody holds.
+
+        One sweep job per user at a time: while a worker is paused (database down) the sweeps
+        do not pile up a job per user per tick.
+        """
+        idle = [p for p in self.waiting_partitions() if not self.is_locked(p)]
+        if not idle:
+            return 0
+        job_ids = [_sweep_job_id(p) for p in idle]
+        with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hget(f"rq:job:{job_id}", "status")
+            statuses = pipe.execute()
+        due = [(p, j) for p, j, status in zip(idle, job_ids, statuses) if status not in {b"queued", b"scheduled"}]
+        if due:
+            self._queue.enqueue_many([drain_job_data(p, j) for p, j in due])
+        return len(due)
 
     def backlog(self) -> int:
         return sum(self.length(p.decode()) for p in self._redis.smembers(PENDING_KEY))
+
+
+def _sweep_job_id(partition: str) -> str:
+    return "sweep-" + hashlib.sha256(partition.encode()).hexdigest()[:32]
+
+
+def _attempts_key(raw: str) -> str:
+    return "bot:attempts:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _partition_of_raw(raw: str) -> str:
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return "no-source"
+    return partition_of(event) if isinstance(event, dict) else "no-source"
 
 
 def _is_dead_local_owner(owner: str) -> bool:

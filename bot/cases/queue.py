@@ -7,7 +7,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.cases.desk import OPEN_STATUSES, PRIORITY_RANK, TOPICS
-from bot.store.models import AuditEntry, Case, CaseNote
+from bot.store.models import Advisor, AuditEntry, Case, CaseNote
 
 STATUSES = ("waiting", "assigned", "waiting_user", "resolved")
 
@@ -57,9 +57,18 @@ def release(session: Session, case: Case, advisor_id: int, now: datetime) -> Non
     audit(session, advisor_id, "case.release", f"case:{case.id}")
 
 
+class UnknownAdvisorError(CaseError):
+    """No account with that id: the form was tampered with or the account was removed."""
+
+
 def transfer(session: Session, case: Case, from_advisor: int, to_advisor: int, now: datetime) -> None:
     if case.status == "resolved":
         raise CaseError("a resolved case cannot be transferred; reopen it first")
+    target = session.get(Advisor, to_advisor)
+    if target is None:
+        raise UnknownAdvisorError(f"no advisor with id {to_advisor}")
+    if not target.active:
+        raise CaseError("that advisor's account is deactivated: choose another advisor")
     case.assigned_advisor_id, case.status, case.updated_at = to_advisor, "assigned", now
     audit(session, from_advisor, "case.transfer", f"case:{case.id}", to_advisor=to_advisor)
 

@@ -47,11 +47,16 @@ def _logging() -> None:
 
 
 def run_worker_command(args) -> int:
+    from bot.adapters.redis_persistence import RedisPersistenceError
     from bot.services import build_services
-    from bot.worker import run_worker
+    from bot.worker import WorkerExit, run_worker
     _logging()
     services = build_services(_settings_or_exit())
-    run_worker(services, burst=args.burst, name=args.name)
+    try:
+        run_worker(services, burst=args.burst, name=args.name)
+    except (WorkerExit, RedisPersistenceError) as exc:
+        print(f"worker stopped: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

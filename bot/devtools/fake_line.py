@@ -30,6 +30,7 @@ class FakeLineState:
         self.profiles: dict[str, dict] = {}
         self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
         self.calls: list[dict] = []        # every call, including failed ones
+        self.outage: dict | None = None    # {"status": 500, "until": monotonic time}: every reply/push fails
 
 
 def _validate_messages(messages) -> list[dict]:
@@ -59,6 +60,9 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     def injected_failure(endpoint: str):
         with state.lock:
+            outage = state.outage
+            if outage and time.monotonic() < outage["until"]:
+                return jsonify(message="Injected outage"), int(outage["status"])
             for index, failure in enumerate(state.failures):
                 if failure.get("endpoint", "any") in {"any", endpoint}:
                     state.failures.pop(index)
@@ -172,6 +176,14 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
             state.failures.extend(body.get("failures", []))
         return jsonify(ok=True)
 
+    @app.post("/_test/outage")
+    def test_outage():
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.outage = {"status": int(body.get("status", 500)),
+                            "until": time.monotonic() + float(body.get("seconds", 60))}
+        return jsonify(ok=True)
+
     @app.post("/_test/profiles")
     def test_profiles():
         body = request.get_json(silent=True) or {}
@@ -233,6 +245,11 @@ class FakeLineServer:
     def fail_next(self, *failures: dict) -> None:
         with self.state.lock:
             self.state.failures.extend(failures)
+
+    def outage(self, seconds: float, status: int = 500) -> None:
+        """Every reply and push answers `status` for the next `seconds` (LINE down for minutes)."""
+        with self.state.lock:
+            self.state.outage = {"status": status, "until": time.monotonic() + seconds}
 
     def register_reply_token(self, token: str, user_id: str) -> None:
         with self.state.lock:

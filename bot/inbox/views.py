@@ -175,18 +175,23 @@ def _case_rows(db, filters: dict) -> list[dict]:
 @bp.get("/")
 @login_required()
 def cases():
+    from bot.store.delivery_status import pending_deliveries
     filters = _filters()
     return render_template("cases.html", rows=_case_rows(g.db, filters), filters=request.args,
-                           topics=TOPICS, priorities=PRIORITIES, statuses=case_queue.STATUSES)
+                           topics=TOPICS, priorities=PRIORITIES, statuses=case_queue.STATUSES,
+                           pending=pending_deliveries(g.db, utcnow()))
 
 
 @bp.get("/api/cases")
 @login_required()
 def cases_json():
     """Polled every few seconds by the case list: new and changed cases appear without a reload."""
+    from bot.store.delivery_status import pending_deliveries
     rows = _case_rows(g.db, _filters())
     urgent = sum(1 for r in rows if r["priority"] == "urgent" and r["status"] == "waiting")
-    return jsonify(cases=rows, urgent_waiting=urgent)
+    pending = pending_deliveries(g.db, utcnow())
+    return jsonify(cases=rows, urgent_waiting=urgent,
+                   pending_deliveries={"count": pending.count, "oldest_age_s": pending.oldest_age_s})
 
 
 # ---- one case ------------------------------------------------------------------------------------------
@@ -280,7 +285,7 @@ def case_action(case_id: int):
         elif action == "release":
             case_queue.release(g.db, case, g.advisor.id, now)
         elif action == "transfer":
-            case_queue.transfer(g.db, case, g.advisor.id, int(request.form["to_advisor"]), now)
+            case_queue.transfer(g.db, case, g.advisor.id, _advisor_id_from_form(), now)
         elif action == "priority":
             case_queue.set_priority(g.db, case, request.form["priority"], g.advisor.id)
         elif action == "topic":
@@ -294,10 +299,20 @@ def case_action(case_id: int):
         else:
             abort(400, description=f"Unknown action {action!r}.")
         g.db.commit()
+    except case_queue.UnknownAdvisorError as exc:
+        g.db.rollback()
+        abort(404, description=str(exc))
     except case_queue.CaseError as exc:
         g.db.rollback()
         flash(str(exc))
     return redirect(url_for("inbox.case_view", case_id=case.id))
+
+
+def _advisor_id_from_form() -> int:
+    raw = request.form.get("to_advisor", "")
+    if not raw.strip().isdigit() or len(raw.strip()) > 18:
+        abort(400, description="Choose an advisor from the list.")
+    return int(raw)
 
 
 @bp.post("/cases/<int:case_id>/preview")
@@ -489,3 +504,36 @@ def delete_user_data(user_id: int):
     g.db.commit()
     flash(f"Deleted: {counts['messages']} messages; {counts['cases']} cases kept as anonymous counts.")
     return redirect(url_for("inbox.cases"))
+
+
+# ---- admin: events set aside (dead letters) ---------------------------------------------------------------
+@bp.get("/admin/dead-letters")
+@login_required(role="admin")
+def dead_letters():
+    from bot.store.delivery_status import pending_deliveries
+    entries = _services().dead_letters.list()
+    chats = {e.partition for e in entries}
+    users = {u.line_user_id: u.id for u in g.db.scalars(select(User).where(User.line_user_id.in_(chats)))} if chats else {}
+    rows = [{"entry": e, "user_id": users.get(e.partition),
+             "time": datetime.fromtimestamp(e.set_aside_at, tz=timezone.utc).astimezone(HOURS_ZONE)} for e in entries]
+    return render_template("dead_letters.html", rows=rows, pending=pending_deliveries(g.db, utcnow()),
+                           keep_days=_services().settings.dead_letter_days)
+
+
+@bp.post("/admin/dead-letters/<entry_id>")
+@login_required(role="admin")
+def dead_letter_action(entry_id: str):
+    services = _services()
+    entry = services.dead_letters.get(entry_id)
+    if entry is None:
+        abort(404, description="No such entry (it may have expired or been handled).")
+    action = request.form.get("action")
+    if action == "replay":
+        services.inbox.replay(entry.event, entry.partition)
+    elif action != "drop":
+        abort(400, description=f"Unknown action {action!r}.")
+    services.dead_letters.drop(entry.id)
+    case_queue.audit(g.db, g.advisor.id, f"dead_letter.{action}", f"dead_letter:{entry.id}", event_type=entry.event_type)
+    g.db.commit()
+    flash("再処理に戻しました。" if action == "replay" else "削除しました。")
+    return redirect(url_for("inbox.dead_letters"))

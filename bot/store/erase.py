@@ -33,12 +33,13 @@ def export_user(session: Session, line_user_id: str) -> dict | None:
 def erase_user(session: Session, line_user_id: str, connection=None) -> dict:
     """Remove messages, notes, questions, conversation and profile; cases stay as anonymous counts."""
     user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+    set_aside = _erase_set_aside_events(connection, line_user_id)
     if user is None:
-        return {"messages": 0, "cases": 0}
+        return {"messages": 0, "cases": 0, "set_aside_events": set_aside}
     rows = session.execute(select(Message.text, Message.translation_source).where(Message.user_id == user.id)).all()
     texts = [t for row in rows for t in row if t]
     case_ids = session.scalars(select(Case.id).where(Case.user_id == user.id)).all()
-    counts = {"messages": len(rows), "cases": len(case_ids)}
+    counts = {"messages": len(rows), "cases": len(case_ids), "set_aside_events": set_aside}
     if case_ids:
         session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids)))
         session.execute(update(Case).where(Case.id.in_(case_ids)).values(user_id=None, reason=None, user_engaged=False))
@@ -50,6 +51,14 @@ def erase_user(session: Session, line_user_id: str, connection=None) -> dict:
     if connection is not None:
         _erase_from_redis(connection, texts)
     return counts
+
+
+def _erase_set_aside_events(connection, line_user_id: str) -> int:
+    """Events set aside for an operator hold the raw event: the LINE id and what was written."""
+    if connection is None:
+        return 0
+    from bot.adapters.dead_letters import RedisDeadLetters
+    return RedisDeadLetters(connection).erase_partition(line_user_id)
 
 
 def _erase_from_redis(connection, texts: list[str]) -> None:

@@ -17,13 +17,14 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, appendonly: bool = False, port: int | None = None):
+    def __init__(self, workdir: Path, appendonly: bool = False, port: int | None = None, extra_args: tuple = ()):
         binary = shutil.which("redis-server")
         if not binary:
             raise RuntimeError("redis-server is not installed: run `apt-get install redis-server` (.ci/run does)")
         self.binary = binary
         self.workdir = workdir
         self.appendonly = appendonly
+        self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
@@ -34,7 +35,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
-                "--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
+                "--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always", *self.extra_args]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
         deadline = time.monotonic() + 10
