@@ -20,6 +20,7 @@ from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
+from bot.inbox.translations import InboundTranslations
 from bot.domain import make_domain_services
 from bot.processing import EventProcessor
 from bot.settings import Settings
@@ -41,7 +42,9 @@ class Services:
     content: ContentRegistry
     tasks: RqTaskQueue
     inbox_sessions: RedisInboxSessions
+    inbox_translations: InboundTranslations
     translator: Any = None
+    preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -75,19 +78,21 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
     delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
     tasks = RqTaskQueue(connection)
-    translator = build_translator(settings, connection)
+    translator = build_translator(settings, connection, settings.translate_timeout_s)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
         tasks=tasks, translator=translator,
-        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), notifiers=build_notifiers(settings),
+        preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
+        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
+        inbox_translations=InboundTranslations(connection, tasks), notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )
     return services
 
 
-def build_translator(settings: Settings, connection: redis.Redis):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float):
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None
@@ -96,7 +101,7 @@ def build_translator(settings: Settings, connection: redis.Redis):
         from google.auth.credentials import AnonymousCredentials
         credentials = AnonymousCredentials()
     cloud = CloudTranslator(settings.google_project, settings.google_location, settings.translate_api_endpoint,
-                            settings.translate_glossary, credentials=credentials)
+                            settings.translate_glossary, credentials=credentials, timeout_s=timeout_s)
     return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 

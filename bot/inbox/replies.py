@@ -12,7 +12,7 @@ from bot.ports import Translation
 from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound
 
-NO_TRANSLATION_LOCALES = {"ja", "ja-easy"}      # advisors write Japanese (Easy Japanese for ja-easy)
+from bot.inbox.translations import NO_TRANSLATION_LOCALES   # advisors write Japanese (Easy Japanese for ja-easy)
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,3 @@ class ReplyService:
         audit(self._session, advisor.id, "case.reply", f"case:{case.id}", translated=bool(source_ja and source_ja != text))
         self._session.flush()
         return rows
-
-    def translate_inbound(self, message: Message, locale: str) -> Translation | None:
-        """Japanese for a user's message, stored once it succeeds."""
-        if not message.text or message.translation or locale in NO_TRANSLATION_LOCALES:
-            return None
-        result = self._translator.translate(message.text, target="ja", source=locale)
-        if result.translated:
-            message.translation = result.text
-        return result
