@@ -225,3 +225,19 @@ def test_the_spec_becomes_one_json_schema_without_endless_references():
     text_message = document["$defs"]["TextMessage"]
     assert {"$ref": "#/$defs/Message__base"} in text_message["allOf"]         # the subtype points at the base only
     assert any(part.get("then") == {"$ref": "#/$defs/TextMessage"} for part in message["allOf"])
+
+
+def test_a_body_that_is_not_json_is_a_400_not_a_500(fake_line):
+    request = urllib.request.Request(fake_line.url + PATHS["reply"], data=b"{not json", method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400 and json.loads(refused.value.read())["details"]
+
+
+def test_profile_needs_an_access_token(fake_line):
+    fake_line.set_profile(USER, "Lan", "vi")
+    assert LineMessenger(fake_line.url, TOKEN).get_profile(USER).display_name == "Lan"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(fake_line.url + f"/v2/bot/profile/{USER}", timeout=10)
+    assert refused.value.code == 401

@@ -33,6 +33,7 @@ class FakeTranslateState:
         self.released = threading.Event()      # cleared: every request hangs until it is set again
         self.released.set()
         self.hanging = 0                       # requests waiting right now
+        self.hung_total = 0                    # requests that waited, ever
         self.hang_started = threading.Event()  # set when a request starts to hang
 
     def hold(self) -> None:
@@ -47,6 +48,7 @@ class FakeTranslateState:
             return
         with self.lock:
             self.hanging += 1
+            self.hung_total += 1
         self.hang_started.set()
         try:
             self.released.wait(limit_s)

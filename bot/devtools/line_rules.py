@@ -319,23 +319,27 @@ def loading_limit_errors(body: dict) -> list[dict]:
     return []
 
 
-def request_errors(path: str, body, headers) -> tuple[int, dict] | None:
-    """None when LINE would accept the request; else (status, LINE's error body)."""
+def request_errors(path: str, body, headers, method: str = "post") -> tuple[int, dict] | None:
+    """None when LINE would accept the request; else (status, LINE's error body).
+
+    `path` is the spec's path template (`/v2/bot/profile/{userId}`); `body` is the parsed JSON
+    object, or None when the body was missing, not JSON or not an object.
+    """
     if not str(headers.get("Authorization", "")).startswith("Bearer ") or len(headers["Authorization"]) <= 7:
         return 401, {"message": "Authentication failed. Confirm that the access token in the authorization header is valid."}
     retry_key = headers.get("X-Line-Retry-Key")
-    if retry_key is not None and "x-line-retry-key" not in header_names(path):
+    if retry_key is not None and "x-line-retry-key" not in header_names(path, method):
         return 400, {"message": "The retry key cannot be used with this endpoint (only push, multicast, "
                                 "narrowcast and broadcast accept X-Line-Retry-Key)"}
     if retry_key is not None and not _UUID.match(retry_key):
         return 400, {"message": "The value of the X-Line-Retry-Key header is not a valid UUID"}
+    schema_name = request_schema_name(path, method)
+    if schema_name is None:
+        return None
     if body is None:
         return 400, {"message": "The request body has 1 error(s)",
-                     "details": [{"message": "The request body is not valid JSON", "property": ""}]}
-    schema_name = request_schema_name(path)
-    details = schema_errors(schema_name, body) if schema_name else []
-    if not details:
-        details = _limit_errors(path, body)
+                     "details": [{"message": "The request body must be a JSON object", "property": ""}]}
+    details = schema_errors(schema_name, body) or _limit_errors(path, body)
     if details:
         return 400, {"message": f"The request body has {len(details)} error(s)", "details": details}
     return None
