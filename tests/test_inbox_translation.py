@@ -144,3 +144,13 @@ def test_reply_preview_returns_with_a_way_forward_while_the_translator_hangs(bot
     assert preview.status_code == 200 and still_hanging == 1        # answered while the call still hung
     assert "翻訳サービスが今は使えません" in page and "もう一度翻訳する" in page and "このまま送信" in page
     assert 'name="final_text" id="final_text">明日来てください。</textarea>' in page    # send as is, or edit
+
+
+def test_only_users_texts_in_other_languages_are_sent_for_translation():
+    from bot.inbox.translations import needs_translation
+    text = Message(direction="in", kind="text", text="Con tôi bị sốt", translation=None)
+    assert needs_translation(text, "vi")
+    assert not needs_translation(text, "ja") and not needs_translation(text, "ja-easy")
+    assert not needs_translation(Message(direction="in", kind="text", text="x", translation="訳"), "vi")
+    assert not needs_translation(Message(direction="out", kind="text", text="x", translation=None), "vi")
+    assert not needs_translation(Message(direction="in", kind="text", text=None, translation=None), "vi")  # before consent

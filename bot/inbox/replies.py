@@ -1,4 +1,8 @@
-"""Advisor replies: preview the translation and its back-translation, then send by push."""
+"""Advisor replies: preview the translation and its back-translation, then send by push.
+
+The preview is the one translation made inside a web request (the advisor waits for it): it
+uses a translator with a short timeout, and a failure offers "try again" or "send as is".
+"""
 from __future__ import annotations
 
 import uuid
@@ -7,12 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.cases.queue import audit, record_advisor_reply
+from bot.inbox.translations import NO_TRANSLATION_LOCALES   # advisors write Japanese (Easy Japanese for ja-easy)
 from bot.messages import text_message
 from bot.ports import Translation
 from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound
-
-from bot.inbox.translations import NO_TRANSLATION_LOCALES   # advisors write Japanese (Easy Japanese for ja-easy)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import logging
 import redis
 from sqlalchemy import select
 
+from bot.ports import Translator
 from bot.store.models import Message
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class InboundTranslations:
         pipe.execute()
 
 
-def translate_inbound(sessions, translator, markers: InboundTranslations, message_ids: list[int], locale: str) -> int:
+def translate_inbound(sessions, translator: Translator, markers: InboundTranslations, message_ids: list[int], locale: str) -> int:
     """The job's work: translate each message to Japanese and store it; returns how many were done.
 
     The call to the Translation API happens outside any database transaction. At the first
