@@ -185,8 +185,10 @@ class DelayedApp:
 
 def serve_fake_line(port: int, delay: float) -> None:
     from werkzeug.serving import make_server
-    from bot.devtools.fake_line import _QuietHandler, create_fake_line_app
-    app = create_fake_line_app()
+    from bot.devtools.fake_line import FakeLineState, _QuietHandler, create_fake_line_app
+    state = FakeLineState()
+    state.accept_unregistered_reply_tokens = True      # the load client's events carry tokens it never registers
+    app = create_fake_line_app(state)
     make_server("127.0.0.1", port, DelayedApp(app, delay) if delay else app, threaded=True,
                 request_handler=_QuietHandler).serve_forever()
 

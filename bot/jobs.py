@@ -45,6 +45,13 @@ def deliver_messages(message_ids: list[int]) -> None:
     current_services().delivery.deliver_messages(message_ids)
 
 
+def translate_inbound_messages(message_ids: list[int], locale: str) -> int:
+    """Japanese for users' messages shown in the inbox (a case page asks; it never waits for it)."""
+    from bot.inbox.translations import translate_inbound
+    services = current_services()
+    return translate_inbound(services.sessions, services.translator, services.inbox_translations, message_ids, locale)
+
+
 def erase_user_data(line_user_id: str, locale: str) -> dict:
     """The user's "delete my data": erase, then tell them it is done (sent without storing it)."""
     import uuid

@@ -23,6 +23,7 @@ from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
+from bot.inbox.translations import InboundTranslations
 from bot.domain import make_domain_services
 from bot.ports import Clock
 from bot.faults import DATABASE, REDIS, DependencyWatch
@@ -45,8 +46,10 @@ class Services:
     content: ContentRegistry
     tasks: RqTaskQueue
     inbox_sessions: RedisInboxSessions
+    inbox_translations: InboundTranslations
     translator: Any = None
     clock: Clock = field(default_factory=ZoneClock)
+    preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
@@ -96,21 +99,23 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s,
                         stop=stop, outage_memory_s=settings.line_outage_memory_s)
     tasks = RqTaskQueue(connection)
-    translator = build_translator(settings, connection)
+    translator = build_translator(settings, connection, settings.translate_timeout_s)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), delivery=delivery, stop=stop,
         inbox=RedisPartitionInbox(connection, dead_letters=RedisDeadLetters(connection, settings.dead_letter_days),
                                   attempt_spacing_s=settings.dead_letter_attempt_spacing_s),
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, translator=translator, notifiers=build_notifiers(settings), clock=ZoneClock(settings.time_zone),
+        tasks=tasks, translator=translator, clock=ZoneClock(settings.time_zone),
+        preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
+        inbox_translations=InboundTranslations(connection, tasks), notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )
     return services
 
 
-def build_translator(settings: Settings, connection: redis.Redis):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float):
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None
@@ -119,7 +124,7 @@ def build_translator(settings: Settings, connection: redis.Redis):
         from google.auth.credentials import AnonymousCredentials
         credentials = AnonymousCredentials()
     cloud = CloudTranslator(settings.google_project, settings.google_location, settings.translate_api_endpoint,
-                            settings.translate_glossary, credentials=credentials)
+                            settings.translate_glossary, credentials=credentials, timeout_s=timeout_s)
     return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 

@@ -44,6 +44,10 @@ class Settings:
     translate_api_endpoint: str = ""
     translate_glossary: str = ""
     translation_cache_days: int = 30
+    # Short on purpose: a hanging Translation API must not hold a worker (inbox jobs, search pivot)
+    # or an advisor's reply preview, which runs in a web request, for long.
+    translate_timeout_s: float = 5.0
+    translate_preview_timeout_s: float = 3.0
     secret_key: str = field(default="", repr=False)
     inbox_idle_minutes: int = 120            # an inbox session ends after this long without a request
     trusted_proxy_hops: int = 0              # X-Forwarded-For entries added by our own proxies (see docs/deploy.md)
@@ -161,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         translate_api_endpoint=env.get("TRANSLATE_API_ENDPOINT", "").strip(),
         translate_glossary=env.get("GOOGLE_TRANSLATE_GLOSSARY", "").strip(),
         translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
+        translate_timeout_s=_int(env, "TRANSLATE_TIMEOUT_S", 5),
         secret_key=env.get("SECRET_KEY", "").strip(),
         inbox_idle_minutes=_int(env, "INBOX_IDLE_MINUTES", 120),
         trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),

@@ -47,7 +47,8 @@ class LineMessenger:
                        language=profile.language, picture_url=profile.picture_url)
 
     def show_loading(self, user_id: str, seconds: int) -> None:
-        request = ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=max(5, min(60, seconds)))
+        # LINE takes 5-60 s in steps of 5 and refuses anything else: round up into that range.
+        request = ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=max(5, min(60, -(-seconds // 5) * 5)))
         self._best_effort(lambda: self._api.show_loading_animation(request, _request_timeout=self._timeout))
 
     def mark_as_read(self, mark_as_read_token: str) -> None:

@@ -34,7 +34,7 @@ class NoneTranslator:
 class CloudTranslator:
     translates = True
     def __init__(self, project: str, location: str = "global", api_endpoint: str = "", glossary: str = "",
-                 credentials=None, timeout_s: float = 10.0):
+                 credentials=None, timeout_s: float = 5.0):
         from google.api_core.client_options import ClientOptions
         from google.cloud import translate_v3
 

@@ -1,9 +1,12 @@
 """A fake LINE Messaging API for tests and local development.
 
 Implements the endpoints the bot uses (reply, push, profile, loading animation, mark as read)
-with LINE's status codes: 400 with LINE-style details for invalid requests and spent reply
-tokens, 409 for a push whose X-Line-Retry-Key was already accepted. Switches under /_test/
-make it answer 429/500 or hang, and GET /_test/messages shows what it received.
+with LINE's status codes. It refuses what LINE refuses (`bot/devtools/line_rules.py`: every
+body against LINE's published OpenAPI spec plus the documented limits): 401 without an access
+token, 400 with LINE's error shape for an invalid body, a retry key on a reply, or a reply token
+that LINE never issued (tests and the simulator register the tokens of the events they send) or
+that was already used; 409 for a push whose X-Line-Retry-Key was already accepted. Switches under
+/_test/ make it answer 429/500 or hang, and GET /_test/messages shows what it received.
 """
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ import uuid
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-KNOWN_TYPES = {"text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "textV2"}
+from bot.devtools.line_rules import request_errors
 
 
 class FakeLineState:
     def __init__(self):
         self.lock = threading.Lock()
+        # Load benchmarks send thousands of events without registering their tokens; only they turn this on.
+        self.accept_unregistered_reply_tokens = False
         self.reset()
 
     def reset(self):
@@ -31,26 +36,6 @@ class FakeLineState:
         self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
         self.calls: list[dict] = []        # every call, including failed ones
         self.outage: dict | None = None    # {"status": 500, "until": monotonic time}: every reply/push fails
-
-
-def _validate_messages(messages) -> list[dict]:
-    details = []
-    if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
-        return [{"message": "Size must be between 1 and 5", "property": "messages"}]
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("type") not in KNOWN_TYPES:
-            details.append({"message": "Invalid message type", "property": f"messages[{i}].type"})
-            continue
-        if message["type"] == "text" and not (0 < len(message.get("text", "").encode("utf-16-le")) // 2 <= 5000):
-            details.append({"message": "Length must be between 1 and 5000", "property": f"messages[{i}].text"})
-        items = (message.get("quickReply") or {}).get("items", [])
-        if len(items) > 13:
-            details.append({"message": "Size must be between 0 and 13", "property": f"messages[{i}].quickReply.items"})
-        for j, item in enumerate(items):
-            if len(item.get("action", {}).get("label", "")) > 20:
-                details.append({"message": "Length must be between 0 and 20",
-                                "property": f"messages[{i}].quickReply.items[{j}].action.label"})
-    return details
 
 
 def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
@@ -74,8 +59,18 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
             return jsonify(message="The server timed out"), 504
         return jsonify(message=failure.get("message", "Injected failure")), int(failure["status"])
 
-    def authorized() -> bool:
-        return request.headers.get("Authorization", "").startswith("Bearer ")
+    def refused(kind: str, body, spec_path: str | None = None, method: str = "post"):
+        """LINE's answer to a request it would refuse (401 or 400), or None; noted like any call."""
+        problem = request_errors(spec_path or request.path, body, request.headers, method)
+        if problem is None:
+            return None
+        status, error = problem
+        note(kind, body, status)
+        return jsonify(error), status
+
+    def json_body():
+        body = request.get_json(silent=True)
+        return body if isinstance(body, dict) else None
 
     def note(kind: str, body: dict, status: int):
         with state.lock:
@@ -84,18 +79,16 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     @app.post("/v2/bot/message/reply")
     def reply():
-        body = request.get_json(silent=True) or {}
-        if not authorized():
-            return jsonify(message="Authentication failed"), 401
+        body = json_body()
         if (failure := injected_failure("reply")) is not None:
             note("reply", body, failure[1])
             return failure
-        token = body.get("replyToken", "")
-        if details := _validate_messages(body.get("messages")):
-            note("reply", body, 400)
-            return jsonify(message="The request body has 1 error(s)", details=details), 400
+        if (refusal := refused("reply", body)) is not None:
+            return refusal
+        token = body["replyToken"]
         with state.lock:
-            if not token or token in state.used_reply_tokens:
+            issued = token in state.reply_token_owner or state.accept_unregistered_reply_tokens
+            if not issued or token in state.used_reply_tokens:
                 state.calls.append({"endpoint": "reply", "status": 400, "body": body, "time": time.time()})
                 return jsonify(message="Invalid reply token"), 400
             state.used_reply_tokens.add(token)
@@ -107,16 +100,13 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     @app.post("/v2/bot/message/push")
     def push():
-        body = request.get_json(silent=True) or {}
-        if not authorized():
-            return jsonify(message="Authentication failed"), 401
+        body = json_body()
         if (failure := injected_failure("push")) is not None:
             note("push", body, failure[1])
             return failure
-        if details := _validate_messages(body.get("messages")):
-            note("push", body, 400)
-            return jsonify(message="The request body has 1 error(s)", details=details), 400
-        if not isinstance(body.get("to"), str) or not body["to"]:
+        if (refusal := refused("push", body)) is not None:
+            return refusal
+        if not body["to"]:
             note("push", body, 400)
             return jsonify(message="The property, 'to', in the request body is invalid"), 400
         retry_key = request.headers.get("X-Line-Retry-Key")
@@ -135,8 +125,8 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     @app.get("/v2/bot/profile/<user_id>")
     def profile(user_id):
-        if not authorized():
-            return jsonify(message="Authentication failed"), 401
+        if (refusal := refused("profile", None, "/v2/bot/profile/{userId}", "get")) is not None:
+            return refusal
         with state.lock:
             known = state.profiles.get(user_id)
         if known is None:
@@ -146,13 +136,17 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     @app.post("/v2/bot/chat/loading/start")
     def loading():
-        body = request.get_json(silent=True) or {}
+        body = json_body()
+        if (refusal := refused("loading", body)) is not None:
+            return refusal
         note("loading", body, 202)
         return jsonify({}), 202
 
     @app.post("/v2/bot/chat/markAsRead")
     def mark_as_read():
-        body = request.get_json(silent=True) or {}
+        body = json_body()
+        if (refusal := refused("markAsRead", body)) is not None:
+            return refusal
         note("markAsRead", body, 200)
         return jsonify({})
 

@@ -2,7 +2,10 @@
 
 Answers `POST /v3/projects/{p}/locations/{l}:translateText` like the real service, with a
 visible, deterministic "translation" ([vi] text), a tiny dictionary so a demo reads
-naturally, glossary results when a glossary is named, and switches to fail or hang.
+naturally, glossary results when a glossary is named, and switches to fail or hang: one
+request at a time (`state.failures`), or every request until released (`hold()` /
+`release()`, or `POST /_test/hang {"hang": true|false}`) — a Translation API that stopped
+answering, for fault tests.
 """
 from __future__ import annotations
 
@@ -27,6 +30,31 @@ class FakeTranslateState:
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.failures: list[dict] = []
+        self.released = threading.Event()      # cleared: every request hangs until it is set again
+        self.released.set()
+        self.hanging = 0                       # requests waiting right now
+        self.hung_total = 0                    # requests that waited, ever
+        self.hang_started = threading.Event()  # set when a request starts to hang
+
+    def hold(self) -> None:
+        self.hang_started.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_while_held(self, limit_s: float = 300) -> None:
+        if self.released.is_set():
+            return
+        with self.lock:
+            self.hanging += 1
+            self.hung_total += 1
+        self.hang_started.set()
+        try:
+            self.released.wait(limit_s)
+        finally:
+            with self.lock:
+                self.hanging -= 1
 
 
 def create_fake_translate_app(state: FakeTranslateState | None = None) -> Flask:
@@ -39,6 +67,7 @@ def create_fake_translate_app(state: FakeTranslateState | None = None) -> Flask:
         if method != "translateText":
             return jsonify(error={"code": 404, "message": "Not found", "status": "NOT_FOUND"}), 404
         body = request.get_json(silent=True) or {}
+        state.wait_while_held()
         with state.lock:
             state.requests.append(body)
             failure = state.failures.pop(0) if state.failures else None
@@ -54,6 +83,12 @@ def create_fake_translate_app(state: FakeTranslateState | None = None) -> Flask:
             payload["glossaryTranslations"] = [{"translatedText": t["translatedText"] + " (glossary)",
                                                 "glossaryConfig": body["glossaryConfig"]} for t in translations]
         return jsonify(payload)
+
+    @app.post("/_test/hang")
+    def hang_switch():
+        body = request.get_json(silent=True) or {}
+        state.hold() if body.get("hang") else state.release()
+        return jsonify(hanging=not state.released.is_set())
 
     return app
 
@@ -72,4 +107,5 @@ class FakeTranslateServer:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self):
+        self.state.release()            # let hanging requests end so the server can shut down
         self._server.shutdown()

@@ -1,4 +1,8 @@
-"""Advisor replies: preview the translation and its back-translation, then send by push."""
+"""Advisor replies: preview the translation and its back-translation, then send by push.
+
+The preview is the one translation made inside a web request (the advisor waits for it): it
+uses a translator with a short timeout, and a failure offers "try again" or "send as is".
+"""
 from __future__ import annotations
 
 import uuid
@@ -7,12 +11,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.cases.queue import audit, record_advisor_reply
+from bot.inbox.translations import NO_TRANSLATION_LOCALES   # advisors write Japanese (Easy Japanese for ja-easy)
 from bot.messages import text_message
 from bot.ports import Translation
 from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound
 
-NO_TRANSLATION_LOCALES = {"ja", "ja-easy"}      # advisors write Japanese (Easy Japanese for ja-easy)
 SENDER_NAME_MAX = 20                            # LINE's limit for sender.name
 
 
@@ -70,12 +74,3 @@ class ReplyService:
         audit(self._session, advisor.id, "case.reply", f"case:{case.id}", translated=bool(source_ja and source_ja != text))
         self._session.flush()
         return rows
-
-    def translate_inbound(self, message: Message, locale: str) -> Translation | None:
-        """Japanese for a user's message, stored once it succeeds."""
-        if not message.text or message.translation or locale in NO_TRANSLATION_LOCALES:
-            return None
-        result = self._translator.translate(message.text, target="ja", source=locale)
-        if result.translated:
-            message.translation = result.text
-        return result

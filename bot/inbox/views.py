@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import secrets
+
+import redis
 from datetime import datetime, timezone
 from functools import wraps
 
@@ -16,7 +18,8 @@ from bot.inbox.auth import (AccountError, authenticate, change_password, count_l
                             login_failures_exceeded, reset_password, set_latin_name)
 from bot.inbox.sessions import SessionStoreError
 from bot.inbox.canned import load_canned_replies
-from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService, sender_name
+from bot.inbox.replies import ReplyService, sender_name
+from bot.inbox.translations import NO_TRANSLATION_LOCALES, needs_translation
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
@@ -210,28 +213,33 @@ def _case_or_404(case_id: int) -> Case:
 
 def _reply_service() -> ReplyService:
     services = _services()
-    return ReplyService(g.db, services.translator, utcnow, services.settings.advisor_icon_url,
+    return ReplyService(g.db, services.preview_translator, utcnow, services.settings.advisor_icon_url,
                         services.content.current().catalog)
 
 
 def _conversation(case: Case, user: User) -> list[dict]:
-    replies = _reply_service()
+    """The last 200 messages; Japanese translations still missing are asked of the worker, not made here."""
     if user.id is None:
         return []
-    messages = g.db.scalars(select(Message).where(Message.user_id == user.id).order_by(Message.id)).all()
-    items = []
-    for message in messages[-200:]:
-        translation = None
-        if message.direction == "in" and message.kind == "text":
-            result = replies.translate_inbound(message, case.locale)
-            translation = message.translation or (None if result is None else "")
-        items.append({"id": message.id, "direction": message.direction, "sender": message.sender, "text": message.text,
-                      "kind": message.kind,
-                      "translation": translation, "source_ja": message.translation_source,
-                      "status": message.delivery_status, "error": message.delivery_error,
-                      "time": message.created_at, "advisor": message.advisor_id})
-    g.db.commit()
-    return items
+    messages = g.db.scalars(select(Message).where(Message.user_id == user.id)
+                            .order_by(Message.id.desc()).limit(200)).all()[::-1]
+    missing = [m.id for m in messages if needs_translation(m, case.locale)]
+    states = _translation_states(missing, case.locale)
+    return [{"id": m.id, "direction": m.direction, "sender": m.sender, "text": m.text, "kind": m.kind,
+             "translation": m.translation, "translation_state": states.get(m.id),
+             "source_ja": m.translation_source, "status": m.delivery_status, "error": m.delivery_error,
+             "time": m.created_at, "advisor": m.advisor_id} for m in messages]
+
+
+def _translation_states(message_ids: list[int], locale: str) -> dict[int, str]:
+    """'pending' or 'failed' per untranslated message, after asking the worker for the new ones."""
+    translations = _services().inbox_translations
+    try:
+        translations.request(message_ids, locale)
+        return translations.states(message_ids)
+    except redis.RedisError:
+        current_app.logger.warning("inbox translations: Redis is not answering; originals shown")
+        return {message_id: "failed" for message_id in message_ids}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -263,6 +271,24 @@ def case_messages_count(case_id: int):
         return jsonify(messages=0, status=case.status)
     count = g.db.scalar(select(func.count()).select_from(Message).where(Message.user_id == case.user_id))
     return jsonify(messages=count, status=case.status)
+
+
+@bp.get("/api/cases/<int:case_id>/translations")
+@login_required()
+def case_translations(case_id: int):
+    """Polled by an open case page while some messages show 翻訳中…: each one's state, and the text once done."""
+    case = _case_or_404(case_id)
+    wanted = [int(part) for part in request.args.get("ids", "").split(",")[:200] if part.strip().isdigit()]
+    if case.user_id is None or not wanted:
+        return jsonify(translations={})
+    messages = g.db.scalars(select(Message).where(Message.user_id == case.user_id, Message.id.in_(wanted))).all()
+    done = {m.id: {"state": "done", "text": m.translation} for m in messages if m.translation}
+    waiting = [m.id for m in messages if m.id not in done]
+    try:
+        states = _services().inbox_translations.states(waiting)
+    except redis.RedisError:
+        states = {message_id: "failed" for message_id in waiting}
+    return jsonify(translations={**done, **{mid: {"state": state} for mid, state in states.items()}})
 
 
 def _mark_read(user: User) -> None:
@@ -360,10 +386,12 @@ def retry_translation(case_id: int, message_id: int):
     message = g.db.get(Message, message_id)
     if message is None or message.user_id != case.user_id:
         abort(404)
-    result = _reply_service().translate_inbound(message, case.locale)
-    g.db.commit()
-    if result is not None and not result.translated:
-        flash("Translation is still not available. The original is shown.")
+    if needs_translation(message, case.locale):
+        try:
+            _services().inbox_translations.request([message.id], case.locale, retry_failed=True)
+            flash("翻訳をやり直しています。少し待つと表示されます。")
+        except redis.RedisError:
+            flash("翻訳を始められませんでした(Redis が応答しません)。原文を表示しています。")
     return redirect(url_for("inbox.case_view", case_id=case.id))
 
 
