@@ -26,7 +26,7 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     """`extra` carries infrastructure-backed helpers the worker has (the task queue)."""
     tasks = (extra or {}).get("tasks")
     pivot = _pivot_through((extra or {}).get("translator"))
-    cases = CaseDesk(session, content.desk_hours, now, tasks)
+    cases = CaseDesk(session, content.desk_hours, now, tasks, (extra or {}).get("live"))
     answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)
     safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy)

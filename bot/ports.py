@@ -58,3 +58,8 @@ class Translation:
     target: str
     translated: bool           # False: the original is shown (offline backend or a failure)
     error: str | None = None
+
+
+class LiveFeed(Protocol):
+    """Tells open inbox pages what changed (a new case, a message, an escalation) within a second."""
+    def publish(self, kind: str, case_id: int, **data) -> None: ...

@@ -17,6 +17,7 @@ from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
+from bot.cases.live import RedisLiveFeed
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
@@ -82,7 +83,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
         tasks=tasks, translator=translator,
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator},
+        extras={"tasks": tasks, "translator": translator, "live": RedisLiveFeed(connection)},
     )
     return services
 

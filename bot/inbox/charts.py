@@ -13,7 +13,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str, 
     top = max(totals + [1])
     left, bottom, plot_h = 30, 30, height - 50
     bar_w = (width - left - 10) / max(1, len(labels))
-    parts = [f'<svg viewBox="0 0 {width} {height + 20 * ((len(series) + 5) // 6)}" role="img" aria-label="{escape(title)}" '
+    parts = [f'<svg viewBox="0 0 {width} {height + 20 * ((len(series) + 3) // 4)}" role="img" aria-label="{escape(title)}" '
              f'style="width:100%;height:auto;background:#fff">',
              f'<text x="{left}" y="14" font-size="13" font-weight="600">{escape(title)}</text>',
              f'<text x="2" y="{20 + 4}" font-size="10">{int(top)}</text>']
@@ -29,7 +29,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str, 
         if len(labels) <= 31 and (i % max(1, len(labels) // 8) == 0):
             parts.append(f'<text x="{left + i * bar_w:.1f}" y="{height - 14}" font-size="10">{escape(label)}</text>')
     for i, name in enumerate(series):
-        x, y = left + (i % 6) * 100, height + 8 + 20 * (i // 6)
+        x, y = left + (i % 4) * 150, height + 8 + 20 * (i // 4)     # room for Japanese names
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours[name]}"/>'
                      f'<text x="{x + 14}" y="{y}" font-size="11">{escape(name)}</text>')
     parts.append("</svg>")

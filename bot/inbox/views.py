@@ -17,6 +17,8 @@ from bot.inbox.auth import (AccountError, authenticate, change_password, count_l
                             login_failures_exceeded, reset_password)
 from bot.inbox.sessions import SessionStoreError
 from bot.inbox.canned import load_canned_replies
+from bot.inbox.labels import reason_label
+from bot.inbox.pages import case_extras, page_helpers, sorted_canned, ui_language
 from bot.inbox.replies import NO_TRANSLATION_LOCALES, ReplyService
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
@@ -68,7 +70,8 @@ def close_db(exc):
 def inject_helpers():
     if "csrf_token" not in session:
         session["csrf_token"] = secrets.token_urlsafe(32)
-    return {"csrf_token": session["csrf_token"], "advisor": g.get("advisor"), "language_names": NATIVE_NAMES}
+    return {"csrf_token": session["csrf_token"], "advisor": g.get("advisor"), "language_names": NATIVE_NAMES,
+            **page_helpers()}
 
 
 def login_required(role: str | None = None):
@@ -163,7 +166,8 @@ def _case_rows(db, filters: dict) -> list[dict]:
         assigned = db.get(Advisor, case.assigned_advisor_id) if case.assigned_advisor_id else None
         rows.append({"id": case.id, "priority": case.priority, "status": case.status, "topic": case.topic,
                      "locale": case.locale, "waiting": waiting, "sla": sla, "name": user.display_name or "—",
-                     "assigned": assigned.display_name if assigned else None, "reason": case.reason or ""})
+                     "assigned": assigned.display_name if assigned else None, "reason": case.reason or "",
+                     "reason_label": reason_label(case.reason, ui_language())})
     return rows
 
 
@@ -234,13 +238,13 @@ def case_view(case_id: int):
         _mark_read(user)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.display_name)).all()
-    canned = [r for r in load_canned_replies(_services().settings.flows_dir) if r["topic"] in ("any", case.topic)]
+    canned = sorted_canned(load_canned_replies(_services().settings.flows_dir), case.topic)
     items = _conversation(case, user)
     total = g.db.scalar(select(func.count()).select_from(Message).where(Message.user_id == user.id)) if user.id else 0
     return render_template("case.html", case=case, user=user, items=items, notes=notes, message_count=total,
                            advisors=advisors, canned=canned, topics=TOPICS, priorities=PRIORITIES,
                            preview=None, needs_translation=case.locale not in NO_TRANSLATION_LOCALES,
-                           names={a.id: a.display_name for a in advisors})
+                           names={a.id: a.display_name for a in advisors}, **case_extras(g.db, case, items))
 
 
 @bp.get("/api/cases/<int:case_id>/messages")
@@ -285,13 +289,26 @@ def case_action(case_id: int):
             case_queue.reopen(g.db, case, g.advisor.id, now)
         elif action == "note":
             case_queue.add_note(g.db, case, g.advisor.id, request.form.get("note", ""))
+        elif action == "assign":
+            case_queue.transfer(g.db, case, g.advisor.id, int(request.form["to_advisor"]), now)
         else:
             abort(400, description=f"Unknown action {action!r}.")
         g.db.commit()
+        _announce(case, action)
     except case_queue.CaseError as exc:
         g.db.rollback()
         flash(str(exc))
     return redirect(url_for("inbox.case_view", case_id=case.id))
+
+
+def _announce(case: Case, action: str) -> None:
+    """Other advisors' open pages learn of the change; an advisor given the case is told."""
+    from bot.inbox.live_views import publish_case_change
+    if action in ("transfer", "assign"):
+        target = int(request.form["to_advisor"])
+        publish_case_change(case, action, g.advisor.id, to_advisor=target if target != g.advisor.id else None)
+    elif action != "note":
+        publish_case_change(case, action, g.advisor.id)
 
 
 @bp.post("/cases/<int:case_id>/preview")
@@ -306,10 +323,11 @@ def reply_preview(case_id: int):
     user = _user_of(g.db, case)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True))).all()
-    return render_template("case.html", case=case, user=user, items=_conversation(case, user), notes=notes,
+    items = _conversation(case, user)
+    return render_template("case.html", case=case, user=user, items=items, notes=notes,
                            advisors=advisors, canned=[], topics=TOPICS, priorities=PRIORITIES, preview=preview,
                            needs_translation=case.locale not in NO_TRANSLATION_LOCALES,
-                           names={a.id: a.display_name for a in advisors})
+                           names={a.id: a.display_name for a in advisors}, **case_extras(g.db, case, items))
 
 
 @bp.post("/cases/<int:case_id>/send")
@@ -329,6 +347,7 @@ def reply_send(case_id: int):
     rows = _reply_service().send(case, g.advisor, text, request.form.get("source_ja") or None)
     g.db.commit()
     _services().tasks.enqueue("bot.jobs.deliver_messages", [row.id for row in rows])
+    _announce(case, "reply")
     return redirect(url_for("inbox.case_view", case_id=case.id))
 
 
@@ -411,20 +430,28 @@ def audit_log():
 @login_required(role="admin")
 def dashboard():
     from bot.inbox.charts import bars, stacked_bars
+    from bot.inbox.labels import language_label, topic_label
     from bot.inbox.stats import build_dashboard
     board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
+    ui = ui_language()
     day_labels = [d.strftime("%m/%d") for d in board.days]
     week_labels = [w.strftime("%m/%d") for w in board.weeks]
     locales = sorted({loc for c in board.cases_by_day_locale.values() for loc in c})
     topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
+    level_names = {"emergency": "緊急(119・110)", "crisis": "危機(相談窓口)"} if ui == "ja" else \
+        {"emergency": "emergency", "crisis": "crisis"}
     charts = [
-        stacked_bars(day_labels, {loc: [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales},
-                     "Cases per day by language / 言語別の相談件数"),
-        stacked_bars(day_labels, {t: [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics},
-                     "Cases per day by topic / 分野別の相談件数"),
-        stacked_bars(week_labels, {lvl: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")},
-                     "Emergencies and crises per week / 緊急・危機の件数(週)"),
-        bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "Busiest hours (Japan time) / 時間帯別"),
+        (stacked_bars(day_labels, {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales},
+                      "言語別の相談件数(日ごと)"),
+         "その日に始まった相談(ケース)の数を、利用者の言語ごとに色分けしています。"),
+        (stacked_bars(day_labels, {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics},
+                      "分野別の相談件数(日ごと)"),
+         "その日に始まった相談の数を、分野(相談員が変更した後の分野)ごとに色分けしています。"),
+        (stacked_bars(week_labels, {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")},
+                      "緊急・危機の件数(週ごと)"),
+         "緊急・危機の言葉で始まった相談と、相談の途中で緊急・危機の言葉があった回数の合計です(週は月曜から)。"),
+        (bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別の相談件数(日本時間)", unit="件数"),
+         "相談が始まった時刻(日本時間)ごとの数です。相談員を多く置く時間帯の目安になります。"),
     ]
     return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
 

@@ -1,20 +1,77 @@
-// A case page: shows a banner when the user writes again, keeps the newest message in view,
-// and puts a canned reply into the reply box.
+// A case page: new messages and changes appear by themselves (live feed from live.js), the
+// newest message stays in view, canned replies go in at the cursor, and the page tells the
+// others that this advisor is looking.
 (() => {
-  const banner = document.getElementById('new-messages');
-  if (banner && banner.dataset.countUrl) {
-    const shown = Number(banner.dataset.shown);
-    setInterval(async () => {
-      try {
-        const r = await fetch(banner.dataset.countUrl);
-        if (r.ok && (await r.json()).messages > shown) banner.hidden = false;
-      } catch (e) { /* offline for a moment */ }
-    }, 5000);
-  }
+  const page = document.getElementById('case-page');
+  if (!page) return;
+  const caseId = Number(page.dataset.case);
   const conversation = document.getElementById('conversation');
+  const csrf = document.querySelector('input[name=csrf_token]').value;
+  let lastMessage = Number(page.dataset.lastMessage) || 0;
+  let loading = null;
+
   if (conversation) conversation.scrollTop = conversation.scrollHeight;      // the newest message first in view
+
+  async function refresh() {
+    if (loading) return loading;
+    loading = (async () => {
+      try {
+        const r = await fetch(`${page.dataset.updatesUrl}?after=${lastMessage}`);
+        if (!r.ok) return;
+        const data = await r.json();
+        const atBottom = conversation.scrollHeight - conversation.scrollTop - conversation.clientHeight < 40;
+        if (data.messages.trim()) {
+          conversation.insertAdjacentHTML('beforeend', data.messages);   // server-rendered, escaped
+          if (atBottom || data.messages.includes('escalated')) conversation.scrollTop = conversation.scrollHeight;
+        }
+        lastMessage = Math.max(lastMessage, data.last);
+        document.getElementById('case-header').outerHTML = data.header;
+      } finally { loading = null; }
+    })();
+    return loading;
+  }
+  document.addEventListener('inbox-live', e => { if (e.detail.case === caseId) refresh(); });
+
+  async function heartbeat(leaving) {
+    const body = new URLSearchParams({csrf_token: csrf});
+    if (leaving) body.set('leaving', '1');
+    try {
+      const r = await fetch(page.dataset.presenceUrl, {method: 'POST', body, keepalive: !!leaving});
+      if (!r.ok || leaving) return;
+      const others = (await r.json()).viewers;
+      const box = document.getElementById('viewers');
+      if (box) box.textContent = others.length ? 'いま見ている人: ' + others.join('、') : '';
+    } catch (e) { /* offline for a moment */ }
+  }
+  heartbeat(false);
+  setInterval(() => heartbeat(false), 15000);
+  window.addEventListener('pagehide', () => heartbeat(true));
+
+  // Canned replies: searchable; inserted where the cursor is, never replacing what was typed.
+  const reply = document.getElementById('reply_text');
+  let cursor = null;
+  if (reply) ['keyup', 'click', 'select', 'blur'].forEach(k => reply.addEventListener(k, () => {
+    cursor = [reply.selectionStart, reply.selectionEnd];
+  }));
   document.querySelectorAll('.canned').forEach(b => b.addEventListener('click', async () => {
     const r = await fetch(b.dataset.url); const j = await r.json();
-    const t = document.getElementById('reply_text'); if (t) { t.value = j.text; t.focus(); }
+    if (!reply) return;
+    const [start, end] = cursor || [reply.value.length, reply.value.length];
+    reply.setRangeText(j.text, start, end, 'end');
+    cursor = [reply.selectionStart, reply.selectionEnd];
+    reply.focus();
   }));
+  const search = document.getElementById('canned-search');
+  if (search) search.addEventListener('input', () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    document.querySelectorAll('.canned').forEach(b => {
+      const title = b.dataset.title.toLowerCase();
+      b.hidden = !words.every(w => title.includes(w));
+    });
+  });
+  const barReply = document.getElementById('bar-reply');
+  if (barReply && reply) barReply.addEventListener('click', e => {
+    e.preventDefault();
+    reply.scrollIntoView({block: 'center'}); reply.focus();
+  });
 })();
