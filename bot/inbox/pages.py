@@ -14,6 +14,9 @@ from bot.inbox.timefmt import jst
 from bot.store.models import Advisor, AuditEntry, Message
 
 
+ESCALATION_WORDS = {"emergency": "⚠ 緊急の言葉", "crisis": "⚠ 危機の言葉", None: "⚠ 優先度が上がった言葉"}
+
+
 def services():
     return current_app.extensions["bot.services"]
 
@@ -52,16 +55,20 @@ def case_extras(db, case, items: list[dict]) -> dict:
     escalations = db.scalars(select(AuditEntry).where(AuditEntry.action == ESCALATE_ACTION,
                                                       AuditEntry.target == f"case:{case.id}")
                              .order_by(AuditEntry.id)).all()
-    escalated_events = {(e.detail or {}).get("event_id") for e in escalations} - {None}
+    level_of_event = {(e.detail or {}).get("event_id"): (e.detail or {}).get("level") for e in escalations}
+    level_of_event.pop(None, None)
     event_of = dict(db.execute(select(Message.id, Message.event_id)
                                .where(Message.id.in_([i["id"] for i in items] or [0]))).all())
     for item in items:
-        item["escalated"] = item["direction"] == "in" and event_of.get(item["id"]) in escalated_events
+        event_id = event_of.get(item["id"]) if item["direction"] == "in" else None
+        item["escalated"] = event_id in level_of_event
+        item["escalation_label"] = ESCALATION_WORDS.get(level_of_event.get(event_id), ESCALATION_WORDS[None])
         if item["kind"] == "postback":
             item["tap"] = gloss.tap(item["text"])
         elif item["direction"] == "out" and item["sender"] == "bot":
             item["gloss"] = gloss.bot_text(item["text"], case.locale)
-    return {"escalations": escalations, "viewers": viewer_names(db, case.id),
+    safety = [e for e in escalations if (e.detail or {}).get("level") in labels.SAFETY_LEVELS]
+    return {"escalations": escalations, "safety_escalations": safety, "viewers": viewer_names(db, case.id),
             "last_message_id": max((i["id"] for i in items), default=0)}
 
 

@@ -139,7 +139,7 @@ def password():
             # Every other session (a lost phone, a copied cookie) ends; this browser stays logged in.
             _services().inbox_sessions.end_all(g.advisor.id)
             _start_session(g.advisor.id)
-            message = "Password changed. Other sessions were logged out."
+            message = "パスワードを変更しました。ほかの端末のログインは終了しました。"
         except AccountError as exc:
             message = str(exc)
     return render_template("password.html", message=message)
@@ -274,7 +274,7 @@ def case_action(case_id: int):
     try:
         if action == "claim":
             if not case_queue.claim(g.db, case.id, g.advisor.id, now):
-                flash("Another advisor claimed this case first.")
+                flash("ほかの相談員が先に担当しました。")
         elif action == "release":
             case_queue.release(g.db, case, g.advisor.id, now)
         elif action == "transfer":
@@ -317,7 +317,7 @@ def reply_preview(case_id: int):
     case = _case_or_404(case_id)
     text_ja = request.form.get("text", "").strip()
     if not text_ja:
-        flash("Write a reply first.")
+        flash("先に返信を書いてください。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     preview = _reply_service().preview(case, text_ja)
     user = _user_of(g.db, case)
@@ -336,10 +336,10 @@ def reply_send(case_id: int):
     case = _case_or_404(case_id)
     text = request.form.get("final_text", "").strip()
     if case.user_id is None:
-        flash("This user deleted their data; the bot can no longer write to them.")
+        flash("この利用者はデータを削除しました。もうメッセージを送れません。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     if not text:
-        flash("The message is empty.")
+        flash("メッセージが空です。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     if case.assigned_advisor_id is None:
         case_queue.claim(g.db, case.id, g.advisor.id, utcnow())
@@ -361,7 +361,7 @@ def retry_translation(case_id: int, message_id: int):
     result = _reply_service().translate_inbound(message, case.locale)
     g.db.commit()
     if result is not None and not result.translated:
-        flash("Translation is still not available. The original is shown.")
+        flash("まだ翻訳できません。原文を表示しています。")
     return redirect(url_for("inbox.case_view", case_id=case.id))
 
 
@@ -429,7 +429,7 @@ def audit_log():
 @bp.get("/admin/dashboard")
 @login_required(role="admin")
 def dashboard():
-    from bot.inbox.charts import bars, stacked_bars
+    from bot.inbox.charts import bars, legend, stacked_bars
     from bot.inbox.labels import language_label, topic_label
     from bot.inbox.stats import build_dashboard
     board = build_dashboard(g.db, datetime.now(timezone.utc).astimezone(HOURS_ZONE).date())
@@ -440,17 +440,18 @@ def dashboard():
     topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
     level_names = {"emergency": "緊急(119・110)", "crisis": "危機(相談窓口)"} if ui == "ja" else \
         {"emergency": "emergency", "crisis": "crisis"}
-    charts = [
-        (stacked_bars(day_labels, {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales},
-                      "言語別の相談件数(日ごと)"),
+    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales}
+    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics}
+    by_level = {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")}
+    charts = [   # (title, svg, legend, one line saying what is counted)
+        ("言語別の相談件数(日ごと)", stacked_bars(day_labels, by_language, "言語別の相談件数", html_legend=True), legend(list(by_language)),
          "その日に始まった相談(ケース)の数を、利用者の言語ごとに色分けしています。"),
-        (stacked_bars(day_labels, {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics},
-                      "分野別の相談件数(日ごと)"),
+        ("分野別の相談件数(日ごと)", stacked_bars(day_labels, by_topic, "分野別の相談件数", html_legend=True), legend(list(by_topic)),
          "その日に始まった相談の数を、分野(相談員が変更した後の分野)ごとに色分けしています。"),
-        (stacked_bars(week_labels, {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")},
-                      "緊急・危機の件数(週ごと)"),
+        ("緊急・危機の件数(週ごと)", stacked_bars(week_labels, by_level, "緊急・危機の件数", html_legend=True), legend(list(by_level)),
          "緊急・危機の言葉で始まった相談と、相談の途中で緊急・危機の言葉があった回数の合計です(週は月曜から)。"),
-        (bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別の相談件数(日本時間)", unit="件数"),
+        ("時間帯別の相談件数(日本時間)", bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別",
+                                        unit="件数", html_legend=True), [],
          "相談が始まった時刻(日本時間)ごとの数です。相談員を多く置く時間帯の目安になります。"),
     ]
     return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
@@ -496,10 +497,10 @@ def delete_user_data(user_id: int):
     from bot.store.erase import erase_user
     user = _user_or_404(user_id)
     if request.form.get("confirm") != "DELETE":
-        flash("Type DELETE to confirm.")
+        flash("確認のため DELETE と入力してください。")
         return redirect(request.referrer or url_for("inbox.cases"))
     counts = erase_user(g.db, user.line_user_id, _services().redis)
     case_queue.audit(g.db, g.advisor.id, "user.delete", f"user:{user_id}", **counts)
     g.db.commit()
-    flash(f"Deleted: {counts['messages']} messages; {counts['cases']} cases kept as anonymous counts.")
+    flash(f"削除しました: メッセージ {counts['messages']} 件。ケース {counts['cases']} 件は匿名の件数として残します。")
     return redirect(url_for("inbox.cases"))

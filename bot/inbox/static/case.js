@@ -21,8 +21,12 @@
         const data = await r.json();
         const atBottom = conversation.scrollHeight - conversation.scrollTop - conversation.clientHeight < 40;
         if (data.messages.trim()) {
+          const before = conversation.children.length;
           conversation.insertAdjacentHTML('beforeend', data.messages);   // server-rendered, escaped
-          if (atBottom || data.messages.includes('escalated')) conversation.scrollTop = conversation.scrollHeight;
+          const alarming = [...conversation.children].slice(before).filter(m => m.classList.contains('escalated'));
+          if (alarming.length) {                 // the message that raised the alarm, not the bot's answer below it
+            conversation.scrollTop = alarming[alarming.length - 1].offsetTop - conversation.offsetTop - 8;
+          } else if (atBottom) conversation.scrollTop = conversation.scrollHeight;
         }
         lastMessage = Math.max(lastMessage, data.last);
         document.getElementById('case-header').outerHTML = data.header;

@@ -36,6 +36,7 @@
     alerts += 1;
     document.title = `(${alerts}) ⚠ ` + baseTitle;
     show('live-alert', what, event.case);
+    document.getElementById('live-alert').dataset.shownAt = String(Date.now());   // read by the browser test
     beep();
   }
   function handle(id, event) {
