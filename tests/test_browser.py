@@ -94,7 +94,7 @@ def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     assert post_events(url, postback_event("Uvi-browser", "f:main_menu:menu:person"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "Con tôi bị sốt"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "<script>alert('x')</script>"), line=line) == 200
-    page.wait_for_selector("[data-case]", timeout=20_000)           # appears without a reload
+    page.wait_for_selector("[data-case]", timeout=60_000)           # appears without a reload (the worker may start slowly)
     page.screenshot(path=str(ARTIFACTS / "inbox-phone-list.png"), full_page=True)
     page.click("[data-case]")
     page.wait_for_selector("text=子どもが熱を出しています")          # the Japanese translation is shown

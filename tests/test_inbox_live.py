@@ -153,12 +153,13 @@ def test_presence_and_assignment_with_a_notice_for_the_assignee(app, advisor, bo
 
 
 def test_gloss_reads_taps_and_bot_texts(shared_content):
-    gloss = Gloss(shared_content)
-    assert gloss.tap("f:main_menu:menu:birth") == shared_content.catalog.text("ja", "menu.birth")
+    content = shared_content.current()
+    gloss = Gloss(content)
+    assert gloss.tap("f:main_menu:menu:birth") == content.catalog.text("ja", "menu.birth")
     assert gloss.tap(None) == gloss.tap("None") == "(内容の分からないボタン)"
     assert gloss.tap("lang:vi") == "言語を選ぶ: ベトナム語"
-    vietnamese = shared_content.catalog.text("vi", "handoff.opened", minutes=15)
-    assert gloss.bot_text(vietnamese, "vi") == shared_content.catalog.text("ja", "handoff.opened", minutes=15)
+    vietnamese = content.catalog.text("vi", "handoff.opened", minutes=15)
+    assert gloss.bot_text(vietnamese, "vi") == content.catalog.text("ja", "handoff.opened", minutes=15)
     assert gloss.bot_text("something the catalog never said", "vi") is None
 
 
