@@ -137,7 +137,7 @@ def test_simulator_chat_in_vietnamese(live, browser):
     page.goto(url + "/simulator/")
     page.select_option("#lang", "vi")
     page.click("#follow")
-    page.wait_for_selector("#quick button", timeout=20_000)
+    page.wait_for_selector("#quick button", timeout=60_000)     # the worker loads content first (28 s on a busy 2-core machine)
     page.fill("#text", "menu")
     page.click("form#send button")
     page.wait_for_timeout(1500)
@@ -182,7 +182,7 @@ def test_simulator_date_picker_and_cards_in_a_long_chat(live, browser):
     page.goto(url + "/simulator/")
     page.select_option("#lang", "en")
     page.click("#follow")
-    page.click("text=I agree", timeout=20_000)
+    page.click("text=I agree", timeout=60_000)
     user_id = page.evaluate("localStorage.getItem('sim-user')")
     for number in range(8):                              # a long chat: button cards pile up above
         push_card(line, user_id, f"Card {number}")
