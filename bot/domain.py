@@ -31,7 +31,7 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
     now = clock.now
     tasks = (extra or {}).get("tasks")
     pivot = _pivot_through((extra or {}).get("translator"))
-    cases = CaseDesk(session, content.desk_hours, now, tasks)
+    cases = CaseDesk(session, content.desk_hours, now, tasks, (extra or {}).get("live"))
     answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record,
                             user=user)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)

@@ -71,3 +71,8 @@ class Clock(Protocol):
         """Today's date where the parents and advisors are (Asia/Tokyo unless configured)."""
     def local(self, moment: datetime) -> datetime:
         """`moment` (aware, or naive UTC as SQLite returns it) on the local wall clock."""
+
+
+class LiveFeed(Protocol):
+    """Tells open inbox pages what changed (a new case, a message, an escalation) within a second."""
+    def publish(self, kind: str, case_id: int, **data) -> None: ...

@@ -20,6 +20,7 @@ from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.adapters.dead_letters import RedisDeadLetters
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
+from bot.cases.live import RedisLiveFeed
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
@@ -110,7 +111,7 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
         inbox_translations=InboundTranslations(connection, tasks), notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator},
+        extras={"tasks": tasks, "translator": translator, "live": RedisLiveFeed(connection)},
     )
     return services
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from werkzeug.serving import make_server
 
 from bot.inbox.auth import create_advisor
 from tests.conftest import REPO, make_settings
-from tests.support.line_events import body_of, postback_event, signed_headers, text_event
+from tests.support.line_events import body_of, follow_event, postback_event, signed_headers, text_event
 from tests.support.processes import start_worker, wait_until, worker_env
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,11 @@ def live(tmp_path, redis_server, redis_client, fake_line, database_url):
     url = f"http://127.0.0.1:{server.server_port}"
     yield {"url": url, "services": services, "line": fake_line}
     worker.terminate()
-    worker.wait(timeout=10)
+    try:
+        worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:          # a busy machine: a job still finishing
+        worker.kill()
+        worker.wait(timeout=10)
     server.shutdown()
     translate.stop()
 
@@ -89,7 +94,7 @@ def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     assert post_events(url, postback_event("Uvi-browser", "f:main_menu:menu:person"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "Con tôi bị sốt"), line=line) == 200
     assert post_events(url, text_event("Uvi-browser", "<script>alert('x')</script>"), line=line) == 200
-    page.wait_for_selector("[data-case]", timeout=20_000)           # appears without a reload
+    page.wait_for_selector("[data-case]", timeout=60_000)           # appears without a reload (the worker may start slowly)
     page.screenshot(path=str(ARTIFACTS / "inbox-phone-list.png"), full_page=True)
     page.click("[data-case]")
     page.wait_for_selector("text=子どもが熱を出しています")          # the Japanese translation is shown
@@ -132,7 +137,7 @@ def test_simulator_chat_in_vietnamese(live, browser):
     page.goto(url + "/simulator/")
     page.select_option("#lang", "vi")
     page.click("#follow")
-    page.wait_for_selector("#quick button", timeout=20_000)
+    page.wait_for_selector("#quick button", timeout=60_000)     # the worker loads content first (28 s on a busy 2-core machine)
     page.fill("#text", "menu")
     page.click("form#send button")
     page.wait_for_timeout(1500)
@@ -177,7 +182,7 @@ def test_simulator_date_picker_and_cards_in_a_long_chat(live, browser):
     page.goto(url + "/simulator/")
     page.select_option("#lang", "en")
     page.click("#follow")
-    page.click("text=I agree", timeout=20_000)
+    page.click("text=I agree", timeout=60_000)
     user_id = page.evaluate("localStorage.getItem('sim-user')")
     for number in range(8):                              # a long chat: button cards pile up above
         push_card(line, user_id, f"Card {number}")
@@ -213,3 +218,132 @@ def test_dev_server_log_leaves_out_polling(caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert not any("/simulator/api/messages" in line for line in lines)
     assert any("/callback" in line for line in lines)
+
+
+# ---- issue 14: a Vietnamese case from greeting to resolution, on a phone and a desktop ----------------------
+PHONE, DESKTOP = {"width": 360, "height": 740}, {"width": 1366, "height": 900}
+ENGLISH_CODES = ("waiting", "assigned", "waiting_user", "resolved", "urgent", "high", "normal", "visa", "medical",
+                 "pregnancy", "childcare", "money", "legal", "violence", "living")
+RAW_POSTBACK = r"\b(f|cmd|lang|lang-page|privacy|res|fb|case|muni):[\w@:.-]+|ボタン: None"
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth, wide = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.closest('.table-wrap');
+    if (box && box !== el) continue;                  // a wide table scrolls inside its own box
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > width + 1) wide.push(`${el.tagName}.${el.className} ${Math.round(r.right)}px`);
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5)};
+}"""
+VISIBLE_LABELS = """() => [...document.querySelectorAll('#case-header, #actions, .msg > .muted, .msg .tap, .msg .ja, #action-bar')]
+  .map(e => e.innerText).join('\\n')"""
+
+
+def login_as(page, url, email):
+    page.goto(url + "/inbox/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/inbox/")
+
+
+def assert_fits(page, name: str):
+    found = page.evaluate(OVERFLOW)
+    assert found["scrollWidth"] <= found["width"] and not found["wide"], (name, found)
+
+
+def assert_japanese_case_page(page):
+    import re
+    labels = page.evaluate(VISIBLE_LABELS)
+    assert not [w for w in ENGLISH_CODES if re.search(rf"\b{w}\b", labels)], labels
+    assert not re.search(RAW_POSTBACK, page.inner_text("body"))
+
+
+def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, browser):
+    import re
+    import time as clock
+
+    from sqlalchemy import select
+
+    from bot.inbox.timefmt import jst
+    from bot.store.models import Message
+    url, line, services = live["url"], live["line"], live["services"]
+    with services.sessions.begin() as session:
+        create_advisor(session, "admin@npo.example", PASSWORD, "admin", "鈴木")
+    user = "Uvi-journey"
+    line.set_profile(user, "Lan", "vi")
+    for event in (follow_event(user), postback_event(user, "lang:vi"), postback_event(user, "privacy:agree"),
+                  postback_event(user, "f:main_menu:menu:birth"), postback_event(user, "f:main_menu:menu:person"),
+                  text_event(user, "Con tôi bị sốt")):
+        assert post_events(url, event, line=line) == 200
+
+    from bot.store.models import Case
+
+    def case_opened():
+        with services.sessions() as session:
+            return session.scalar(select(Case.id)) is not None
+    assert wait_until(case_opened, timeout=120)                 # the worker starts slowly on a busy machine
+    phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    login_as(phone, url, "sato@npo.example")
+    phone.wait_for_selector("[data-case]", timeout=30_000)
+    assert_fits(phone, "list 360")
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-list.png"), full_page=True)
+    phone.click("[data-case]")
+    phone.wait_for_selector("text=子どもが熱を出しています", timeout=30_000)
+    assert_japanese_case_page(phone)
+    assert_fits(phone, "case 360")
+    for action in ("#bar-claim", "#bar-reply"):                 # reachable without scrolling the thread
+        box = phone.locator(action).bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], (action, box)
+    with services.sessions() as session:
+        first = session.scalars(select(Message).order_by(Message.id)).first()
+    assert jst(first.created_at) in phone.inner_text("#conversation")        # Japan time
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-case.png"))
+
+    desktop = browser.new_page(viewport=DESKTOP)
+    login_as(desktop, url, "admin@npo.example")
+    desktop.goto(phone.url)
+    desktop.wait_for_selector("text=子どもが熱を出しています")
+    desktop.wait_for_timeout(1500)                               # both pages listening
+    posted = clock.time()
+    assert post_events(url, text_event(user, "Con tôi không thở"), line=line) == 200
+    desktop.wait_for_selector("#live-alert:not([hidden])", timeout=90_000)
+    shown_at = int(desktop.get_attribute("#live-alert", "data-shown-at")) / 1000
+    published = [int(i.split("-")[0]) / 1000 for i, e in services.extras["live"].read("0-0") if e["kind"] == "escalated"]
+    print(f"\nescalation: webhook→alert {shown_at - posted:.2f} s, published→alert {shown_at - published[-1]:.2f} s")
+    assert shown_at - published[-1] < 2.0                        # the second advisor sees it within 2 s
+    desktop.wait_for_selector(".msg.escalated")                  # the message itself, without a reload
+    desktop.wait_for_selector("#case-header.urgent-head")
+    assert "緊急" in desktop.inner_text("#case-header")
+    assert desktop.title().startswith("(1) ⚠")                    # the title badge
+    desktop.screenshot(path=str(ARTIFACTS / "issue14-desktop-escalation.png"))
+    phone.wait_for_selector("#live-alert:not([hidden])")
+    phone.wait_for_selector(".msg.escalated")
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-escalation.png"))
+
+    phone.click("#bar-claim")
+    phone.wait_for_selector("text=あなたが担当しています")
+    phone.fill("#reply_text", "明日の10時に窓口に来てください。")
+    phone.click("#preview")
+    phone.wait_for_selector("#final_text")
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-preview.png"), full_page=True)
+    phone.click("#send")
+    assert wait_until(lambda: any(m["endpoint"] == "push" for m in line.messages_to(user)), timeout=30)
+    desktop.wait_for_selector("text=明日の10時に窓口に来てください。", timeout=10_000)   # the other page, live
+    phone.click("#action-resolve")
+    phone.wait_for_selector("text=解決済み")
+    assert_japanese_case_page(phone)
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-resolved.png"), full_page=True)
+    desktop.reload()
+    assert_fits(desktop, "case 1366")
+    desktop.screenshot(path=str(ARTIFACTS / "issue14-desktop-case.png"), full_page=True)
+
+    admin_phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    login_as(admin_phone, url, "admin@npo.example")
+    for name, path in (("list", "/inbox/?status=resolved"), ("dashboard", "/inbox/admin/dashboard"),
+                       ("accounts", "/inbox/admin/accounts"), ("audit", "/inbox/admin/audit")):
+        for size, page in (("phone", admin_phone), ("desktop", desktop)):
+            page.goto(url + path)
+            assert_fits(page, f"{name} {size}")
+            page.screenshot(path=str(ARTIFACTS / f"issue14-{size}-{name}.png"), full_page=True)
+    assert re.search(r"緊急", admin_phone.inner_text("body"))

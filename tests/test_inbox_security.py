@@ -62,7 +62,7 @@ def test_logout_ends_a_copied_session(app, accounts):
 def test_password_change_ends_other_sessions_and_keeps_this_one(app, accounts):
     first, copy = logged_in_pair(app)
     response = post_form(first, "/inbox/password", {"current": PASSWORD, "new": NEW_PASSWORD})
-    assert "Other sessions were logged out" in response.get_data(as_text=True)
+    assert "ほかの端末のログインは終了しました" in response.get_data(as_text=True)
     assert copy.get("/inbox/").status_code == 302
     assert first.get("/inbox/").status_code == 200
 

@@ -29,7 +29,8 @@ class CaseNotice:
 
     @property
     def subject(self) -> str:
-        label = {"new": "New", "escalated": "STILL UNCLAIMED", "reopened": "Reopened"}.get(self.kind, self.kind)
+        label = {"new": "New", "escalated": "STILL UNCLAIMED", "reopened": "Reopened",
+                 "raised": "EMERGENCY IN OPEN CASE"}.get(self.kind, self.kind)
         return f"[{self.priority.upper()}] {label} case #{self.case_id} ({self.locale}, {self.topic})"
 
     @property

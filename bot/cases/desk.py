@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 
 from bot.cases.hours import DeskHours
 from bot.messages import postback_action, text_message
-from bot.store.models import Case, User
+from bot.store.models import AuditEntry, Case, User
 from bot.turn import TurnContext
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
 TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
 ACK_EVERY = timedelta(minutes=10)        # "our team has your message", at most this often per case
+SAFETY_LEVELS = ("emergency", "crisis")        # always an escalation, even when the case is urgent already
+ESCALATE_ACTION = "case.escalate"              # audit entry: counts in the dashboard, marks the message
 
 
 @dataclass(frozen=True)
@@ -30,15 +32,18 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 class CaseDesk:
-    def __init__(self, session: Session, hours: DeskHours, now, tasks=None):
+    def __init__(self, session: Session, hours: DeskHours, now, tasks=None, live=None):
         self._session = session
         self._hours = hours
         self._now = now
         self._tasks = tasks              # TaskQueue port: notifications and escalations (None offline)
+        self._live = live                # LiveFeed port: open inbox pages (None offline)
 
     @classmethod
     def build(cls, settings, session, content, now, extra):
-        return cls(session, content.desk_hours, now, extra.get("tasks")) if getattr(content, "desk_hours", None) else None
+        if not getattr(content, "desk_hours", None):
+            return None
+        return cls(session, content.desk_hours, now, extra.get("tasks"), extra.get("live"))
 
     # ---- queries --------------------------------------------------------------------------
     def _user(self, ctx: TurnContext) -> User:
@@ -63,10 +68,12 @@ class CaseDesk:
         user = self._user(ctx)
         case = self.open_case_of(user)
         if case:
-            self._raise_priority(case, priority)
+            escalated = self._escalate(ctx, case, topic, priority, reason)
             case.user_engaged = True
             if announce:
                 ctx.say(ctx.t("handoff.already_open"))
+            if escalated:
+                return case
         else:
             case = Case(user_id=user.id, locale=ctx.locale, topic=topic if topic in TOPICS else "living",
                         priority=priority, priority_rank=PRIORITY_RANK[priority], status="waiting",
@@ -78,6 +85,7 @@ class CaseDesk:
                 self._tell_user_about_wait(ctx, case)
             else:                                   # the caller said the desk is closed, if it is
                 case.out_of_hours_notified = not self._hours.is_open(self._now())
+            self._publish(ctx, "new", case)
         self._schedule(ctx, case, "new")
         return case
 
@@ -99,6 +107,7 @@ class CaseDesk:
         if case.status == "waiting_user":
             case.status = "assigned"
         case.updated_at = self._now()
+        self._publish(ctx, "message", case)
         return Receipt(case, reopened)
 
     def acknowledge(self, ctx: TurnContext, receipt: Receipt) -> None:
@@ -149,9 +158,39 @@ class CaseDesk:
             ctx.say(ctx.t("handoff.nothing_open"))
 
     # ---- pieces ----------------------------------------------------------------------------------
-    def _raise_priority(self, case: Case, priority: str) -> None:
+    def _raise_priority(self, case: Case, priority: str) -> bool:
         if PRIORITY_RANK[priority] < case.priority_rank:
             case.priority, case.priority_rank = priority, PRIORITY_RANK[priority]
+            return True
+        return False
+
+    def _escalate(self, ctx: TurnContext, case: Case, topic: str, priority: str, reason: str) -> bool:
+        """A safety message inside an open case: the case takes its reason, priority and topic.
+
+        Every emergency or crisis message counts (four "not breathing" are four escalations), is
+        marked for the inbox by its event id, and alerts the advisors at once; levels only go up.
+        """
+        level = reason.removeprefix("triage: ").split("/", 1)[0] if reason.startswith("triage: ") else ""
+        before = {"priority": case.priority, "reason": case.reason, "topic": case.topic}
+        raised = self._raise_priority(case, priority)
+        if not raised and level not in SAFETY_LEVELS:
+            return False
+        case.reason = reason[:200]
+        if topic in TOPICS and topic != "living":
+            case.topic = topic
+        case.updated_at = self._now()
+        self._session.add(AuditEntry(advisor_id=None, action=ESCALATE_ACTION, target=f"case:{case.id}", detail={
+            "event_id": ctx.event.get("webhookEventId"), "level": level, "reason": case.reason,
+            "priority": case.priority, "before": before}))
+        self._schedule(ctx, case, "raised")
+        self._publish(ctx, "escalated", case, level=level)
+        return True
+
+    def _publish(self, ctx: TurnContext, kind: str, case: Case, **data) -> None:
+        if self._live is None:
+            return
+        case_id, details = case.id, {"priority": case.priority, "topic": case.topic, "status": case.status, **data}
+        ctx.after_commit.append(lambda: self._live.publish(kind, case_id, **details))
 
     def _tell_user_about_wait(self, ctx: TurnContext, case: Case) -> None:
         if self._hours.is_open(self._now()):

@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Case, Question
+from bot.store.models import AuditEntry, Case, Question
+
+ESCALATE_ACTION = "case.escalate"      # bot.cases.desk: a safety message inside an open case
+SAFETY_LEVELS = ("emergency", "crisis")
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -49,13 +52,17 @@ class Dashboard:
 def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12, zone: ZoneInfo = JST) -> Dashboard:
     """`today` and `zone` come from the clock: days and weeks are Japan's, not UTC's."""
     since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), zone)
-    rows = session.execute(select(Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
+    rows = session.execute(select(Case.id, Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
                                   Case.resolved_at).where(Case.created_at >= since)).all()
+    escalations = session.execute(select(AuditEntry.created_at, AuditEntry.target, AuditEntry.detail)
+                                  .where(AuditEntry.action == ESCALATE_ACTION, AuditEntry.created_at >= since)
+                                  .order_by(AuditEntry.id)).all()
+    opening_reason = _opening_reasons(escalations)
     day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     week_list = [week_start(today) - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     by_locale, by_topic = defaultdict(Counter), defaultdict(Counter)
     first, resolve, safety, hours = defaultdict(list), defaultdict(list), defaultdict(Counter), Counter()
-    for created, locale, topic, reason, first_at, resolved_at in rows:
+    for case_id, created, locale, topic, reason, first_at, resolved_at in rows:
         local = _local(created, zone)
         by_locale[local.date()][locale] += 1
         by_topic[local.date()][topic] += 1
@@ -65,9 +72,14 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
             first[week].append((_local(first_at, zone) - local).total_seconds() / 60)
         if resolved_at:
             resolve[week].append((_local(resolved_at, zone) - local).total_seconds() / 60)
-        level = (reason or "").removeprefix("triage: ").split("/", 1)[0]
-        if level in {"emergency", "crisis"}:
+        # A case counts with the level it opened with; its escalations count below, one each.
+        level = _level(opening_reason.get(f"case:{case_id}", reason))
+        if level in SAFETY_LEVELS:
             safety[week][level] += 1
+    for created, _target, detail in escalations:
+        level = (detail or {}).get("level")
+        if level in SAFETY_LEVELS:
+            safety[week_start(_local(created, zone).date())][level] += 1
     return Dashboard(
         days=day_list, cases_by_day_locale=by_locale, cases_by_day_topic=by_topic, weeks=week_list,
         first_response={w: (percentile(first[w], 0.5), percentile(first[w], 0.9)) for w in week_list},
@@ -75,6 +87,19 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
         answered_share=_answered_share(session, since, week_list, zone), safety_by_week=safety, by_hour=hours,
         unanswered=unanswered_groups(session), totals={"cases": len(rows)},
     )
+
+
+def _level(reason: str | None) -> str:
+    return (reason or "").removeprefix("triage: ").split("/", 1)[0]
+
+
+def _opening_reasons(escalations) -> dict[str, str | None]:
+    """The reason each escalated case opened with (an escalation replaces the case's reason)."""
+    first: dict[str, str | None] = {}
+    for _created, target, detail in escalations:
+        if target not in first:
+            first[target] = ((detail or {}).get("before") or {}).get("reason")
+    return first
 
 
 def _answered_share(session: Session, since: datetime, weeks: list[date], zone: ZoneInfo) -> dict[date, float | None]:

@@ -18,6 +18,8 @@ from bot.inbox.auth import (AccountError, authenticate, change_password, count_l
                             login_failures_exceeded, reset_password, set_latin_name)
 from bot.inbox.sessions import SessionStoreError
 from bot.inbox.canned import load_canned_replies
+from bot.inbox.labels import reason_label
+from bot.inbox.pages import case_extras, page_helpers, sorted_canned, ui_language
 from bot.inbox.replies import ReplyService, sender_name
 from bot.inbox.translations import NO_TRANSLATION_LOCALES, needs_translation
 from bot.languages import NATIVE_NAMES
@@ -76,7 +78,8 @@ def local_time(moment: datetime | None, pattern: str = "%m/%d %H:%M") -> str:
 def inject_helpers():
     if "csrf_token" not in session:
         session["csrf_token"] = secrets.token_urlsafe(32)
-    return {"csrf_token": session["csrf_token"], "advisor": g.get("advisor"), "language_names": NATIVE_NAMES}
+    return {"csrf_token": session["csrf_token"], "advisor": g.get("advisor"), "language_names": NATIVE_NAMES,
+            **page_helpers()}
 
 
 def login_required(role: str | None = None):
@@ -144,7 +147,7 @@ def password():
             # Every other session (a lost phone, a copied cookie) ends; this browser stays logged in.
             _services().inbox_sessions.end_all(g.advisor.id)
             _start_session(g.advisor.id)
-            message = "Password changed. Other sessions were logged out."
+            message = "パスワードを変更しました。ほかの端末のログインは終了しました。"
         except AccountError as exc:
             message = str(exc)
     return render_template("password.html", message=message)
@@ -171,7 +174,8 @@ def _case_rows(db, filters: dict) -> list[dict]:
         assigned = db.get(Advisor, case.assigned_advisor_id) if case.assigned_advisor_id else None
         rows.append({"id": case.id, "priority": case.priority, "status": case.status, "topic": case.topic,
                      "locale": case.locale, "waiting": waiting, "sla": sla, "name": user.display_name or "—",
-                     "assigned": assigned.display_name if assigned else None, "reason": case.reason or ""})
+                     "assigned": assigned.display_name if assigned else None, "reason": case.reason or "",
+                     "reason_label": reason_label(case.reason, ui_language())})
     return rows
 
 
@@ -253,13 +257,13 @@ def case_view(case_id: int):
         _mark_read(user)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True)).order_by(Advisor.display_name)).all()
-    canned = [r for r in load_canned_replies(_services().settings.flows_dir) if r["topic"] in ("any", case.topic)]
+    canned = sorted_canned(load_canned_replies(_services().settings.flows_dir), case.topic)
     items = _conversation(case, user)
     total = g.db.scalar(select(func.count()).select_from(Message).where(Message.user_id == user.id)) if user.id else 0
     return render_template("case.html", case=case, user=user, items=items, notes=notes, message_count=total,
                            advisors=advisors, canned=canned, topics=TOPICS, priorities=PRIORITIES,
                            preview=None, needs_translation=case.locale not in NO_TRANSLATION_LOCALES,
-                           names={a.id: a.display_name for a in advisors})
+                           names={a.id: a.display_name for a in advisors}, **case_extras(g.db, case, items))
 
 
 @bp.get("/api/cases/<int:case_id>/messages")
@@ -307,7 +311,7 @@ def case_action(case_id: int):
     try:
         if action == "claim":
             if not case_queue.claim(g.db, case.id, g.advisor.id, now):
-                flash("Another advisor claimed this case first.")
+                flash("ほかの相談員が先に担当しました。")
         elif action == "release":
             case_queue.release(g.db, case, g.advisor.id, now)
         elif action == "transfer":
@@ -322,9 +326,12 @@ def case_action(case_id: int):
             case_queue.reopen(g.db, case, g.advisor.id, now)
         elif action == "note":
             case_queue.add_note(g.db, case, g.advisor.id, request.form.get("note", ""))
+        elif action == "assign":
+            case_queue.transfer(g.db, case, g.advisor.id, _advisor_id_from_form(), now)
         else:
             abort(400, description=f"Unknown action {action!r}.")
         g.db.commit()
+        _announce(case, action)
     except case_queue.UnknownAdvisorError as exc:
         g.db.rollback()
         abort(404, description=str(exc))
@@ -341,22 +348,33 @@ def _advisor_id_from_form() -> int:
     return int(raw)
 
 
+def _announce(case: Case, action: str) -> None:
+    """Other advisors' open pages learn of the change; an advisor given the case is told."""
+    from bot.inbox.live_views import publish_case_change
+    if action in ("transfer", "assign"):
+        target = _advisor_id_from_form()
+        publish_case_change(case, action, g.advisor.id, to_advisor=target if target != g.advisor.id else None)
+    elif action != "note":
+        publish_case_change(case, action, g.advisor.id)
+
+
 @bp.post("/cases/<int:case_id>/preview")
 @login_required()
 def reply_preview(case_id: int):
     case = _case_or_404(case_id)
     text_ja = request.form.get("text", "").strip()
     if not text_ja:
-        flash("Write a reply first.")
+        flash("先に返信を書いてください。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     preview = _reply_service().preview(case, text_ja)
     user = _user_of(g.db, case)
     notes = g.db.scalars(select(CaseNote).where(CaseNote.case_id == case.id)).all()
     advisors = g.db.scalars(select(Advisor).where(Advisor.active.is_(True))).all()
-    return render_template("case.html", case=case, user=user, items=_conversation(case, user), notes=notes,
+    items = _conversation(case, user)
+    return render_template("case.html", case=case, user=user, items=items, notes=notes,
                            advisors=advisors, canned=[], topics=TOPICS, priorities=PRIORITIES, preview=preview,
                            needs_translation=case.locale not in NO_TRANSLATION_LOCALES,
-                           names={a.id: a.display_name for a in advisors})
+                           names={a.id: a.display_name for a in advisors}, **case_extras(g.db, case, items))
 
 
 @bp.post("/cases/<int:case_id>/send")
@@ -365,10 +383,10 @@ def reply_send(case_id: int):
     case = _case_or_404(case_id)
     text = request.form.get("final_text", "").strip()
     if case.user_id is None:
-        flash("This user deleted their data; the bot can no longer write to them.")
+        flash("この利用者はデータを削除しました。もうメッセージを送れません。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     if not text:
-        flash("The message is empty.")
+        flash("メッセージが空です。")
         return redirect(url_for("inbox.case_view", case_id=case.id))
     if case.assigned_advisor_id is None:
         case_queue.claim(g.db, case.id, g.advisor.id, utcnow())
@@ -376,6 +394,7 @@ def reply_send(case_id: int):
     rows = _reply_service().send(case, g.advisor, text, request.form.get("source_ja") or None)
     g.db.commit()
     _services().tasks.enqueue("bot.jobs.deliver_messages", [row.id for row in rows])
+    _announce(case, "reply")
     return redirect(url_for("inbox.case_view", case_id=case.id))
 
 
@@ -464,22 +483,31 @@ def audit_log():
 @bp.get("/admin/dashboard")
 @login_required(role="admin")
 def dashboard():
-    from bot.inbox.charts import bars, stacked_bars
+    from bot.inbox.charts import bars, legend, stacked_bars
+    from bot.inbox.labels import language_label, topic_label
     from bot.inbox.stats import build_dashboard
     clock = _services().clock
     board = build_dashboard(g.db, clock.today(), zone=clock.zone)
+    ui = ui_language()
     day_labels = [d.strftime("%m/%d") for d in board.days]
     week_labels = [w.strftime("%m/%d") for w in board.weeks]
     locales = sorted({loc for c in board.cases_by_day_locale.values() for loc in c})
     topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
-    charts = [
-        stacked_bars(day_labels, {loc: [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales},
-                     "Cases per day by language / 言語別の相談件数"),
-        stacked_bars(day_labels, {t: [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics},
-                     "Cases per day by topic / 分野別の相談件数"),
-        stacked_bars(week_labels, {lvl: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")},
-                     "Emergencies and crises per week / 緊急・危機の件数(週)"),
-        bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "Busiest hours (Japan time) / 時間帯別"),
+    level_names = {"emergency": "緊急(119・110)", "crisis": "危機(相談窓口)"} if ui == "ja" else \
+        {"emergency": "emergency", "crisis": "crisis"}
+    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales}
+    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics}
+    by_level = {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")}
+    charts = [   # (title, svg, legend, one line saying what is counted)
+        ("言語別の相談件数(日ごと)", stacked_bars(day_labels, by_language, "言語別の相談件数", html_legend=True), legend(list(by_language)),
+         "その日に始まった相談(ケース)の数を、利用者の言語ごとに色分けしています。"),
+        ("分野別の相談件数(日ごと)", stacked_bars(day_labels, by_topic, "分野別の相談件数", html_legend=True), legend(list(by_topic)),
+         "その日に始まった相談の数を、分野(相談員が変更した後の分野)ごとに色分けしています。"),
+        ("緊急・危機の件数(週ごと)", stacked_bars(week_labels, by_level, "緊急・危機の件数", html_legend=True), legend(list(by_level)),
+         "緊急・危機の言葉で始まった相談と、相談の途中で緊急・危機の言葉があった回数の合計です(週は月曜から)。"),
+        ("時間帯別の相談件数(日本時間)", bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別",
+                                        unit="件数", html_legend=True), [],
+         "相談が始まった時刻(日本時間)ごとの数です。相談員を多く置く時間帯の目安になります。"),
     ]
     return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
 
@@ -525,12 +553,12 @@ def delete_user_data(user_id: int):
     from bot.store.erase import erase_user
     user = _user_or_404(user_id)
     if request.form.get("confirm") != "DELETE":
-        flash("Type DELETE to confirm.")
+        flash("確認のため DELETE と入力してください。")
         return redirect(request.referrer or url_for("inbox.cases"))
     counts = erase_user(g.db, user.line_user_id, _services().redis)
     case_queue.audit(g.db, g.advisor.id, "user.delete", f"user:{user_id}", **counts)
     g.db.commit()
-    flash(f"Deleted: {counts['messages']} messages; {counts['cases']} cases kept as anonymous counts.")
+    flash(f"削除しました: メッセージ {counts['messages']} 件。ケース {counts['cases']} 件は匿名の件数として残します。")
     return redirect(url_for("inbox.cases"))
 
 
@@ -543,7 +571,7 @@ def dead_letters():
     chats = {e.partition for e in entries}
     users = {u.line_user_id: u.id for u in g.db.scalars(select(User).where(User.line_user_id.in_(chats)))} if chats else {}
     rows = [{"entry": e, "user_id": users.get(e.partition),
-             "time": datetime.fromtimestamp(e.set_aside_at, tz=timezone.utc).astimezone(HOURS_ZONE)} for e in entries]
+             "time": _services().clock.local(datetime.fromtimestamp(e.set_aside_at, tz=timezone.utc))} for e in entries]
     return render_template("dead_letters.html", rows=rows, pending=pending_deliveries(g.db, utcnow()),
                            keep_days=_services().settings.dead_letter_days)
 

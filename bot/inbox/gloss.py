@@ -1,0 +1,157 @@
+"""Japanese beside what the parent saw: the bot's messages and the buttons the parent tapped.
+
+The bot sends texts from the locale catalog and the resource index. Its stored messages keep the
+rendered text only, so the inbox finds the catalog key back: every catalog text of the parent's
+language is matched as a pattern (its {{ variables }} as wildcards) and the same key is shown in
+Japanese with the values found. A tap's postback code is read the same way the bot reads it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.inbox.labels import language_label
+from bot.ui import parse_postback
+
+VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)[^}]*}}")
+COMMAND_KEYS = {"menu": "menu.main", "person": "menu.person", "language": "menu.language",
+                "continue": "core.continue", "restart": "core.start_over", "delete": "privacy.delete_yes"}
+PRIVACY_KEYS = {"agree": "privacy.agree", "more": "privacy.read_more", "decline": "privacy.no_thanks",
+                "delete": "privacy.delete_yes"}
+ENTRY_MARK = "■ "
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    key: str
+    regex: re.Pattern
+    names: tuple[str, ...]
+
+
+class Gloss:
+    """Japanese for one content set; patterns are compiled per locale on first use."""
+
+    def __init__(self, content):
+        self._content = content
+        self._catalog = content.catalog
+        self._exact: dict[str, dict[str, str]] = {}
+        self._patterns: dict[str, list[_Pattern]] = {}
+        self._titles: dict[str, dict[str, str]] = {}
+
+    # ---- bot messages -------------------------------------------------------------------------
+    def bot_text(self, text: str | None, locale: str) -> str | None:
+        """The Japanese of a bot message, or None when it is Japanese already or not from the catalog."""
+        if not text or locale == "ja":
+            return None
+        if text.startswith(ENTRY_MARK):
+            entry_id = self._entry_by_title(text.splitlines()[0][len(ENTRY_MARK):].strip(), locale)
+            if entry_id:
+                title = self._content.index.text(entry_id, "ja")
+                return f"資料: {title.title}" if title else None
+        key = self._exact_keys(locale).get(text.strip())
+        if key:
+            return self._catalog.text("ja", key)
+        for pattern in self._patterns_of(locale):
+            found = pattern.regex.fullmatch(text.strip())
+            if found:
+                values = dict(zip(pattern.names, found.groups()))
+                return self._with_values(pattern.key, values)
+        return None
+
+    def _with_values(self, key: str, values: dict[str, str]) -> str:
+        source = self._catalog.texts.get("ja", {}).get(key, "")
+        return VARIABLE.sub(lambda m: values.get(m.group(1), "…"), source).strip()
+
+    def _exact_keys(self, locale: str) -> dict[str, str]:
+        if locale not in self._exact:
+            table = {}
+            for key, source in self._catalog.texts.get(locale, {}).items():
+                if isinstance(source, str) and "{{" not in source and "{%" not in source and source.strip():
+                    table.setdefault(source.strip(), key)
+            self._exact[locale] = table
+        return self._exact[locale]
+
+    def _patterns_of(self, locale: str) -> list[_Pattern]:
+        if locale not in self._patterns:
+            patterns = []
+            for key, source in self._catalog.texts.get(locale, {}).items():
+                if isinstance(source, str) and "{{" in source and "{%" not in source:
+                    patterns.append(_compile(key, source.strip()))
+            self._patterns[locale] = patterns
+        return self._patterns[locale]
+
+    def _entry_by_title(self, title: str, locale: str) -> str | None:
+        if locale not in self._titles:
+            index = self._content.index
+            self._titles[locale] = {t.title.strip(): entry_id for entry_id in index.ids()
+                                    if (t := index.text(entry_id, locale)) is not None}
+        return self._titles[locale].get(title)
+
+    # ---- taps ------------------------------------------------------------------------------------
+    def tap(self, data: str | None) -> str:
+        """What the parent tapped, in Japanese: '出産のあと' for 'f:main_menu:menu:birth'."""
+        kind, value = parse_postback(data or "")
+        label = None
+        if kind == "f":
+            label = self._flow_option(value)
+        elif kind == "cmd":
+            label = self._ja(COMMAND_KEYS.get(value))
+        elif kind == "privacy":
+            label = self._ja(PRIVACY_KEYS.get(value))
+        elif kind == "lang":
+            label = f"言語を選ぶ: {language_label(value)}"
+        elif kind == "lang-page":
+            label = "言語の一覧の続き"
+        elif kind == "muni":
+            label = f"住んでいる所: {self._municipality(value)}"
+        elif kind == "res":
+            title = self._content.index.text(value, "ja") if self._content.index.has(value) else None
+            label = f"資料: {title.title}" if title else None
+        elif kind == "fb":
+            label = self._ja("answers.helped" if value.startswith("helped:") else "answers.not_helped")
+        elif kind == "case" and value == "close":
+            label = self._ja("handoff.end_case")
+        return label or "(内容の分からないボタン)"
+
+    def _flow_option(self, value: str) -> str | None:
+        flow_id, _, rest = value.partition(":")
+        step_id, _, option_id = rest.partition(":")
+        if option_id in ("@yes", "@no"):
+            return self._ja("input.answer_yes" if option_id == "@yes" else "input.answer_no")
+        flows = self._content.flows
+        step = flows.step(flow_id, step_id) if flows else None
+        option = next((o for o in (step.get("options") or []) if o.get("id") == option_id), None) if step else None
+        return self._ja(option.get("label")) if option else None
+
+    def _municipality(self, slug: str) -> str:
+        if slug == "other":
+            return self._ja("core.municipality_other") or "その他"
+        return next((label for s, label in self._content.municipalities if s == slug), slug)
+
+    def _ja(self, key: str | None) -> str | None:
+        if not key or not self._catalog.has("ja", key):
+            return None
+        return self._catalog.try_render("ja", key) or self._catalog.texts["ja"][key]
+
+
+def _compile(key: str, source: str) -> _Pattern:
+    names, parts, last = [], [], 0
+    for match in VARIABLE.finditer(source):
+        parts.append(re.escape(source[last:match.start()]))
+        parts.append("(.+?)")
+        names.append(match.group(1))
+        last = match.end()
+    parts.append(re.escape(source[last:]))
+    return _Pattern(key, re.compile("".join(parts), re.DOTALL), tuple(names))
+
+
+_cache: dict[int, Gloss] = {}
+
+
+def gloss_for(content) -> Gloss:
+    """One Gloss per loaded content set (content reloads make a new one)."""
+    found = _cache.get(id(content))
+    if found is None or found._content is not content:
+        _cache.clear()
+        found = _cache[id(content)] = Gloss(content)
+    return found

@@ -1,0 +1,100 @@
+"""Words the inbox shows for codes: status, priority, topic, language, triage reason.
+
+Japanese by default; English when the advisor chose it (a preference kept in the session).
+The codes themselves stay what they are in the database, the CLI and the CSV export.
+"""
+from __future__ import annotations
+
+UI_LANGUAGES = ("ja", "en")
+
+STATUS = {
+    "ja": {"waiting": "受付待ち", "assigned": "対応中", "waiting_user": "利用者の返事待ち", "resolved": "解決済み"},
+    "en": {"waiting": "waiting", "assigned": "assigned", "waiting_user": "waiting for the user", "resolved": "resolved"},
+}
+PRIORITY = {
+    "ja": {"urgent": "緊急", "high": "高", "normal": "通常"},
+    "en": {"urgent": "urgent", "high": "high", "normal": "normal"},
+}
+TOPIC = {
+    "ja": {"visa": "在留資格", "medical": "医療", "pregnancy": "妊娠・出産", "childcare": "子育て・保育",
+           "money": "お金・手当", "legal": "法律", "violence": "暴力・DV", "living": "生活"},
+    "en": {"visa": "visa", "medical": "medical", "pregnancy": "pregnancy", "childcare": "childcare",
+           "money": "money", "legal": "legal", "violence": "violence", "living": "living"},
+}
+LANGUAGE = {
+    "ja": {"ja": "日本語", "ja-easy": "やさしい日本語", "en": "英語", "zh-Hans": "中国語(簡体字)",
+           "zh-Hant": "中国語(繁体字)", "ko": "韓国語", "vi": "ベトナム語", "tl": "タガログ語", "ne": "ネパール語",
+           "id": "インドネシア語", "pt-BR": "ポルトガル語", "es": "スペイン語", "my": "ミャンマー語",
+           "si": "シンハラ語", "th": "タイ語", "hi": "ヒンディー語", "bn": "ベンガル語"},
+    "en": {"ja": "Japanese", "ja-easy": "Easy Japanese", "en": "English", "zh-Hans": "Chinese (simplified)",
+           "zh-Hant": "Chinese (traditional)", "ko": "Korean", "vi": "Vietnamese", "tl": "Tagalog", "ne": "Nepali",
+           "id": "Indonesian", "pt-BR": "Portuguese", "es": "Spanish", "my": "Burmese", "si": "Sinhala",
+           "th": "Thai", "hi": "Hindi", "bn": "Bengali"},
+}
+LEVEL = {
+    "ja": {"emergency": "緊急", "crisis": "危機", "advisor": "相談員へ", "guide": "案内", "person": "相談員へ"},
+    "en": {"emergency": "emergency", "crisis": "crisis", "advisor": "advisor", "guide": "guide", "person": "advisor"},
+}
+CATEGORY = {
+    "ja": {"adult-medical": "大人の急病", "child-abuse": "子どもへの虐待", "child-medical": "子どもの急病",
+           "deportation": "強制送還のおそれ", "dv": "DV", "exploitation": "搾取", "labour-dispute": "労働トラブル",
+           "legal-dispute": "法律トラブル", "medical-symptoms": "体の症状", "person-request": "相談員を希望",
+           "poverty": "生活困窮", "pregnancy-medical": "妊娠中の急な症状", "suicidal": "自殺の危険",
+           "suicide": "自殺の危険", "violence": "暴力", "general": "その他"},
+    "en": {},
+}
+OUTCOME = {
+    "ja": {"not_found": "答えが見つからない", "not_helpful": "役に立たなかった", "answered": "回答", "suggested": "候補を提示"},
+    "en": {"not_found": "not found", "not_helpful": "not helpful", "answered": "answered", "suggested": "suggested"},
+}
+SAFETY_LEVELS = ("emergency", "crisis")
+
+
+def _pick(table: dict, ui: str, code: str | None) -> str:
+    if code is None:
+        return "—"
+    return table.get(ui if ui in table else "ja", {}).get(code) or table["ja"].get(code) or code
+
+
+def status_label(code, ui="ja") -> str:
+    return _pick(STATUS, ui, code)
+
+
+def priority_label(code, ui="ja") -> str:
+    return _pick(PRIORITY, ui, code)
+
+
+def topic_label(code, ui="ja") -> str:
+    return _pick(TOPIC, ui, code)
+
+
+def language_label(code, ui="ja") -> str:
+    return _pick(LANGUAGE, ui, code)
+
+
+def outcome_label(code, ui="ja") -> str:
+    return _pick(OUTCOME, ui, code)
+
+
+def split_reason(reason: str | None) -> tuple[str | None, str | None]:
+    """'triage: emergency/child-medical' → ('emergency', 'child-medical'); other reasons → (None, None)."""
+    if not reason or not reason.startswith("triage: "):
+        return None, None
+    level, _, category = reason.removeprefix("triage: ").partition("/")
+    return level or None, (category if category and category != "None" else None)
+
+
+def reason_label(reason: str | None, ui="ja") -> str:
+    """The case's reason as words: 'triage: emergency/child-medical' → '緊急・子どもの急病'."""
+    level, category = split_reason(reason)
+    if level is None:
+        return reason or ""
+    words = [_pick(LEVEL, ui, level)]
+    if category:
+        words.append(CATEGORY.get(ui, {}).get(category) or CATEGORY["ja"].get(category, category)
+                     if ui == "ja" else category)
+    return "・".join(words) if ui == "ja" else " / ".join(words)
+
+
+FILTERS = {"status_label": status_label, "priority_label": priority_label, "topic_label": topic_label,
+           "language_label": language_label, "reason_label": reason_label, "outcome_label": outcome_label}
