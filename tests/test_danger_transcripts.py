@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+
+from bot.adapters.clock import fixed_clock
 from sqlalchemy import select
 
 from bot import LOCALES
@@ -54,9 +56,9 @@ EMERGENCY = {
 
 
 @pytest.fixture
-def sunday_in_japan(monkeypatch):
+def sunday_in_japan(monkeypatch, services):
     """The turn's clock (the one CaseDesk and the safety answer use) says Sunday in Japan."""
-    monkeypatch.setattr("bot.services.utc_now", lambda: SUNDAY_IN_JAPAN)
+    monkeypatch.setattr(services, "clock", fixed_clock(SUNDAY_IN_JAPAN))
 
 
 def start_in_matsudo(bot, user_id: str, locale: str) -> None:
@@ -125,7 +127,7 @@ def test_accepting_the_offer_opens_a_case_and_says_when_the_desk_opens(bot, serv
 
 def test_an_emergency_in_opening_hours_says_a_person_is_told(bot, services, fake_line, monkeypatch):
     monday_morning = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)         # Monday 10:00 in Tokyo
-    monkeypatch.setattr("bot.services.utc_now", lambda: monday_morning)
+    monkeypatch.setattr(services, "clock", fixed_clock(monday_morning))
     start_in_matsudo(bot, "Uopen", "vi")
     texts = [m["text"] for m in messages_for(bot, fake_line, "Uopen", EMERGENCY["vi"])]
     catalog = services.content.current().catalog
