@@ -89,6 +89,27 @@ class BotWorker(SimpleWorker):
         self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
                                                        exception_handler=self._pubsub_exception_handler)
 
+    def unsubscribe(self):
+        """Stops the command thread without waiting on it for long, tolerating redis-py's race.
+
+        redis-py 8.2's stop() waits without a bound for a poll of up to `sleep_time`; and as the
+        thread stops it may close the same connection that close() is closing (AttributeError
+        on a connection already gone). Neither may keep a worker from exiting.
+        """
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        try:
+            self.pubsub.unsubscribe()
+            try:
+                thread.stop(timeout=1)
+            except TypeError:                # redis-py < 8.2: stop() takes no timeout and does not wait
+                thread.stop()
+            thread.join(timeout=1)
+            self.pubsub.close()
+        except (AttributeError, redis.RedisError):
+            pass                             # the connection is closed either way
+
     def request_stop(self, signum, frame):
         self.services.stop.set()          # ends backoff and outage waits at once
         super().request_stop(signum, frame)

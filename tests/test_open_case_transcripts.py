@@ -37,7 +37,7 @@ def test_open_case_acknowledges_at_most_every_ten_minutes(bot, services, locale)
     user = f"Uack-{locale}"
     ask_for_a_person(bot, services, user, locale, TUESDAY_MORNING)
     first = bot.say(user, "xq")
-    assert first == [t(services, locale, "desk.ack") + " " + t(services, locale, "desk.hours_open")]
+    assert first == [t(services, locale, "desk.ack") + "\n\n" + t(services, locale, "desk.hours_open")]
     assert bot.say(user, "xq xq") == []                                  # 1 minute later: no repeat
     services.clock = fixed_clock(TUESDAY_MORNING + timedelta(minutes=11))
     assert bot.say(user, "xq xq xq") == first
@@ -53,7 +53,7 @@ def test_out_of_hours_acknowledgement_says_when_the_desk_opens(bot, services, lo
     ask_for_a_person(bot, services, user, locale, SUNDAY_MORNING)
     ack = bot.say(user, "xq")
     closed = t(services, locale, "desk.hours_closed", opens_day="2026-12-07", opens_time="09:00")
-    assert ack == [t(services, locale, "desk.ack") + " " + closed]
+    assert ack == [t(services, locale, "desk.ack") + "\n\n" + closed]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -68,7 +68,7 @@ def test_a_question_after_a_resolved_case_is_answered_and_reopens_it(bot, servic
     replies = bot.say(user, question)
     answer = services.content.current().index.text("child-allowance", locale).title
     assert any(answer in text for text in replies[:-1]), replies          # the index answers at once
-    assert replies[-1] == t(services, locale, "desk.reopened") + " " + t(services, locale, "desk.hours_open")
+    assert replies[-1] == t(services, locale, "desk.reopened") + "\n\n" + t(services, locale, "desk.hours_open")
     with services.sessions() as session:
         case = session.scalar(select(Case))
     assert case.status == "waiting" and case.resolved_at is None
@@ -79,7 +79,7 @@ def test_a_question_after_a_resolved_case_is_answered_and_reopens_it(bot, servic
 def test_chit_chat_in_an_open_case_gets_no_index_entry(bot, services, locale, chat):
     user = f"Uchat-{locale}-{len(chat)}"
     ask_for_a_person(bot, services, user, locale, TUESDAY_MORNING)
-    assert bot.say(user, chat) == [t(services, locale, "desk.ack") + " " + t(services, locale, "desk.hours_open")]
+    assert bot.say(user, chat) == [t(services, locale, "desk.ack") + "\n\n" + t(services, locale, "desk.hours_open")]
 
 
 def test_a_real_question_in_an_open_case_is_answered_too(bot, services):

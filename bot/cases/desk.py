@@ -120,7 +120,7 @@ class CaseDesk:
         last = _aware(case.acknowledged_at)
         if not receipt.reopened and last is not None and now - last < ACK_EVERY:
             return
-        ctx.say(ctx.t("desk.reopened" if receipt.reopened else "desk.ack") + " " + self._when_answered(ctx))
+        ctx.say(ctx.t("desk.reopened" if receipt.reopened else "desk.ack") + "\n\n" + self._when_answered(ctx))
         case.acknowledged_at = now
         if not self._hours.is_open(now):
             case.out_of_hours_notified = True

@@ -48,11 +48,20 @@ class Gloss:
             if entry_id:
                 title = self._content.index.text(entry_id, "ja")
                 return f"資料: {title.title}" if title else None
-        key = self._exact_keys(locale).get(text.strip())
+        whole = self._catalog_text(text.strip(), locale)
+        if whole or "\n\n" not in text:
+            return whole
+        # Some answers join several catalog texts (an emergency answer and how to call 119):
+        # gloss each paragraph, and mark the ones that are not from the catalog.
+        parts = [self._catalog_text(part.strip(), locale) for part in text.split("\n\n") if part.strip()]
+        return "\n\n".join(part or "(…)" for part in parts) if any(parts) else None
+
+    def _catalog_text(self, text: str, locale: str) -> str | None:
+        key = self._exact_keys(locale).get(text)
         if key:
             return self._catalog.text("ja", key)
         for pattern in self._patterns_of(locale):
-            found = pattern.regex.fullmatch(text.strip())
+            found = pattern.regex.fullmatch(text)
             if found:
                 values = dict(zip(pattern.names, found.groups()))
                 return self._with_values(pattern.key, values)
