@@ -151,6 +151,10 @@ def run(seconds: float) -> dict:
                     results["answering"] = phase(web.port, advisors, case_id, seconds)
                     _forget_translations(redis_server, database)
                     translate.state.hold()
+                    # Measure while the worker's translation job is stuck in the translator (once
+                    # it has drained the first phase's events, which come first in its queues).
+                    advisors[0].request("GET", f"/inbox/cases/{case_id}")
+                    results["hanging_before_phase"] = translate.state.hang_started.wait(180)
                     results["hanging"] = phase(web.port, advisors, case_id, seconds)
                     results["hanging"]["translator_calls_hung"] = translate.state.hung_total
                     translate.state.release()
@@ -187,13 +191,14 @@ def print_table(r: dict) -> None:
           f"{r['load_after']} at end")
     print(f"gunicorn 2 workers x 8 threads, SQLite, 1 worker; {r['seconds']:.0f} s per phase; /callback open loop "
           f"{r['rate']}/s; {r['advisors']} advisors reloading one case of 30 untranslated messages\n")
-    print(f"{'translator':<12}{'callback p50':>14}{'p99':>10}{'failed':>8}   {'pages':>7}{'p50':>9}{'p99':>9}{'failed':>8}"
+    print(f"{'translator':<12}{'callback p50':>14}{'p99':>10}{'failed':>8}   {'pages':>7}{'p50':>11}{'p99':>11}{'failed':>8}"
           f"   {'notes':>6}{'failed':>8}")
     for name in ("answering", "hanging"):
         c, p, n = r[name]["callback"], r[name]["page"], r[name]["note"]
         print(f"{name:<12}{c['p50_ms']!s:>11} ms{c['p99_ms']!s:>7} ms{c['requests'] - c['ok']:>8}   {p['answered']:>7}"
-              f"{p['p50_ms']!s:>6} ms{p['p99_ms']!s:>6} ms{p['failed']:>8}   {n['answered']:>6}{n['failed']:>8}")
-    print(f"\ntranslator calls that hung in the hanging phase (each until its 5 s timeout): {r['hanging']['translator_calls_hung']}")
+              f"{p['p50_ms']!s:>8} ms{p['p99_ms']!s:>8} ms{p['failed']:>8}   {n['answered']:>6}{n['failed']:>8}")
+    print(f"\ntranslator calls that hung (each until its 5 s timeout): {r['hanging']['translator_calls_hung']}")
+    print(f"the worker's translation job was hanging when the phase began: {r['hanging_before_phase']}")
     print(f"'database is locked' in the web and worker logs: {r['database_is_locked_in_logs']}")
 
 

@@ -95,6 +95,14 @@ def _url(env: Mapping[str, str], name: str, default: str, schemes: tuple[str, ..
     return value.rstrip("/")
 
 
+def _https_url(env: Mapping[str, str], name: str) -> str:
+    """An optional URL LINE fetches itself (icons): LINE refuses anything but https, so every message would fail."""
+    value = env.get(name, "").strip()
+    if value and (not value.startswith("https://") or len(value) > 2000):
+        raise SettingsError(f"{name}={value!r} is not valid: LINE only accepts https:// URLs of up to 2000 characters")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -170,7 +178,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         inbox_idle_minutes=_int(env, "INBOX_IDLE_MINUTES", 120),
         trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
         public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
-        advisor_icon_url=env.get("ADVISOR_ICON_URL", "").strip(),
+        advisor_icon_url=_https_url(env, "ADVISOR_ICON_URL"),
         notify_webhook_url=env.get("NOTIFY_WEBHOOK_URL", "").strip(),
         smtp_host=env.get("SMTP_HOST", "").strip(),
         smtp_port=_int(env, "SMTP_PORT", 25),

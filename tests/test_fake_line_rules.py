@@ -87,6 +87,11 @@ REFUSED = [
      "messages[0].quickReply.items[0].action.data"),
     ("unknown action type", "reply", reply_body(text(**quick_reply(item({"type": "teleport", "label": "a"})))), {}, 400,
      "messages[0].quickReply.items[0].action.type"),
+    ("sender icon over http", "reply", reply_body(text(sender={"name": "田中", "iconUrl": "http://example.com/i.png"})),
+     {}, 400, "messages[0].sender.iconUrl"),
+    ("image over http", "reply",
+     reply_body({"type": "image", "originalContentUrl": "http://example.com/a.jpg",
+                 "previewImageUrl": "https://example.com/p.jpg"}), {}, 400, "messages[0].originalContentUrl"),
     ("sender name of 21 characters", "reply", reply_body(text(sender={"name": "n" * 21})), {}, 400, "messages[0].sender.name"),
     ("buttons template with 5 actions", "reply", reply_body(buttons([postback()] * 5)), {}, 400, "messages[0].template.actions"),
     ("confirm template with 3 actions", "reply",
@@ -241,3 +246,11 @@ def test_profile_needs_an_access_token(fake_line):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(fake_line.url + f"/v2/bot/profile/{USER}", timeout=10)
     assert refused.value.code == 401
+
+
+def test_an_advisor_icon_line_would_refuse_is_a_configuration_error():
+    from bot.settings import SettingsError, load_settings
+    env = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"}
+    assert load_settings({**env, "ADVISOR_ICON_URL": "https://npo.example/icon.png"}).advisor_icon_url
+    with pytest.raises(SettingsError, match="ADVISOR_ICON_URL"):
+        load_settings({**env, "ADVISOR_ICON_URL": "http://npo.example/icon.png"})

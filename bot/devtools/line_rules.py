@@ -318,11 +318,25 @@ def _check_flex(problems: _Problems, prop: str, message: dict) -> None:
         problems.add(cprop, f"Size must be at most {FLEX_BUBBLE_MAX_BYTES} bytes")
 
 
+# URLs LINE's servers fetch themselves (icons, images, video, audio) must be HTTPS.
+HTTPS_FIELDS = ("originalContentUrl", "previewImageUrl", "thumbnailImageUrl", "baseUrl")
+
+
+def _check_https(problems: _Problems, prop: str, message: dict) -> None:
+    urls = [(f"{prop}.{key}", message.get(key)) for key in HTTPS_FIELDS]
+    if isinstance(message.get("sender"), dict):
+        urls.append((f"{prop}.sender.iconUrl", message["sender"].get("iconUrl")))
+    for url_prop, url in urls:
+        if url is not None and not str(url).startswith("https://"):
+            problems.add(url_prop, "Must be an HTTPS URL")
+
+
 def message_limit_errors(messages: list[dict]) -> list[dict]:
     problems = _Problems()
     for i, message in enumerate(messages):
         prop = f"messages[{i}]"
         kind = message.get("type")
+        _check_https(problems, prop, message)
         if kind in {"text", "textV2"}:
             problems.length(f"{prop}.text", message.get("text"), 1, TEXT_MAX_UTF16)
         elif kind == "template":
