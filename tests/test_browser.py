@@ -91,6 +91,14 @@ def case_exists(services) -> bool:
         return session.scalar(select(Case.id)) is not None
 
 
+def events_handled(services) -> int:
+    from sqlalchemy import func, select
+
+    from bot.store.models import ProcessedEvent
+    with services.sessions() as session:
+        return session.scalar(select(func.count()).select_from(ProcessedEvent))
+
+
 def test_advisor_answers_a_vietnamese_mother_from_the_inbox(live, browser):
     url, line = live["url"], live["line"]
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
@@ -286,7 +294,7 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
                   text_event(user, "Con tôi bị sốt")):
         assert post_events(url, event, line=line) == 200
 
-    assert wait_until(lambda: case_exists(services), timeout=180)   # the worker starts slowly on a busy machine
+    assert wait_until(lambda: events_handled(services) >= 6, timeout=180)   # the worker starts slowly on a busy machine
     phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
     login_as(phone, url, "sato@npo.example")
     phone.wait_for_selector("[data-case]", timeout=30_000)
@@ -344,7 +352,7 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
 
     admin_phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
     login_as(admin_phone, url, "admin@npo.example")
-    for name, path in (("list", "/inbox/?status=resolved"), ("dashboard", "/inbox/admin/dashboard"),
+    for name, path in (("list-resolved", "/inbox/?status=resolved"), ("dashboard", "/inbox/admin/dashboard"),
                        ("accounts", "/inbox/admin/accounts"), ("audit", "/inbox/admin/audit")):
         for size, page in (("phone", admin_phone), ("desktop", desktop)):
             page.goto(url + path)
