@@ -54,3 +54,21 @@ def run_retention_job() -> int:
         deleted = run.messages_deleted + run.cases_deleted + run.questions_deleted
     services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
     return deleted
+
+
+def alert_admins(subject: str, body: str) -> int:
+    """An operational alert (LINE quota) to every configured notifier; RQ retries on failure."""
+    services = current_services()
+    for notifier in services.notifiers:
+        notifier.alert(subject, body)
+    return len(services.notifiers)
+
+
+def refresh_line_quota() -> bool:
+    """Hourly: read LINE's message quota (dashboard, 80 %/95 % warnings), then schedule the next run."""
+    from bot.quota import QUOTA_JOB_ID, REFRESH_AFTER
+
+    services = current_services()
+    read = services.quota.refresh() is not None
+    services.tasks.enqueue_in(REFRESH_AFTER, "bot.jobs.refresh_line_quota", job_id=QUOTA_JOB_ID)
+    return read

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.line import LineMessenger
+from bot.adapters.line_quota import LineQuotaReader
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
@@ -22,6 +23,7 @@ from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
 from bot.domain import make_domain_services
 from bot.processing import EventProcessor
+from bot.quota import QuotaMonitor
 from bot.settings import Settings
 from bot.store.models import utcnow as utc_now
 from bot.store.database import database_ok, make_engine, make_session_factory
@@ -41,6 +43,7 @@ class Services:
     content: ContentRegistry
     tasks: RqTaskQueue
     inbox_sessions: RedisInboxSessions
+    quota: QuotaMonitor
     translator: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -72,19 +75,26 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     messenger = LineMessenger(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
-    delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
-                        max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
     tasks = RqTaskQueue(connection)
+    quota = build_quota_monitor(settings, connection, tasks)
+    delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
+                        max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s,
+                        on_monthly_limit=quota.monthly_limit_reached)
     translator = build_translator(settings, connection)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
         tasks=tasks, translator=translator,
-        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), notifiers=build_notifiers(settings),
+        inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), quota=quota, notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )
     return services
+
+
+def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTaskQueue) -> QuotaMonitor:
+    reader = LineQuotaReader(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
+    return QuotaMonitor(connection, reader, alert=lambda subject, body: tasks.enqueue("bot.jobs.alert_admins", subject, body))
 
 
 def build_translator(settings: Settings, connection: redis.Redis):

@@ -14,6 +14,8 @@ import uuid
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
+
 KNOWN_TYPES = {"text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "textV2"}
 
 
@@ -30,6 +32,7 @@ class FakeLineState:
         self.profiles: dict[str, dict] = {}
         self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
         self.calls: list[dict] = []        # every call, including failed ones
+        reset_quota(self)
 
 
 def _validate_messages(messages) -> list[dict]:
@@ -121,6 +124,9 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
                 state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(), "retryKey": retry_key})
                 return jsonify(message="The retry key is already accepted",
                                sentMessages=state.accepted_retry_keys[retry_key]), 409
+            if (refused := spend_or_refuse(state)) is not None:
+                state.calls.append({"endpoint": "push", "status": 429, "body": body, "time": time.time(), "retryKey": retry_key})
+                return refused
             sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
             if retry_key:
                 state.accepted_retry_keys[retry_key] = sent
@@ -151,6 +157,8 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
         body = request.get_json(silent=True) or {}
         note("markAsRead", body, 200)
         return jsonify({})
+
+    register_quota_endpoints(app, state)
 
     @app.get("/_test/messages")
     def test_messages():
@@ -241,3 +249,7 @@ class FakeLineServer:
     def set_profile(self, user_id: str, display_name: str = "Test parent", language: str | None = None) -> None:
         with self.state.lock:
             self.state.profiles[user_id] = {"displayName": display_name, "language": language}
+
+    def set_quota(self, limit: int | None, used: int = 0) -> None:
+        with self.state.lock:
+            self.state.quota_limit, self.state.quota_used = limit, used

@@ -426,7 +426,9 @@ def dashboard():
                      "Emergencies and crises per week / 緊急・危機の件数(週)"),
         bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "Busiest hours (Japan time) / 時間帯別"),
     ]
-    return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
+    quota = _services().quota.status()
+    return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels, quota=quota,
+                           quota_forecast=quota.forecast(utcnow()) if quota else None, zone=HOURS_ZONE)
 
 
 @bp.get("/admin/dashboard.csv")
