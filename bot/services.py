@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.line import LineMessenger
 from bot.adapters.line_quota import LineQuotaReader
+from bot.adapters.line_richmenu import LineRichMenus
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
@@ -24,6 +25,7 @@ from bot.inbox.sessions import RedisInboxSessions
 from bot.domain import make_domain_services
 from bot.processing import EventProcessor
 from bot.quota import QuotaMonitor
+from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
 from bot.store.models import utcnow as utc_now
 from bot.store.database import database_ok, make_engine, make_session_factory
@@ -47,6 +49,8 @@ class Services:
     translator: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    rich_menus: LineRichMenus | None = None
+    rich_menu_links: RichMenuLinks | None = None
 
     def database_ok(self) -> bool:
         return database_ok(self.engine)
@@ -65,7 +69,12 @@ class Services:
             self.inbox, self.sessions, self.delivery, self.make_context,
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
             loading_after_s=self.settings.loading_indicator_after_s,
+            on_locale_known=self.link_rich_menu_later,
         )
+
+    def link_rich_menu_later(self, line_user_id: str, locale: str | None) -> None:
+        """After a follow or a language change: link her menu in a task (retried like other sends)."""
+        self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None,
@@ -89,6 +98,11 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes), quota=quota, notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator},
     )
+    services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
+                                        settings.line_channel_access_token, settings.line_timeout_s)
+    services.rich_menu_links = RichMenuLinks(connection, services.rich_menus, settings.default_locale,
+                                             max_attempts=settings.line_max_attempts,
+                                             backoff_base_s=settings.line_backoff_base_s)
     return services
 
 

@@ -15,6 +15,7 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
+from bot.devtools.fake_line_richmenu import register_richmenu_endpoints, reset_richmenus
 
 KNOWN_TYPES = {"text", "sticker", "image", "video", "audio", "location", "imagemap", "template", "flex", "textV2"}
 
@@ -33,6 +34,7 @@ class FakeLineState:
         self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
         self.calls: list[dict] = []        # every call, including failed ones
         reset_quota(self)
+        reset_richmenus(self)
 
 
 def _validate_messages(messages) -> list[dict]:
@@ -159,6 +161,7 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
         return jsonify({})
 
     register_quota_endpoints(app, state)
+    register_richmenu_endpoints(app, state)
 
     @app.get("/_test/messages")
     def test_messages():
