@@ -121,7 +121,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.before_request
     def _authorized():
-        if "richmenu" in request.path and not request.headers.get("Authorization", "").startswith("Bearer "):
+        if request.path.startswith("/v2/bot/") and "richmenu" in request.path and not request.headers.get("Authorization", "").startswith("Bearer "):
             return jsonify(message="Authentication failed"), 401
         return None
 
