@@ -83,7 +83,15 @@ def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[s
         except CatalogError:
             pass                                  # its problems are in exc.problems already
     problems += _triage_problems(flows_dir, resources_dir, content)
+    problems += _rich_menu_problems(flows_dir, content.catalog if content is not None else None)
     return problems
+
+
+def _rich_menu_problems(flows_dir: Path, catalog: Catalog | None) -> list[str]:
+    from bot.richmenu.model import MENU_FILE, check_rich_menu
+    if catalog is None or not (flows_dir / MENU_FILE).exists():
+        return []                                 # the texts' problems are reported above
+    return check_rich_menu(flows_dir, catalog)
 
 
 def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "bot.commands.dead_letters",
     "bot.resources.cli",
     "bot.evaluation",
+    "bot.richmenu.cli",
 )
 
 

@@ -6,6 +6,8 @@ token once more: LINE answers "invalid reply token" only if the first call used 
 fresh), which tells us the answer was delivered; any other failure falls back to push.
 Pushes carry a deterministic X-Line-Retry-Key; 409 means LINE already has it. 429, 5xx and
 timeouts are retried with exponential backoff; other 4xx are recorded as failed with LINE's text.
+A 429 "You have reached your monthly limit." is no rate limit: the batch is recorded as
+MONTHLY_LIMIT_ERROR at once (no backoff, no retry) and `on_monthly_limit` tells the admins.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from bot.store.models import Message, ProcessedEvent, User
 from bot.store.users import mark_batch
 
 log = logging.getLogger(__name__)
+MONTHLY_LIMIT_ERROR = "not sent: monthly limit"
 
 
 class DeliveryPendingError(Exception):
@@ -43,7 +46,8 @@ class Delivery:
                  max_attempts: int = 5, backoff_base_s: float = 0.5,
                  sleep: Callable[[float], None] | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 stop: threading.Event | None = None, outage_memory_s: float = 30.0):
+                 stop: threading.Event | None = None, outage_memory_s: float = 30.0,
+                 on_monthly_limit: Callable[[], None] | None = None):
         self._sessions = sessions
         self._messenger = messenger
         self._reply_max_age = reply_token_max_age_s
@@ -54,6 +58,7 @@ class Delivery:
         self._now = now
         self._outage_memory_s = outage_memory_s
         self._line_down_at: float | None = None
+        self._on_monthly_limit = on_monthly_limit
 
     def deliver_event(self, event_id: str) -> None:
         with self._sessions() as session:
@@ -67,16 +72,32 @@ class Delivery:
             self._record(rows, result)
 
     def deliver_messages(self, message_ids: list[int]) -> SendResult | None:
-        """Push messages that belong to no event (an advisor's reply)."""
+        """Send messages that belong to no event (an advisor's reply): by the user's unused reply
+        token while it is fresh (free), otherwise by push."""
         with self._sessions() as session:
             rows = _pending(session, Message.id.in_(message_ids))
             targets = {r.id: session.get(User, r.user_id).line_user_id for r in rows}
         result = None
         for _, batch in groupby(rows, key=lambda r: r.retry_key):
             batch = list(batch)
-            result = self._push(targets[batch[0].id], batch)
+            to = targets[batch[0].id]
+            result = self._reply_with_unused_token(to, batch) or self._push(to, batch)
             self._record(batch, result)
         return result
+
+    def _reply_with_unused_token(self, line_user_id: str, rows: list[Message]) -> SendResult | None:
+        """The user wrote under 50 s ago and the bot sent nothing for it (an open case takes the
+        message silently): that reply token is still unused, and a reply costs no quota."""
+        with self._sessions() as session:
+            event = _latest_unused_reply_event(session, line_user_id)
+        if event is None or not self._reply_token_fresh(event):
+            return None
+        self._note_reply_attempt(event.event_id)
+        result = self._messenger.reply(event.reply_token, [r.payload for r in rows])
+        if result.delivered:
+            return result
+        log.info("reply with the user's unused token failed (%s), falling back to push", result.error)
+        return None
 
     def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message]) -> SendResult:
         if batch_index == 0 and self._reply_token_fresh(event):
@@ -156,9 +177,35 @@ class Delivery:
             elif result.status == "retryable":
                 mark_batch(session, fresh, "pending", result.error)
             else:
-                mark_batch(session, fresh, "failed", result.error or f"HTTP {result.http_status}")
+                mark_batch(session, fresh, "failed", _failure_text(result))
+        if result.status == "monthly_limit":
+            self._monthly_limit_reached()
         if result.status == "retryable":
             raise DeliveryPendingError(result.error or "LINE unavailable")
+
+
+    def _monthly_limit_reached(self) -> None:
+        log.error("LINE refused a push: the monthly message limit is spent; messages are kept as '%s'",
+                  MONTHLY_LIMIT_ERROR)
+        if self._on_monthly_limit is not None:
+            self._on_monthly_limit()
+
+
+def _failure_text(result: SendResult) -> str:
+    if result.status == "monthly_limit":
+        return MONTHLY_LIMIT_ERROR
+    return result.error or f"HTTP {result.http_status}"
+
+
+def _latest_unused_reply_event(session: Session, line_user_id: str) -> ProcessedEvent | None:
+    event = session.scalar(select(ProcessedEvent)
+                           .where(ProcessedEvent.partition == line_user_id, ProcessedEvent.reply_token.is_not(None))
+                           .order_by(ProcessedEvent.event_time.desc()).limit(1))
+    if event is None or event.reply_attempted:
+        return None
+    answered = session.scalar(select(Message.id).where(Message.event_id == event.event_id,
+                                                       Message.direction == "out").limit(1))
+    return None if answered else event
 
 
 def _pending(session: Session, condition) -> list[Message]:

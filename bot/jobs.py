@@ -85,3 +85,35 @@ def run_retention_job() -> int:
     deleted += services.dead_letters.expire_before((now - timedelta(days=keep_days)).timestamp())
     services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
     return deleted
+
+
+def alert_admins(subject: str, body: str) -> int:
+    """An operational alert (LINE quota) to every configured notifier; RQ retries on failure."""
+    services = current_services()
+    for notifier in services.notifiers:
+        notifier.alert(subject, body)
+    return len(services.notifiers)
+
+
+def refresh_line_quota() -> bool:
+    """Hourly: read LINE's message quota (dashboard, 80 %/95 % warnings), then schedule the next run."""
+    from bot.quota import QUOTA_JOB_ID, REFRESH_AFTER
+
+    services = current_services()
+    read = services.quota.refresh() is not None
+    services.tasks.enqueue_in(REFRESH_AFTER, "bot.jobs.refresh_line_quota", job_id=QUOTA_JOB_ID)
+    return read
+
+
+def link_rich_menu(line_user_id: str, locale: str | None) -> bool:
+    """Link the user to the rich menu of her language; LINE errors that may pass raise, so RQ retries."""
+    from bot.adapters.line_richmenu import RichMenuApiError
+
+    try:
+        return current_services().rich_menu_links.link(line_user_id, locale)
+    except RichMenuApiError as exc:
+        if exc.retryable:
+            raise
+        import logging
+        logging.getLogger(__name__).warning("rich menu link refused by LINE: %s", exc)
+        return False

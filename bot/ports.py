@@ -24,7 +24,7 @@ class Profile:
 
 @dataclass(frozen=True)
 class SendResult:
-    """Outcome of one call to LINE. `status`: sent | duplicate | retryable | invalid_token | failed."""
+    """Outcome of one call to LINE. `status`: sent | duplicate | retryable | invalid_token | monthly_limit | failed."""
     status: str
     http_status: int | None = None
     error: str | None = None

@@ -28,7 +28,8 @@ class EventProcessor:
     def __init__(self, inbox, sessions: sessionmaker, delivery: Delivery,
                  make_context: Callable[[dict, UserState | None, Session], TurnContext],
                  show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0,
-                 max_attempts: int = MAX_ATTEMPTS):
+                 max_attempts: int = MAX_ATTEMPTS,
+                 on_locale_known: Callable[[str, str | None], None] | None = None):
         self._max_attempts = max_attempts
         self._inbox = inbox
         self._sessions = sessions
@@ -36,6 +37,7 @@ class EventProcessor:
         self._make_context = make_context
         self._show_loading = show_loading
         self._loading_after_s = loading_after_s
+        self._on_locale_known = on_locale_known
 
     def drain(self, partition: str) -> int:
         """Handle every waiting event of one user, oldest first; returns how many were handled."""
@@ -93,6 +95,7 @@ class EventProcessor:
         line_user_id = line_user_of(event)
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
         state = state_of(user, is_new) if user else None
+        locale_before = state.locale if state else None     # the handler changes `state` in place
         ctx = self._make_context(event, state, session)
         try:
             with session.begin_nested():
@@ -121,7 +124,16 @@ class EventProcessor:
                                    event_time=_event_time(event), reply_attempted=False))
         if follow_ups is not None:
             follow_ups.extend(ctx.after_commit)
+            follow_ups.extend(self._rich_menu_follow_ups(event, locale_before, ctx.user))
         return ctx.outgoing
+
+    def _rich_menu_follow_ups(self, event: dict, locale_before: str | None, after: UserState | None) -> list:
+        """A follow, a first language or a language change: the user's rich menu follows her language."""
+        if self._on_locale_known is None or after is None or after.blocked:
+            return []
+        if event.get("type") != "follow" and locale_before == after.locale:
+            return []
+        return [lambda: self._on_locale_known(after.line_user_id, after.locale)]
 
     def _loading_indicator(self, event: dict, line_user_id: str | None):
         return _LoadingIndicator(self._show_loading if event.get("type") == "message" and line_user_id else None,

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.clock import ZoneClock
 from bot.adapters.line import LineMessenger
+from bot.adapters.line_quota import LineQuotaReader
+from bot.adapters.line_richmenu import LineRichMenus
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
@@ -29,6 +31,8 @@ from bot.domain import make_domain_services
 from bot.ports import Clock
 from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.processing import EventProcessor
+from bot.quota import QuotaMonitor
+from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
 from bot.store.database import database_ok, make_engine, make_session_factory
 from bot.turn import TurnContext, UserState
@@ -48,11 +52,14 @@ class Services:
     tasks: RqTaskQueue
     inbox_sessions: RedisInboxSessions
     inbox_translations: InboundTranslations
+    quota: QuotaMonitor
     translator: Any = None
     clock: Clock = field(default_factory=ZoneClock)
     preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    rich_menus: LineRichMenus | None = None
+    rich_menu_links: RichMenuLinks | None = None
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
     watch: DependencyWatch | None = None
 
@@ -85,7 +92,12 @@ class Services:
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
             loading_after_s=self.settings.loading_indicator_after_s,
             max_attempts=self.settings.dead_letter_after_attempts,
+            on_locale_known=self.link_rich_menu_later,
         )
+
+    def link_rich_menu_later(self, line_user_id: str, locale: str | None) -> None:
+        """After a follow or a language change: link her menu in a task (retried like other sends)."""
+        self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None,
@@ -96,10 +108,12 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
     sessions = make_session_factory(engine)
     messenger = LineMessenger(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
     stop = threading.Event()
+    tasks = RqTaskQueue(connection)
+    quota = build_quota_monitor(settings, connection, tasks)
     delivery = Delivery(sessions, messenger, reply_token_max_age_s=settings.reply_token_max_age_s,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s,
-                        stop=stop, outage_memory_s=settings.line_outage_memory_s)
-    tasks = RqTaskQueue(connection)
+                        stop=stop, outage_memory_s=settings.line_outage_memory_s,
+                        on_monthly_limit=quota.monthly_limit_reached)
     translator = build_translator(settings, connection, settings.translate_timeout_s)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
@@ -110,10 +124,20 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         tasks=tasks, translator=translator, clock=ZoneClock(settings.time_zone),
         preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
-        inbox_translations=InboundTranslations(connection, tasks), notifiers=build_notifiers(settings),
+        inbox_translations=InboundTranslations(connection, tasks), quota=quota, notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator, "live": RedisLiveFeed(connection)},
     )
+    services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
+                                        settings.line_channel_access_token, settings.line_timeout_s)
+    services.rich_menu_links = RichMenuLinks(connection, services.rich_menus, settings.default_locale,
+                                             max_attempts=settings.line_max_attempts,
+                                             backoff_base_s=settings.line_backoff_base_s)
     return services
+
+
+def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTaskQueue) -> QuotaMonitor:
+    reader = LineQuotaReader(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
+    return QuotaMonitor(connection, reader, alert=lambda subject, body: tasks.enqueue("bot.jobs.alert_admins", subject, body))
 
 
 def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float):

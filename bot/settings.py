@@ -10,6 +10,7 @@ from bot import LOCALES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LINE_API_DEFAULT = "https://api.line.me"
+LINE_API_DATA_DEFAULT = "https://api-data.line.me"     # LINE's host for uploads and downloads (rich menu images)
 
 
 class SettingsError(Exception):
@@ -21,6 +22,7 @@ class Settings:
     line_channel_secret: str
     line_channel_access_token: str
     line_api_host: str = LINE_API_DEFAULT
+    line_api_data_host: str = LINE_API_DATA_DEFAULT
     redis_url: str = "redis://127.0.0.1:6379/0"
     database_url: str = ""
     instance_path: Path = PROJECT_ROOT / "instance"
@@ -156,6 +158,11 @@ def _outage_settings(env: Mapping[str, str]) -> dict:
     return values
 
 
+def _data_host_default(env: Mapping[str, str]) -> str:
+    api_host = env.get("LINE_API_HOST", "").strip()
+    return api_host if api_host and api_host.rstrip("/") != LINE_API_DEFAULT else LINE_API_DATA_DEFAULT
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     """Build Settings from `env` (default: os.environ); `overrides` win (tests, `python -m bot dev`)."""
     env = os.environ if env is None else env
@@ -163,6 +170,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         line_channel_secret=_require(env, "LINE_CHANNEL_SECRET", "copy the channel secret from the LINE Developers console (Basic settings)."),
         line_channel_access_token=_require(env, "LINE_CHANNEL_ACCESS_TOKEN", "issue a long-lived channel access token in the LINE Developers console (Messaging API tab)."),
         line_api_host=_url(env, "LINE_API_HOST", LINE_API_DEFAULT, ("http://", "https://")),
+        # A fake LINE server (tests, dev) serves both hosts, so the data host follows LINE_API_HOST.
+        line_api_data_host=_url(env, "LINE_API_DATA_HOST", _data_host_default(env), ("http://", "https://")),
         redis_url=_url(env, "REDIS_URL", "redis://127.0.0.1:6379/0", ("redis://", "rediss://", "unix://")),
         dev_mode=_flag(env, "BOT_DEV_MODE"),
         conversation_idle_minutes=_int(env, "CONVERSATION_IDLE_MINUTES", 60 * 24),

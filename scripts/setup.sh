@@ -14,6 +14,12 @@ if [ "${WITH_BROWSER:-1}" = "1" ]; then
   fonts="$(fc-list 2>/dev/null || true)"
   grep -qi "Noto Sans CJK" <<<"$fonts" || need_apt+=(fonts-noto-cjk)
 fi
+# Rich menu images: Noto fonts for every script and libraqm for shaping (Pillow's RAQM layout).
+# Checked by file, not with `fc-list | grep -q` (grep quitting early fails the pipe under pipefail).
+font_installed() { [ -n "$(find /usr/share/fonts -name "$1" -print -quit 2>/dev/null)" ]; }
+font_installed NotoSansMyanmar-Bold.ttf || need_apt+=(fonts-noto-core)
+font_installed NotoSansCJK-Bold.ttc || [[ " ${need_apt[*]} " == *" fonts-noto-cjk "* ]] || need_apt+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep -F libraqm.so >/dev/null || need_apt+=(libraqm0)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing with apt: ${need_apt[*]}"

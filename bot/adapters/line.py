@@ -77,6 +77,8 @@ class LineMessenger:
 def _classify(exc: ApiException) -> SendResult:
     status = exc.status or 0
     error = _line_error_text(exc)
+    if is_monthly_limit(status, error):
+        return SendResult("monthly_limit", status, error)    # not a rate limit: retrying cannot help
     if status == 409:
         return SendResult("duplicate", status, error)      # same retry key already accepted: it was sent
     if status == 429 and "monthly limit" in error.lower():
@@ -86,6 +88,14 @@ def _classify(exc: ApiException) -> SendResult:
     if status == 400 and "reply token" in error.lower():
         return SendResult("invalid_token", status, error)
     return SendResult("failed", status, error)
+
+
+MONTHLY_LIMIT_TEXT = "you have reached your monthly limit"
+
+
+def is_monthly_limit(status: int, error: str) -> bool:
+    """LINE's 429 for a spent monthly message quota, told apart from a rate limit by its message."""
+    return status == 429 and MONTHLY_LIMIT_TEXT in (error or "").lower()
 
 
 def _line_error_text(exc: ApiException) -> str:

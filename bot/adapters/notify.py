@@ -39,6 +39,12 @@ class CaseNotice:
                 "No message text is sent by e-mail; read it in the inbox.")
 
 
+@dataclass(frozen=True)
+class AdminAlert:
+    subject: str
+    body: str
+
+
 class SmtpNotifier:
     def __init__(self, host: str, port: int, sender: str, recipients: list[str],
                  username: str = "", password: str = "", starttls: bool = False, timeout: float = 10.0):
@@ -59,6 +65,10 @@ class SmtpNotifier:
         except (OSError, smtplib.SMTPException) as exc:
             raise NotifyError(f"e-mail to advisors failed: {type(exc).__name__}") from exc
 
+    def alert(self, subject: str, body: str) -> None:
+        """An operational alert for admins (LINE quota): same channel, no personal data."""
+        self.notify(AdminAlert(subject, body))
+
 
 class WebhookNotifier:
     def __init__(self, url: str, timeout: float = 10.0):
@@ -68,6 +78,9 @@ class WebhookNotifier:
         payload = {"text": notice.subject + f" — {notice.link}", "case_id": notice.case_id, "kind": notice.kind,
                    "priority": notice.priority, "topic": notice.topic, "locale": notice.locale,
                    "waiting_minutes": notice.waiting_minutes, "link": notice.link}
+        self._post(payload)
+
+    def _post(self, payload: dict) -> None:
         request = urllib.request.Request(self._url, data=json.dumps(payload).encode(),
                                          headers={"Content-Type": "application/json"}, method="POST")
         try:
@@ -76,3 +89,7 @@ class WebhookNotifier:
                     raise NotifyError(f"webhook answered {response.status}")
         except (OSError, urllib.error.URLError) as exc:
             raise NotifyError(f"webhook notification failed: {type(exc).__name__}") from exc
+
+    def alert(self, subject: str, body: str) -> None:
+        """An operational alert for admins (LINE quota): same channel, no personal data."""
+        self._post({"text": f"{subject}\n{body}", "kind": "admin-alert", "subject": subject, "body": body})

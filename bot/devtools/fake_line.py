@@ -18,6 +18,8 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.devtools.line_rules import request_errors
+from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
+from bot.devtools.fake_line_richmenu import register_richmenu_endpoints, reset_richmenus
 
 
 class FakeLineState:
@@ -36,6 +38,8 @@ class FakeLineState:
         self.failures: list[dict] = []     # consumed one per matching request: {"status": 500} or {"hang": 3}
         self.calls: list[dict] = []        # every call, including failed ones
         self.outage: dict | None = None    # {"status": 500, "until": monotonic time}: every reply/push fails
+        reset_quota(self)
+        reset_richmenus(self)
 
 
 def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
@@ -115,6 +119,9 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
                 state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(), "retryKey": retry_key})
                 return jsonify(message="The retry key is already accepted",
                                sentMessages=state.accepted_retry_keys[retry_key]), 409
+            if (refused := spend_or_refuse(state)) is not None:
+                state.calls.append({"endpoint": "push", "status": 429, "body": body, "time": time.time(), "retryKey": retry_key})
+                return refused
             sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
             if retry_key:
                 state.accepted_retry_keys[retry_key] = sent
@@ -149,6 +156,9 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
             return refusal
         note("markAsRead", body, 200)
         return jsonify({})
+
+    register_quota_endpoints(app, state)
+    register_richmenu_endpoints(app, state)
 
     @app.get("/_test/messages")
     def test_messages():
@@ -252,3 +262,7 @@ class FakeLineServer:
     def set_profile(self, user_id: str, display_name: str = "Test parent", language: str | None = None) -> None:
         with self.state.lock:
             self.state.profiles[user_id] = {"displayName": display_name, "language": language}
+
+    def set_quota(self, limit: int | None, used: int = 0) -> None:
+        with self.state.lock:
+            self.state.quota_limit, self.state.quota_used = limit, used

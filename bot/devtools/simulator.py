@@ -95,3 +95,18 @@ def messages():
     user_id = request.args["userId"]
     since = request.args.get("since", "0")
     return jsonify(_fake_line(f"/_test/messages?to={user_id}&since={since}"))
+
+
+@bp.get("/api/richmenu")
+def rich_menu():
+    """The rich menu the fake LINE server would show this user (hers, else the default)."""
+    return jsonify(_fake_line(f"/_test/richmenu/{urllib.request.quote(request.args['userId'])}"))
+
+
+@bp.get("/api/richmenu/<menu_id>/image")
+def rich_menu_image(menu_id: str):
+    settings = _services().settings
+    req = urllib.request.Request(f"{settings.line_api_data_host}/v2/bot/richmenu/{urllib.request.quote(menu_id)}/content",
+                                 headers={"Authorization": f"Bearer {settings.line_channel_access_token}"})
+    with urllib.request.urlopen(req, timeout=5) as response:
+        return current_app.response_class(response.read(), mimetype=response.headers.get_content_type())

@@ -27,8 +27,11 @@ class FlowError(ProblemsError):
     pass
 
 
+NOT_FLOWS = {"richmenu.yaml"}       # the rich menu lives beside the flows (bot/richmenu/model.py)
+
+
 def flow_files(flows_dir: Path) -> list[Path]:
-    return sorted(p for p in flows_dir.glob("*.yaml"))
+    return sorted(p for p in flows_dir.glob("*.yaml") if p.name not in NOT_FLOWS)
 
 
 def load_flows(flows_dir: Path, catalog: Catalog | None = None, index=None) -> FlowSet:

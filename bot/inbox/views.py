@@ -509,7 +509,9 @@ def dashboard():
                                         unit="件数", html_legend=True), [],
          "相談が始まった時刻(日本時間)ごとの数です。相談員を多く置く時間帯の目安になります。"),
     ]
-    return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels)
+    quota = _services().quota.status()
+    return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels, quota=quota,
+                           quota_forecast=quota.forecast(utcnow()) if quota else None, zone=HOURS_ZONE)
 
 
 @bp.get("/admin/dashboard.csv")
