@@ -26,8 +26,9 @@ from bot.services import Services
 from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
-WORKER_TTL_S = 60                 # RQ heartbeats at least every 45 s while idle
-MAINTENANCE_INTERVAL_S = 20       # how soon RQ's scheduler is restarted if it died (e.g. Redis restart)
+WORKER_TTL_S = 30                 # RQ heartbeats (and looks at its scheduler) at least every 15 s while idle
+MAINTENANCE_INTERVAL_S = 60       # RQ's registry cleaning
+SCHEDULER_CHECK_S = 5             # a scheduler that died (Redis restart) is restarted this soon
 
 
 class WorkerExit(Exception):
@@ -57,6 +58,21 @@ class BotWorker(SimpleWorker):
         super().execute_job(job, queue)
         if self.services.watch.down():
             self._pause_until_dependencies_answer()
+
+    @property
+    def should_run_maintenance_tasks(self):
+        # RQ's scheduler process dies when Redis restarts; RQ restarts it only at its next
+        # maintenance (every 10 minutes by default): retries, escalations and retention would wait.
+        return super().should_run_maintenance_tasks or (
+            self._scheduler_is_dead() and time.monotonic() - getattr(self, "_scheduler_checked", 0.0) > SCHEDULER_CHECK_S)
+
+    def run_maintenance_tasks(self):
+        self._scheduler_checked = time.monotonic()
+        super().run_maintenance_tasks()
+
+    def _scheduler_is_dead(self) -> bool:
+        process = self.scheduler._process if self.scheduler else None
+        return self.scheduler is not None and self.last_cleaned_at is not None and not (process and process.is_alive())
 
     def note_outage(self, job, exc_type, exc_value, traceback) -> bool:
         """RQ calls this when any job fails (a notification, an erasure...): a database outage

@@ -11,6 +11,7 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
+from rq import Worker
 from sqlalchemy import select
 
 from bot.store.models import Message, User
@@ -41,7 +42,7 @@ def test_sigterm_during_a_line_outage_exits_promptly_and_loses_nothing(bot, fake
     worker = _start_worker(settings, tmp_path)
     try:
         assert bot.post(event).status_code == 200
-        assert wait_until(lambda: any(c["endpoint"] == "push" for c in fake_line.state.calls), timeout=60)
+        assert wait_until(lambda: any(c["endpoint"] == "push" for c in fake_line.state.calls), timeout=180)
         sent_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
@@ -62,6 +63,7 @@ def test_redis_restart_while_idle_the_scheduler_runs_jobs_again(tmp_path, fake_l
     consenting_users(services.sessions, ["Usched"])
     worker = _start_worker(settings, tmp_path, SWEEP_MIN_AGE_S=600)      # only the scheduler may send it
     try:
+        assert wait_until(lambda: Worker.count(connection=services.redis) >= 1, timeout=180)
         time.sleep(3)                                    # idle, scheduler started
         server.kill()
         time.sleep(3)
@@ -106,7 +108,7 @@ def test_worker_serves_its_health_on_port(settings, tmp_path, services):
                     return response.status, json.loads(response.read())
             except OSError:
                 return None
-        assert wait_until(lambda: health() is not None, timeout=60)
+        assert wait_until(lambda: health() is not None, timeout=180)
         status, body = health()
         assert status == 200
         assert body["checks"] == {"worker": True, "redis": True, "database": True}
@@ -143,7 +145,7 @@ def test_persistence_check_passes_with_aof_and_tolerates_managed_redis(tmp_path,
 def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path):
     worker = _start_worker(settings, tmp_path, REDIS_PERSISTENCE_CHECK="refuse")
     try:
-        assert worker.wait(timeout=60) == 1
+        assert worker.wait(timeout=180) == 1
     finally:
         _stop(worker)
 
