@@ -15,8 +15,9 @@ OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
 
 
 class IndexAnswerer:
-    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None):
+    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None, classifier=None):
         self._content = content
+        self._classifier = classifier            # bot/classifier.py, fused with the search; None: search only
         self._index = content.index
         self._catalog = content.catalog
         self._municipality = municipality
@@ -54,14 +55,14 @@ class IndexAnswerer:
         """Answer from the index; True when something useful was shown."""
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
-                           municipality=municipality)
+                           municipality=municipality, classifier=self._classifier)
         if route.kind != "answer" and self._pivot is not None:
             # Not sure from the text itself: search once more through a machine translation to
             # English (only then, as it costs a call to the translation service).
             pivot_text = self._pivot(text, ctx.locale)
             if pivot_text:
                 route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
-                                   municipality=municipality, pivot_text=pivot_text)
+                                   municipality=municipality, pivot_text=pivot_text, classifier=self._classifier)
         ctx.outcome = {"kind": route.kind, "entry_ids": list(route.entry_ids)}
         if route.kind == "answer":
             self._record(ctx, text=text, outcome="answered", entry_id=route.entry_ids[0])

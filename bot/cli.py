@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "bot.commands.users",
     "bot.resources.cli",
     "bot.evaluation",
+    "bot.commands.classifier",
 )
 
 

@@ -15,6 +15,7 @@ from bot.cases.desk import CaseDesk
 from bot.conversation import Conversation, ConversationDeps
 from bot.langdetect import clear_language_of
 from bot.privacy import PrivacyDesk
+from bot.routing import TurnTranslation, assess_message
 from bot.safety import SafetyResponder
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
@@ -23,13 +24,21 @@ from bot.store.questions import SqlQuestionLog
 
 def make_domain_services(settings: Settings, session: Session, content, now: Callable[[], datetime],
                          extra: dict | None = None) -> dict:
-    """`extra` carries infrastructure-backed helpers the worker has (the task queue)."""
-    tasks = (extra or {}).get("tasks")
-    pivot = _pivot_through((extra or {}).get("translator"))
+    """`extra` carries what the composition root built once: the task queue, the translators and
+    the classifier (bot/services.py)."""
+    extra = extra or {}
+    tasks = extra.get("tasks")
+    classifier = extra.get("classifier")
+    translation = _turn_translation(extra.get("pivot_translator") or extra.get("translator"))
     cases = CaseDesk(session, content.desk_hours, now, tasks)
-    answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record)
+    answers = IndexAnswerer(content, settings.municipality, pivot=_pivot_through(translation),
+                            record_question=SqlQuestionLog(session).record, classifier=classifier)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)
-    safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy)
+
+    def assess(text: str):
+        return assess_message(text, content.triage_rules, classifier,
+                              translation.english if translation else None, clear_language_of)
+    safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy, assess=assess)
     deps = ConversationDeps(
         content=content, store=SqlConversationStore(session), now=now,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
@@ -39,14 +48,18 @@ def make_domain_services(settings: Settings, session: Session, content, now: Cal
     return {"conversation": Conversation(deps), "cases": cases}
 
 
-def _pivot_through(translator):
-    """English text of a question, for a second search; None without a real translator."""
+def _turn_translation(translator) -> TurnTranslation | None:
+    """One translation per message for this turn; None without a real translator."""
     if translator is None or not getattr(translator, "translates", False):
+        return None
+    return TurnTranslation(translator)
+
+
+def _pivot_through(translation: TurnTranslation | None):
+    """English text of a question, for a second search (the same request the safety net made)."""
+    if translation is None:
         return None
 
     def pivot(text: str, locale: str) -> str | None:
-        if locale == "en":
-            return None
-        result = translator.translate(text, target="en", source=None)
-        return result.text if result.translated else None
+        return None if locale == "en" else translation.english(text)
     return pivot

@@ -54,6 +54,8 @@ class OfflineBot:
         self.settings = settings
         self.sessions = make_session_factory(engine)
         self.content = ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir)
+        from bot.classifier import load_classifier
+        self.extras = {"classifier": load_classifier(settings.classifier_path)}
         self.messenger = RecordingMessenger()
         self.now = now
         self._ids = itertools.count(1)
@@ -63,7 +65,8 @@ class OfflineBot:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
                            default_locale=self.settings.default_locale, now=self.now,
-                           services=make_domain_services(self.settings, session, content, self.now))
+                           services=make_domain_services(self.settings, session, content, self.now,
+                                                         extra=self.extras))
 
     def _event(self, user_id: str, **fields) -> dict:
         return {"mode": "active", "timestamp": int(time.time() * 1000), "replyToken": uuid.uuid4().hex,

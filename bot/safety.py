@@ -16,8 +16,10 @@ ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labo
 
 
 class SafetyResponder:
-    def __init__(self, content, cases, render_entries, language_hint, privacy):
+    def __init__(self, content, cases, render_entries, language_hint, privacy, assess=None):
         self._rules = content.triage_rules
+        # The shared assessment (bot/routing.py: rules, then the classifier and translation nets).
+        self._assess = assess or (lambda text: triage(text, self._rules))
         self._catalog = content.catalog
         self._cases = cases
         self._render_entries = render_entries
@@ -26,7 +28,7 @@ class SafetyResponder:
 
     def respond(self, ctx: TurnContext, text: str) -> bool:
         """Answer and open a case when the message needs a person; False lets the bot go on."""
-        result = triage(text, self._rules)
+        result = self._assess(text)
         if result.level == "none":
             return False
         locale = self._locale_for(ctx, text)

@@ -17,6 +17,7 @@ from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
+from bot.classifier import load_classifier
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.domain import make_domain_services
@@ -40,6 +41,7 @@ class Services:
     content: ContentRegistry
     tasks: RqTaskQueue
     translator: Any = None
+    classifier: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -74,17 +76,22 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
                         max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s)
     tasks = RqTaskQueue(connection)
     translator = build_translator(settings, connection)
+    # The safety net's own client: the same service with a short timeout, so a slow translator
+    # delays a non-urgent answer by at most that much.
+    pivot_translator = build_translator(settings, connection, timeout_s=settings.translate_pivot_timeout_s)
+    classifier = load_classifier(settings.classifier_path)      # loaded once per process (~50 ms)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), inbox=RedisPartitionInbox(connection), delivery=delivery,
         content=content or ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir),
-        tasks=tasks, translator=translator, notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator},
+        tasks=tasks, translator=translator, classifier=classifier, notifiers=build_notifiers(settings),
+        extras={"tasks": tasks, "translator": translator, "pivot_translator": pivot_translator,
+                "classifier": classifier},
     )
     return services
 
 
-def build_translator(settings: Settings, connection: redis.Redis):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0):
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None
@@ -93,7 +100,7 @@ def build_translator(settings: Settings, connection: redis.Redis):
         from google.auth.credentials import AnonymousCredentials
         credentials = AnonymousCredentials()
     cloud = CloudTranslator(settings.google_project, settings.google_location, settings.translate_api_endpoint,
-                            settings.translate_glossary, credentials=credentials)
+                            settings.translate_glossary, credentials=credentials, timeout_s=timeout_s)
     return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 

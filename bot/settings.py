@@ -43,6 +43,9 @@ class Settings:
     translate_api_endpoint: str = ""
     translate_glossary: str = ""
     translation_cache_days: int = 30
+    # The translation safety net waits at most this long (an emergency answer never waits at all).
+    translate_pivot_timeout_s: float = 2.0
+    classifier_path: Path = PROJECT_ROOT / "training" / "classifier.bin"
     secret_key: str = field(default="", repr=False)
     public_base_url: str = "http://127.0.0.1:8000"
     advisor_icon_url: str = ""
@@ -109,6 +112,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         translate_api_endpoint=env.get("TRANSLATE_API_ENDPOINT", "").strip(),
         translate_glossary=env.get("GOOGLE_TRANSLATE_GLOSSARY", "").strip(),
         translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
+        translate_pivot_timeout_s=float(env.get("TRANSLATE_PIVOT_TIMEOUT_S", "2") or 2),
         secret_key=env.get("SECRET_KEY", "").strip(),
         public_base_url=_url(env, "PUBLIC_BASE_URL", "http://127.0.0.1:8000", ("http://", "https://")),
         advisor_icon_url=env.get("ADVISOR_ICON_URL", "").strip(),
@@ -123,6 +127,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     )
     if values["smtp_host"] and not (values["notify_email_from"] and values["notify_email_to"]):
         raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) are needed too")
+    if env.get("CLASSIFIER_MODEL"):
+        values["classifier_path"] = Path(env["CLASSIFIER_MODEL"])
     if env.get("INSTANCE_PATH"):
         values["instance_path"] = Path(env["INSTANCE_PATH"])
     if env.get("DATABASE_URL"):

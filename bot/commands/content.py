@@ -43,7 +43,19 @@ def run_flows_check(args) -> int:
               file=sys.stderr)
         return 1
     print("flows, locales and triage rules: OK")
+    _warn_if_classifier_is_stale(settings)
     return 0
+
+
+def _warn_if_classifier_is_stale(settings) -> None:
+    """A warning, not an error: the bot still runs (rules and search decide; the model only adds)."""
+    from bot.commands.classifier import stale_classifier_warning
+    try:
+        warning = stale_classifier_warning(settings.resources_dir, settings.classifier_path.parent)
+    except Exception as exc:                        # the index itself was checked above
+        warning = f"training/classifier.bin: cannot check ({exc})"
+    if warning:
+        print(f"warning: {warning}")
 
 
 def run_chat(args) -> int:
