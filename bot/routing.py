@@ -177,9 +177,9 @@ def fuse(found: "SearchResult", route_scores, index: "ResourceIndex", municipali
     from bot.resources.search import Candidate, SearchResult
     best = found.ranked[0].score if found.ranked else 0.0
     bm25 = {c.entry_id: c.score / best for c in found.ranked} if best > 0 else {}
-    engine = index.engine
-    learned = {label: p * (engine.place_factor(label, municipality, text) if engine else 1.0)
-               for label, p in route_scores.top(10) if index.has(label)}
+    top = [(label, p) for label, p in route_scores.top(10) if index.has(label)]
+    places = index.engine.place_factors([label for label, _ in top], municipality, text) if index.engine else {}
+    learned = {label: p * places.get(label, 1.0) for label, p in top}
     fused = {entry_id: BM25_SHARE * bm25.get(entry_id, 0.0) + (1 - BM25_SHARE) * learned.get(entry_id, 0.0)
              for entry_id in set(bm25) | set(learned)}
     ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))

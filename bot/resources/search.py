@@ -254,11 +254,13 @@ class SearchEngine:
             return SearchResult("suggest", candidates, coverage, margin, kept)
         return SearchResult("none", (), coverage, margin, kept)
 
-    def place_factor(self, entry_id: str, municipality: str | None, query: str = "") -> float:
-        """How much the user's place ranks an entry up or down (1.0 for national entries)."""
-        home = municipality or next((self._stems[t] for t in set(features(query)) if t in self._stems), None)
-        position = self._positions.get(entry_id)
-        return 1.0 if position is None else self._place_factor(position, home)
+    def place_factors(self, entry_ids, municipality: str | None, query: str = "") -> dict[str, float]:
+        """How much the user's place ranks each entry up or down (1.0 for national entries)."""
+        home = municipality
+        if home is None and query and any(self.municipalities):
+            home = next((self._stems[t] for t in set(features(query)) if t in self._stems), None)
+        return {entry_id: (self._place_factor(self._positions[entry_id], home)
+                           if entry_id in self._positions else 1.0) for entry_id in entry_ids}
 
     def score(self, terms: set[str], locale: str, municipality: str | None, query_text: str = "") -> dict[int, float]:
         """Final scores of the best candidates (all matching entries when the index is small)."""
