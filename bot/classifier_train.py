@@ -149,7 +149,7 @@ def fit_head(samples: list[Sample], c: float, scale: float, balanced: bool = Fal
     position = {label: i for i, label in enumerate(labels)}
     x = design_matrix([s.text for s in samples], signals_of, buckets)
     y = np.array([position[s.label] for s in samples])
-    model = LinearSVC(C=c, class_weight="balanced" if balanced else None)
+    model = LinearSVC(C=c, class_weight="balanced" if balanced else None, random_state=0)  # liblinear shuffles
     model.fit(x, y, sample_weight=np.array([s.weight for s in samples]))
     return labels, (model.coef_.T * scale).astype(np.float32), (model.intercept_ * scale).astype(np.float32)
 

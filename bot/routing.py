@@ -225,12 +225,13 @@ UNDERSTOOD_SAFE_AT = 0.8
 UNDERSTOOD_ROUTE_AT = 0.5
 
 
-def understood_offline(text: str, rules, classifier: "TextClassifier | None", language_hint=None) -> bool:
+def understood_offline(text: str, rules, classifier: "TextClassifier | None", language_hint=None,
+                       scores: dict | None = None) -> bool:
     """Is the message clearly understood without a translation? Without a classifier: its language
     is clearly one of ours (bot/langdetect.py)."""
     if classifier is None:
         return bool(language_hint and language_hint(text))
-    scores = classify(text, rules, classifier)
+    scores = scores or classify(text, rules, classifier)
     safe = scores["triage"].get("ordinary") + scores["triage"].get("calm")
     return safe >= UNDERSTOOD_SAFE_AT and scores["route"].ranked[0][1] >= UNDERSTOOD_ROUTE_AT
 
@@ -241,8 +242,10 @@ def assess_message(text: str, rules, classifier: "TextClassifier | None" = None,
     its English translation (``translate(text) -> str | None``, at most one request). The offline
     result stands first: the translation can only raise the level, and an offline emergency is
     answered without waiting for it."""
-    offline = assess(text, rules, classifier, trace)
-    if offline.level == "emergency" or translate is None or understood_offline(text, rules, classifier, language_hint):
+    scores = classify(text, rules, classifier) if classifier is not None else None
+    offline = assess(text, rules, classifier, trace, scores)
+    if offline.level == "emergency" or translate is None \
+            or understood_offline(text, rules, classifier, language_hint, scores):
         return offline
     translated = translate(text)
     if trace is not None:

@@ -22,8 +22,8 @@ from tests.conftest import REPO
 
 HELDOUT = REPO / "eval" / "heldout"
 # Just under the figures measured when this floor was set (docs/performance.md): a drop fails CI.
-HELDOUT_TOP1_FLOOR = 0.80
-HELDOUT_EMERGENCY_FLOOR = 0.90
+HELDOUT_TOP1_FLOOR = 0.82
+HELDOUT_EMERGENCY_FLOOR = 0.92
 
 
 @pytest.fixture(scope="module")
