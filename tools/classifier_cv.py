@@ -88,20 +88,20 @@ def main() -> int:
     print(f"{len(held)} held-out messages; training on {len(samples['route'])} routing / "
           f"{len(samples['triage'])} triage samples")
     print("rules + search only:", measure(held, index, rules, None))
-    heads = {}
-    alphas = [ct.ALPHA_ROUTE] if args.quick else [3e-6, 1e-5, 3e-5]
-    for alpha in alphas:
-        started = time.perf_counter()
-        heads[alpha] = (ct.fit_head(samples["route"], alpha), ct.fit_head(samples["triage"], ct.ALPHA_TRIAGE, True))
-        print(f"alpha {alpha}: trained in {time.perf_counter() - started:.1f} s")
-    for alpha, (route_head, triage_head) in heads.items():
-        classifier = ct.classifier_from(route_head, triage_head)
-        for share in ([routing.BM25_SHARE] if args.quick else [0.3, 0.5, 0.7]):
-            for raise_at in ([routing.RAISE_EMERGENCY_AT] if args.quick else [0.3, 0.5, 0.7]):
-                routing.BM25_SHARE, routing.RAISE_EMERGENCY_AT = share, raise_at
-                routing.RAISE_CRISIS_AT = min(0.9, raise_at + 0.1)
-                print(f"alpha {alpha} bm25 share {share} raise at {raise_at}:",
-                      measure(held, index, rules, classifier), flush=True)
+    started = time.perf_counter()
+    classifier = ct.classifier_from(*ct.fit_both(samples, ct.signal_finder()))
+    print(f"trained in {time.perf_counter() - started:.1f} s")
+    shares = [routing.BM25_SHARE] if args.quick else [0.0, 0.2, 0.35, 0.5]
+    raises = [routing.RAISE_EMERGENCY_AT] if args.quick else [0.3, 0.4, 0.5, 0.6]
+    for share in shares:
+        routing.BM25_SHARE = share
+        print(f"bm25 share {share}, raise at {routing.RAISE_EMERGENCY_AT}:",
+              measure(held, index, rules, classifier), flush=True)
+    routing.BM25_SHARE = shares[0] if args.quick else routing.BM25_SHARE
+    for raise_at in raises:
+        routing.RAISE_EMERGENCY_AT, routing.RAISE_CRISIS_AT = raise_at, min(0.9, raise_at + 0.1)
+        print(f"bm25 share {routing.BM25_SHARE}, raise at {raise_at}:",
+              measure(held, index, rules, classifier), flush=True)
     return 0
 
 
