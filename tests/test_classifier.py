@@ -105,7 +105,8 @@ def test_a_raise_borrows_the_numbers_of_the_admins_rule(monkeypatch, rules):
     raised = assess("x", rules, _Says(ordinary=0.2, **{"emergency-110": 0.8}))
     assert (raised.level, raised.category) == ("emergency", "violence")
     assert raised.resource_ids[0] == "police-110"                # as rules.yaml's first violence rule
-    unsure = assess("x", rules, _Says(ordinary=0.6, **{"emergency-119": 0.4}))
+    below = routing.RAISE_EMERGENCY_AT - 0.1
+    unsure = assess("x", rules, _Says(ordinary=1 - below, **{"emergency-119": below}))
     assert unsure.level == "none"
 
 
