@@ -51,7 +51,7 @@ def main() -> int:
 def _queries(index: ResourceIndex, count: int) -> list[tuple[str, str]]:
     pool = [(text.examples[i], locale) for locale, texts in index.texts.items()
             for text in texts.values() for i in range(len(text.examples))]
-    dev = ROOT.parent / "shared" / "content" / "eval_dev.yaml"
+    dev = ROOT / "eval" / "dev.yaml"
     if dev.exists():
         import yaml
         pool += [(q["text"], "ja-easy" if q["lang"] == "ja-Hira" else q["lang"])

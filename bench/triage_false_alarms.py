@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.triage import load_triage_rules, triage  # noqa: E402
 
-EVAL_DEV = REPO.parent / "shared" / "content" / "eval_dev.yaml"
+EVAL_DEV = REPO / "eval" / "dev.yaml"
 RANK = {"none": 0, "advisor": 1, "crisis": 2, "emergency": 3}
 NEEDED = {"emergency": "emergency", "dv": "crisis", "overstay-deportation": "crisis", "suicidal": "crisis",
           "medical-symptoms": "advisor", "legal-dispute": "advisor", "labour-dispute": "advisor"}

@@ -27,8 +27,10 @@ def is_substantial(text: str) -> bool:
 
 
 class IndexAnswerer:
-    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None, user=None):
+    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None, user=None,
+                 classifier=None):
         self._content = content
+        self._classifier = classifier            # bot/classifier.py, fused with the search; None: search only
         self._index = content.index
         self._catalog = content.catalog
         self._municipality = municipality
@@ -124,14 +126,14 @@ class IndexAnswerer:
     def _route(self, ctx: TurnContext, text: str):
         municipality = (ctx.user.municipality if ctx.user else None) or self._municipality
         route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
-                           municipality=municipality)
+                           municipality=municipality, classifier=self._classifier)
         if route.kind not in ("answer", "guide") and self._pivot is not None:
             # Not sure from the text itself: search once more through a machine translation to
             # English (only then, as it costs a call to the translation service).
             pivot_text = self._pivot(text, ctx.locale)
             if pivot_text:
                 route = route_text(text, ctx.locale, triage_rules=self._content.triage_rules, index=self._index,
-                                   municipality=municipality, pivot_text=pivot_text)
+                                   municipality=municipality, pivot_text=pivot_text, classifier=self._classifier)
         return route
 
     def _confident(self, ctx: TurnContext, entry_id: str) -> None:

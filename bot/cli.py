@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "bot.resources.cli",
     "bot.evaluation",
     "bot.richmenu.cli",
+    "bot.commands.classifier",
 )
 
 

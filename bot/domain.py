@@ -15,6 +15,7 @@ from bot.conversation import Conversation, ConversationDeps
 from bot.langdetect import clear_language_of
 from bot.ports import Clock
 from bot.privacy import PrivacyDesk
+from bot.routing import TurnTranslation, assess_message
 from bot.safety import SafetyResponder
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
@@ -23,20 +24,27 @@ from bot.store.questions import SqlQuestionLog
 
 def make_domain_services(settings: Settings, session: Session, content, clock: Clock,
                          extra: dict | None = None, user=None) -> dict:
-    """`extra` carries infrastructure-backed helpers the worker has (the task queue); `user` is the
-    turn's user, so every answer (safety hotlines too) shows the offices of their municipality.
+    """`extra` carries what the composition root built once: the task queue, the translators, the
+    classifier and the inbox's live feed (bot/services.py); `user` is the turn's user, so every
+    answer (safety hotlines too) shows the offices of their municipality.
 
     `clock` gives UTC for storage and Japan's date for everything a person reads.
     """
     now = clock.now
-    tasks = (extra or {}).get("tasks")
-    pivot = _pivot_through((extra or {}).get("translator"))
-    cases = CaseDesk(session, content.desk_hours, now, tasks, (extra or {}).get("live"))
-    answers = IndexAnswerer(content, settings.municipality, pivot=pivot, record_question=SqlQuestionLog(session).record,
-                            user=user)
+    extra = extra or {}
+    tasks = extra.get("tasks")
+    classifier = extra.get("classifier")
+    translation = _turn_translation(extra.get("pivot_translator") or extra.get("translator"))
+    cases = CaseDesk(session, content.desk_hours, now, tasks, extra.get("live"))
+    answers = IndexAnswerer(content, settings.municipality, pivot=_pivot_through(translation),
+                            record_question=SqlQuestionLog(session).record, user=user, classifier=classifier)
     privacy = PrivacyDesk(content.catalog, tasks, settings.message_retention_days)
+
+    def assess(text: str):
+        return assess_message(text, content.triage_rules, classifier,
+                              translation.english if translation else None, clear_language_of)
     safety = SafetyResponder(content, cases, answers.render_entries, clear_language_of, privacy, now=now,
-                             municipality=settings.municipality)
+                             municipality=settings.municipality, assess=assess)
     deps = ConversationDeps(
         content=content, store=SqlConversationStore(session), now=now, clock=clock,
         idle=timedelta(minutes=settings.conversation_idle_minutes), municipality=settings.municipality,
@@ -46,14 +54,18 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
     return {"conversation": Conversation(deps), "cases": cases}
 
 
-def _pivot_through(translator):
-    """English text of a question, for a second search; None without a real translator."""
+def _turn_translation(translator) -> TurnTranslation | None:
+    """One translation per message for this turn; None without a real translator."""
     if translator is None or not getattr(translator, "translates", False):
+        return None
+    return TurnTranslation(translator)
+
+
+def _pivot_through(translation: TurnTranslation | None):
+    """English text of a question, for a second search (the same request the safety net made)."""
+    if translation is None:
         return None
 
     def pivot(text: str, locale: str) -> str | None:
-        if locale == "en":
-            return None
-        result = translator.translate(text, target="en", source=None)
-        return result.text if result.translated else None
+        return None if locale == "en" else translation.english(text)
     return pivot

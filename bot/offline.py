@@ -55,6 +55,8 @@ class OfflineBot:
         self.settings = settings
         self.sessions = make_session_factory(engine)
         self.content = ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir)
+        from bot.classifier import load_classifier
+        self.extras = {"classifier": load_classifier(settings.classifier_path)}
         self.messenger = RecordingMessenger()
         self.clock = ZoneClock(settings.time_zone, now)
         self.now = self.clock.now
@@ -65,7 +67,8 @@ class OfflineBot:
         content = self.content.current()
         return TurnContext(event=event, user=user, catalog=content.catalog, messenger=self.messenger,
                            default_locale=self.settings.default_locale, now=self.now,
-                           services=make_domain_services(self.settings, session, content, self.clock, user=user))
+                           services=make_domain_services(self.settings, session, content, self.clock,
+                                                         extra=self.extras, user=user))
 
     def _event(self, user_id: str, **fields) -> dict:
         return {"mode": "active", "timestamp": int(self.now().timestamp() * 1000), "replyToken": uuid.uuid4().hex,

@@ -81,8 +81,11 @@ class PhoneHelp:
 
 
 class SafetyResponder:
-    def __init__(self, content, cases, render_entries, language_hint, privacy, now=None, municipality=None):
+    def __init__(self, content, cases, render_entries, language_hint, privacy, now=None, municipality=None,
+                 assess=None):
         self._rules = content.triage_rules
+        # The shared assessment (bot/routing.py: rules, then the classifier and translation nets).
+        self._assess = assess or (lambda text: triage(text, self._rules))
         self._catalog = content.catalog
         self._index = content.index
         self._hours = content.desk_hours
@@ -96,7 +99,7 @@ class SafetyResponder:
     def respond(self, ctx: TurnContext, text: str) -> bool:
         """Answer and open a case when the message needs a person; False lets the bot go on
         (nothing found, or a calm question, which the index path answers)."""
-        result = triage(text, self._rules)
+        result = self._assess(text)
         if result.level in ("none", "guide"):
             return False
         locale = self._locale_for(ctx, text)

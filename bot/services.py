@@ -23,6 +23,7 @@ from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTransl
 from bot.adapters.dead_letters import RedisDeadLetters
 from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.cases.live import RedisLiveFeed
+from bot.classifier import load_classifier
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
 from bot.inbox.sessions import RedisInboxSessions
@@ -56,6 +57,7 @@ class Services:
     translator: Any = None
     clock: Clock = field(default_factory=ZoneClock)
     preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
+    classifier: Any = None
     notifiers: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     rich_menus: LineRichMenus | None = None
@@ -115,6 +117,10 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
                         stop=stop, outage_memory_s=settings.line_outage_memory_s,
                         on_monthly_limit=quota.monthly_limit_reached)
     translator = build_translator(settings, connection, settings.translate_timeout_s)
+    # The safety net's own client: the same service with a short timeout, so a slow translator
+    # delays a non-urgent answer by at most that much.
+    pivot_translator = build_translator(settings, connection, timeout_s=settings.translate_pivot_timeout_s)
+    classifier = load_classifier(settings.classifier_path)      # loaded once per process (~50 ms)
     services = Services(
         settings=settings, redis=connection, engine=engine, sessions=sessions, messenger=messenger,
         event_queue=RqEventQueue(connection), delivery=delivery, stop=stop,
@@ -124,8 +130,9 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         tasks=tasks, translator=translator, clock=ZoneClock(settings.time_zone),
         preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
-        inbox_translations=InboundTranslations(connection, tasks), quota=quota, notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator, "live": RedisLiveFeed(connection)},
+        inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier, notifiers=build_notifiers(settings),
+        extras={"tasks": tasks, "translator": translator, "pivot_translator": pivot_translator,
+                "classifier": classifier, "live": RedisLiveFeed(connection)},
     )
     services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
                                         settings.line_channel_access_token, settings.line_timeout_s)
@@ -140,7 +147,7 @@ def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTa
     return QuotaMonitor(connection, reader, alert=lambda subject, body: tasks.enqueue("bot.jobs.alert_admins", subject, body))
 
 
-def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0):
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None

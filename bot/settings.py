@@ -50,6 +50,9 @@ class Settings:
     # or an advisor's reply preview, which runs in a web request, for long.
     translate_timeout_s: float = 5.0
     translate_preview_timeout_s: float = 3.0
+    # The translation safety net waits at most this long (an emergency answer never waits at all).
+    translate_pivot_timeout_s: float = 2.0
+    classifier_path: Path = PROJECT_ROOT / "training" / "classifier.bin"
     secret_key: str = field(default="", repr=False)
     inbox_idle_minutes: int = 120            # an inbox session ends after this long without a request
     trusted_proxy_hops: int = 0              # X-Forwarded-For entries added by our own proxies (see docs/deploy.md)
@@ -183,6 +186,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         translate_glossary=env.get("GOOGLE_TRANSLATE_GLOSSARY", "").strip(),
         translation_cache_days=_int(env, "TRANSLATION_CACHE_DAYS", 30),
         translate_timeout_s=_int(env, "TRANSLATE_TIMEOUT_S", 5),
+        translate_pivot_timeout_s=float(env.get("TRANSLATE_PIVOT_TIMEOUT_S", "2") or 2),
         secret_key=env.get("SECRET_KEY", "").strip(),
         inbox_idle_minutes=_int(env, "INBOX_IDLE_MINUTES", 120),
         trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
@@ -200,6 +204,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     if values["smtp_host"] and not (values["notify_email_from"] and values["notify_email_to"]):
         raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) are needed too")
     values.update(_outage_settings(env))
+    if env.get("CLASSIFIER_MODEL"):
+        values["classifier_path"] = Path(env["CLASSIFIER_MODEL"])
     if env.get("INSTANCE_PATH"):
         values["instance_path"] = Path(env["INSTANCE_PATH"])
     if env.get("DATABASE_URL"):

@@ -15,7 +15,7 @@ from bot.routing import route_text
 from bot.triage import NO_MATCH, TriageResult, load_triage_rules
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL_DEV = REPO.parent / "shared" / "content" / "eval_dev.yaml"
+EVAL_DEV = REPO / "eval" / "dev.yaml"
 
 
 @pytest.fixture(scope="module")

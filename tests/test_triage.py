@@ -16,7 +16,7 @@ from bot.triage import (LOCALES, TriageResult, TriageRulesError, check_triage_ru
 
 REPO = Path(__file__).resolve().parents[1]
 TRIAGE_DIR = REPO / "flows" / "triage"
-EVAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "content" / "eval_dev.yaml"
+EVAL_DEV = REPO / "eval" / "dev.yaml"
 LEVEL_RANK = {"emergency": 4, "crisis": 3, "advisor": 2, "guide": 1, "none": 0}
 
 

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--json", action="store_true", help="print the LINE message objects")
     chat.add_argument("--no-consent", action="store_true",
                       help="try it as a user who has not agreed to the privacy notice (by default the test user has)")
+    chat.add_argument("--explain", action="store_true",
+                      help="before each answer, print what decided it: triage signals and rules, classifier "
+                           "scores, search and fused candidates (to fix a wrong answer in the YAML)")
     chat.add_argument("messages", nargs="+", metavar="MESSAGE",
                       help="text to send; 'tap:DATA' taps a button with that postback data")
     chat.set_defaults(func=run_chat)
@@ -43,7 +46,19 @@ def run_flows_check(args) -> int:
         print("\n" + msg("flows.summary_problems", count=len(problems)), file=sys.stderr)
         return 1
     print(msg("flows.ok"))
+    _warn_if_classifier_is_stale(settings)
     return 0
+
+
+def _warn_if_classifier_is_stale(settings) -> None:
+    """A warning, not an error: the bot still runs (rules and search decide; the model only adds)."""
+    from bot.commands.classifier import stale_classifier_warning
+    try:
+        warning = stale_classifier_warning(settings.resources_dir, settings.classifier_path.parent)
+    except Exception as exc:                        # the index itself was checked above
+        warning = f"training/classifier.bin: cannot check ({exc})"
+    if warning:
+        print(f"warning: {warning}")
 
 
 def run_chat(args) -> int:
@@ -59,17 +74,51 @@ def run_chat(args) -> int:
         bot.tap(user, "privacy:agree")
     transcript = []
     for text in args.messages:
+        why = None if not args.explain or text.startswith("tap:") else _explain(bot, text, args.locale)
         sent = bot.tap(user, text[4:]) if text.startswith("tap:") else bot.say(user, text)
-        transcript.append({"input": text, "messages": sent})
+        transcript.append({"input": text, "messages": sent, **({"explain": why} if why else {})})
     if args.json:
         print(json.dumps(transcript, ensure_ascii=False, indent=2))
         return 0
     for turn in transcript:
         print(f"> {turn['input']}")
+        if turn.get("explain"):
+            print(render_explanation(turn["explain"]))
         for message in turn["messages"]:
             print(render_for_terminal(message))
         print()
     return 0
+
+
+def _explain(bot, text: str, locale: str) -> dict:
+    from bot.routing import explain
+    content = bot.content.current()
+    return explain(text, locale, triage_rules=content.triage_rules, index=content.index,
+                   municipality=bot.settings.municipality, classifier=bot.extras.get("classifier"))
+
+
+def render_explanation(why: dict) -> str:
+    """The decision, one line per layer, in the order the bot applies them."""
+    def pairs(items):
+        return ", ".join(f"{label} {score:.2f}" for label, score in items) or "-"
+    rules = why.get("rules", {})
+    lines = [f"  · signals (flows/triage/<locale>.yaml terms): {', '.join(why.get('signals', [])) or '-'}",
+             f"  · rules (flows/triage/rules.yaml): {rules.get('level')}"
+             f"{'/' + rules['category'] if rules.get('category') else ''}"
+             f"{' by ' + ', '.join(rules['matched']) if rules.get('matched') else ''}"]
+    if "classifier_triage" in why:
+        lines.append(f"  · classifier, triage: {pairs(why['classifier_triage'])}")
+    if "search" in why:
+        search = why["search"]
+        lines.append(f"  · search (resources/text/*.yaml), {search['decision']}, coverage {search['coverage']:.2f}: "
+                     f"{pairs(search['ranked'])}")
+    if "classifier_route" in why:
+        lines.append(f"  · classifier, entries: {pairs(why['classifier_route'])}")
+        lines.append(f"  · fused: {pairs(why['fused'])}")
+    route = why["route"]
+    lines.append(f"  = {route['kind']}: {', '.join(route['entry_ids']) or '-'}"
+                 f"{'  (' + ', '.join(route['matched']) + ')' if route['matched'] else ''}")
+    return "\n".join(lines)
 
 
 def render_for_terminal(message: dict) -> str:

@@ -18,6 +18,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 _DEMO = {
     ("vi", "ja"): {"Con tôi bị sốt": "子どもが熱を出しています", "Xin chào": "こんにちは"},
     ("ja", "vi"): {"こんにちは": "Xin chào", "明日の10時に窓口に来てください。": "Vui lòng đến quầy lúc 10 giờ ngày mai."},
+    # Auto-detected source (the safety net's pivot): Swahili, a language the bot has no offline words for.
+    ("", "en"): {"Mtoto wangu hapumui, midomo ni ya bluu": "My baby is not breathing, his lips are blue",
+                 "Nahitaji msaada wa posho la mtoto kila mwezi": "I need help with the monthly child allowance"},
 }
 
 

@@ -41,6 +41,7 @@ ANSWER_COVERAGE, ANSWER_MARGIN = 0.3, 0.2
 SUGGEST_COVERAGE, SUGGEST_MATCHED = 0.15, 8.0
 SUGGEST_RELATIVE = 0.5             # a suggestion scores at least half of the top candidate
 MAX_SUGGESTIONS = 3
+RANKED_KEPT = 10
 # Large indexes: postings walked in full per query, then exact scoring of this many candidates.
 POSTINGS_BUDGET, CANDIDATES = 30000, 60
 
@@ -64,6 +65,7 @@ class SearchResult:
     candidates: tuple[Candidate, ...]    # best first; answer: 1, suggest: up to 3, none: ()
     coverage: float = 0.0
     margin: float = 0.0
+    ranked: tuple[Candidate, ...] = ()   # the best RANKED_KEPT by score, for fusion with the classifier
 
 
 # ---- text → features --------------------------------------------------------------------------
@@ -185,6 +187,7 @@ class SearchEngine:
         self.locale_terms = locale_terms         # locale → terms its texts contain
         self.phrases = phrases                   # first 2 characters → [(keyword, positions, bonus)]
         self.max_idf = math.log(1 + (len(ids) - 0.5) / 1.5)     # idf of a feature found in one entry
+        self._positions = {entry_id: position for position, entry_id in enumerate(ids)}
         self._stems = {_WORD_MARK + form: slug for slug in set(municipalities) if slug
                        for form in (slug.split("-")[0], slug.replace("-", ""))}
 
@@ -237,18 +240,27 @@ class SearchEngine:
     def decide(self, query: str, locale: str, municipality: str | None = None) -> SearchResult:
         terms = set(features(query))
         scores = self.score(terms, locale, municipality, query)
-        ranked = heapq.nlargest(MAX_SUGGESTIONS, scores.items(), key=lambda item: item[1])
+        ranked = heapq.nlargest(RANKED_KEPT, scores.items(), key=lambda item: item[1])
         if not ranked or ranked[0][1] <= 0:
             return SearchResult("none", ())
         (top_position, top), second = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
         matched, coverage = self._coverage(terms, top_position)
         margin = 1 - second / top
-        candidates = tuple(Candidate(self.ids[p], round(s, 3)) for p, s in ranked if s >= SUGGEST_RELATIVE * top)
+        kept = tuple(Candidate(self.ids[p], round(s, 3)) for p, s in ranked if s > 0)
+        candidates = tuple(c for c in kept[:MAX_SUGGESTIONS] if c.score >= SUGGEST_RELATIVE * top)
         if coverage >= ANSWER_COVERAGE and margin >= ANSWER_MARGIN:
-            return SearchResult("answer", candidates[:1], coverage, margin)
+            return SearchResult("answer", candidates[:1], coverage, margin, kept)
         if coverage >= SUGGEST_COVERAGE or matched >= SUGGEST_MATCHED:
-            return SearchResult("suggest", candidates, coverage, margin)
-        return SearchResult("none", (), coverage, margin)
+            return SearchResult("suggest", candidates, coverage, margin, kept)
+        return SearchResult("none", (), coverage, margin, kept)
+
+    def place_factors(self, entry_ids, municipality: str | None, query: str = "") -> dict[str, float]:
+        """How much the user's place ranks each entry up or down (1.0 for national entries)."""
+        home = municipality
+        if home is None and query and any(self.municipalities):
+            home = next((self._stems[t] for t in set(features(query)) if t in self._stems), None)
+        return {entry_id: (self._place_factor(self._positions[entry_id], home)
+                           if entry_id in self._positions else 1.0) for entry_id in entry_ids}
 
     def score(self, terms: set[str], locale: str, municipality: str | None, query_text: str = "") -> dict[int, float]:
         """Final scores of the best candidates (all matching entries when the index is small)."""
