@@ -119,9 +119,9 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
                 state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(), "retryKey": retry_key})
                 return jsonify(message="The retry key is already accepted",
                                sentMessages=state.accepted_retry_keys[retry_key]), 409
-            if (refused := spend_or_refuse(state)) is not None:
+            if (over_quota := spend_or_refuse(state)) is not None:
                 state.calls.append({"endpoint": "push", "status": 429, "body": body, "time": time.time(), "retryKey": retry_key})
-                return refused
+                return over_quota
             sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
             if retry_key:
                 state.accepted_retry_keys[retry_key] = sent
