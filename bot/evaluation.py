@@ -115,10 +115,12 @@ def _load_content(resources_dir: Path, triage_dir: Path):
 
 def evaluate(questions: list[dict], index, rules, municipality: str | None = None, classifier=None) -> list[Outcome]:
     from bot.routing import route_text
+    from bot.zawgyi import to_unicode
     outcomes = []
     for question in questions:
         lang = str(question["lang"])
-        route = route_text(str(question["text"]), LANG_ALIASES.get(lang, lang), triage_rules=rules, index=index,
+        # As the live pipeline does before anything else (bot/processing.py): Zawgyi becomes Unicode.
+        route = route_text(to_unicode(str(question["text"])), LANG_ALIASES.get(lang, lang), triage_rules=rules, index=index,
                            municipality=municipality, classifier=classifier)
         expected = str(question["expected"])
         outcomes.append(Outcome(
