@@ -67,10 +67,12 @@ def test_nonsense_still_finds_nothing(index, rules, classifier):
 
 # ---- triage: a second net that can only raise -----------------------------------------------------------
 
+# The rules (issue 11a) now catch the messages first used here (floor cleaner, "todas las
+# pastillas", the head already out); these are blind training messages the rules still miss.
 @pytest.mark.parametrize("locale, text", [
-    ("id", "anakku minum pembersih lantai muntah2"),          # informal, abbreviated: drank floor cleaner
-    ("es", "se tomo todas las pastillas"),                    # an overdose, no word the rules know
-    ("th", "หัวลูกออกมาแล้ว อยู่บ้านคนเดียว"),                      # the baby's head is out, alone at home
+    ("id", "ANAK SAYA KEJANG2 GMN INI TOLONG"),                # a fit, in capitals and abbreviations
+    ("en", "toddler swallowed a lego piece and is gagging, can barely breathe"),
+    ("tl", "ANAK KO NAGKOCONVULSION PO ANO GAGAWIN KO"),      # Taglish: "my child is convulsing"
 ])
 def test_emergencies_the_rules_miss_are_raised_by_the_classifier(index, rules, classifier, locale, text):
     assert route_text(text, locale, triage_rules=rules, index=index).kind != "emergency"
@@ -115,12 +117,12 @@ def test_the_safety_answer_uses_the_same_assessment(tmp_path):
     from bot.commands.content import offline_settings
     from bot.offline import OfflineBot
     bot = OfflineBot(offline_settings())
-    emergency_text = bot.content.current().catalog.text("es", "safety.emergency.general")
+    emergency_text = bot.content.current().catalog.text("id", "danger.emergency.general")
 
-    def answer(user: str) -> list[str]:
-        bot.choose_language(user, "es")
+    def answer(user: str) -> str:
+        bot.choose_language(user, "id")
         bot.tap(user, "privacy:agree")
-        return [m.get("text", "") for m in bot.say(user, "se tomo todas las pastillas")]
+        return " ".join(m.get("text", "") for m in bot.say(user, "ANAK SAYA KEJANG2 GMN INI TOLONG"))
     assert emergency_text in answer("Uclassifier-1")
     bot.extras["classifier"] = None                           # the rules alone would not have
     assert emergency_text not in answer("Uclassifier-2")
@@ -235,7 +237,7 @@ def test_a_message_not_understood_offline_is_triaged_in_translation(fake_transla
     bot = _bot_with_translator(fake_translate)
     catalog = bot.content.current().catalog
     said = _say(bot, "Uswahili-1", SWAHILI_EMERGENCY)
-    assert any(catalog.text("en", f"safety.emergency.{category}") in said
+    assert any(catalog.text("en", f"danger.emergency.{category}") in said
                for category in ("general", "child-medical", "adult-medical")), said
     assert [r["contents"] for r in fake_translate.state.requests] == [[SWAHILI_EMERGENCY]], \
         "one translation request per message, shared by the safety check and the answers"
