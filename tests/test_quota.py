@@ -101,7 +101,8 @@ def _advisor_answer_endpoint(bot, services, fake_line, user_id: str, *, bot_answ
 
     from bot.delivery import Delivery
     open_case(bot, user_id)
-    assert bot.say(user_id, "Bác sĩ có nói tiếng Việt không?") == []   # the case takes it; the bot stays silent
+    bot.say(user_id, "dạ")                          # the first message in a case is acknowledged (issue 12)...
+    assert bot.say(user_id, "vâng ạ") == []         # ...the next one within 10 minutes: the case takes it silently
     if bot_answered:
         bot.say(user_id, "menu")                     # the bot answers: that token is spent
     message_id = _advisor_push(services, user_id, f"answer for {user_id}")

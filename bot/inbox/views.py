@@ -511,7 +511,7 @@ def dashboard():
     ]
     quota = _services().quota.status()
     return render_template("dashboard.html", board=board, charts=charts, week_labels=week_labels, quota=quota,
-                           quota_forecast=quota.forecast(utcnow()) if quota else None, zone=HOURS_ZONE)
+                           quota_forecast=quota.forecast(utcnow()) if quota else None, zone=_services().clock.zone)
 
 
 @bp.get("/admin/dashboard.csv")
