@@ -54,36 +54,33 @@ def _end_sessions(settings, advisor_id: int) -> str:
     return f"; {ended} inbox session(s) ended"
 
 
-def run_deactivate(args) -> int:
+def _change_account(email: str, change, done: str) -> int:
+    """Applies `change(advisor)` to the account of `email`, then ends all its inbox sessions."""
     from bot.inbox.auth import AccountError, find_advisor
 
     settings, sessions = _database_and_settings()
     try:
         with sessions.begin() as session:
-            advisor = find_advisor(session, args.email)
-            advisor.active = False
+            advisor = find_advisor(session, email)
+            change(advisor)
             advisor_id, email = advisor.id, advisor.email
     except AccountError as exc:
         print(f"not changed: {exc}", file=sys.stderr)
         return 1
-    print(f"deactivated {email}{_end_sessions(settings, advisor_id)}")
+    print(f"{done} {email}{_end_sessions(settings, advisor_id)}")
     return 0
+
+
+def run_deactivate(args) -> int:
+    def deactivate(advisor) -> None:
+        advisor.active = False
+    return _change_account(args.email, deactivate, "deactivated")
 
 
 def run_reset_password(args) -> int:
-    from bot.inbox.auth import AccountError, find_advisor, reset_password
-
-    settings, sessions = _database_and_settings()
-    try:
-        with sessions.begin() as session:
-            advisor = find_advisor(session, args.email)
-            reset_password(advisor, _read_password())
-            advisor_id, email = advisor.id, advisor.email
-    except AccountError as exc:
-        print(f"not changed: {exc}", file=sys.stderr)
-        return 1
-    print(f"new password set for {email}{_end_sessions(settings, advisor_id)}")
-    return 0
+    from bot.inbox.auth import reset_password
+    return _change_account(args.email, lambda advisor: reset_password(advisor, _read_password()),
+                           "new password set for")
 
 
 def run_create(args) -> int:
