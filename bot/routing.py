@@ -46,7 +46,7 @@ RAISED_AS = {
     "crisis-exploitation": ("crisis", "exploitation"),
     "crisis-threat": ("crisis", "dv"),
 }
-# A crisis or advisor rule marked `questions: answer` gives way to the index answer (with a person
+# An advisor rule marked `questions: answer` gives way to the index answer (with a person
 # offered) when the classifier gives the ordinary and calm labels together at least this much.
 ANSWER_QUESTION_AT = 0.7
 RAISED_TEXT_CATEGORY = {"emergency-119": "general", "crisis-threat": "general", "crisis-mental-distress": "suicidal"}
@@ -117,10 +117,11 @@ def assess(text: str, rules, classifier: "TextClassifier | None" = None, trace: 
 
 
 def _asked_about(result: TriageResult, rules, scores) -> bool:
-    """A calm question about a hard subject ("where can I talk about DV?", "can I see a doctor
-    without a visa?"): every crisis or advisor rule that matched allows it (`questions: answer`
-    in rules.yaml) and the classifier is sure the message is a question, not distress."""
-    if result.level not in ("crisis", "advisor"):
+    """A calm question about a hard subject ("can I see a doctor without a visa?", "I missed the
+    baby's 30 days, can it still be done?"): every advisor rule that matched allows it (`questions: answer`
+    in rules.yaml) and the classifier is sure the message is a question, not distress. Advisor
+    rules only: the classifier never lowers an emergency or a crisis (the check refuses it)."""
+    if result.level != "advisor":
         return False
     by_id = {rule.id: rule for rule in getattr(rules, "rules", ())}
     deciding = [by_id[rule_id] for rule_id in result.matched

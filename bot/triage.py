@@ -594,9 +594,9 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
                 hint = did_you_mean(sid, sorted(draft.signal_ids)) or msg("triage.declare_signal")
                 source.problem(where + ("unless",), msg("triage.rule_unknown_signal", rule=rid, signal=sid, hint=hint))
         questions = item.get("questions")
-        if questions and level == "emergency":
-            source.problem(where + ("questions",), f"rule '{rid}' is an emergency: it is always answered with "
-                                                   f"the emergency numbers, so it cannot have 'questions'; remove it")
+        if questions and level in ("emergency", "crisis"):
+            source.problem(where + ("questions",), f"rule '{rid}' is {level}: the classifier never lowers an "
+                                                   f"emergency or a crisis, so it cannot have 'questions'; remove it")
         for r_index, resource_id in enumerate(item["resource_ids"]):
             draft.resource_lines.append((resource_id, source.line(where + ("resource_ids", r_index)),
                                          source.display))

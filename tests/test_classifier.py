@@ -22,8 +22,10 @@ from tests.conftest import REPO
 
 HELDOUT = REPO / "eval" / "heldout"
 # Just under the figures measured when this floor was set (docs/performance.md): a drop fails CI.
-HELDOUT_TOP1_FLOOR = 0.82
-HELDOUT_EMERGENCY_FLOOR = 0.92
+HELDOUT_TOP1_FLOOR = 0.92
+HELDOUT_EMERGENCY_FLOOR = 0.97
+HELDOUT_FALSE_HANDOFF_CEILING = 0.06
+DEV2_EMERGENCY_FLOOR = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +200,13 @@ def test_heldout_split_stays_above_the_floor(index, rules, classifier):
     summary = summarise(evaluate(load_questions(HELDOUT), index, rules, classifier=classifier))
     assert summary["emergency_recall"] >= HELDOUT_EMERGENCY_FLOOR
     assert summary["top1_accuracy"] >= HELDOUT_TOP1_FLOOR
+    assert summary["false_handoff_rate"] <= HELDOUT_FALSE_HANDOFF_CEILING
+
+
+def test_every_emergency_of_the_second_development_set_is_caught(index, rules, classifier):
+    """eval/dev2 was written blind and its misses were read and fixed: none may come back."""
+    summary = summarise(evaluate(load_questions(REPO / "eval" / "dev2"), index, rules, classifier=classifier))
+    assert summary["emergency_recall"] >= DEV2_EMERGENCY_FLOOR
 
 
 # ---- translation: the third net ----------------------------------------------------------------------
@@ -264,3 +273,34 @@ def test_a_hanging_translator_still_gets_an_answer(fake_translate):
     said = _say(bot, "Uhang-2", "Nahitaji msaada wa posho la mtoto kila mwezi")
     assert said.strip(), "every parent gets an answer"
     assert len(fake_translate.state.requests) == 1
+
+
+# ---- an advisor rule's calm question is answered (questions: answer) -----------------------------
+
+@pytest.mark.parametrize("text,entry", [
+    ("can a woman without a visa get a pregnancy checkup at a hospital?", "no-status-healthcare"),
+    ("ビザがない人も病院で妊婦健診を受けられますか", "no-status-healthcare"),
+    ("I missed the 30 days for my baby's visa, can it still be done?", "baby-status-deadline-missed"),
+])
+def test_a_calm_question_under_an_advisor_rule_is_answered_with_its_entry(index, rules, classifier, text, entry):
+    route = route_text(text, "en", triage_rules=rules, index=index, classifier=classifier)
+    assert route.kind in ("answer", "suggest") and entry in route.entry_ids, route
+    assert "classifier:question" in route.triage.matched
+
+
+def test_fear_of_deportation_is_never_lowered_by_the_classifier(index, rules, classifier):
+    route = route_text("I overstayed my visa and I'm scared they will deport me and take my baby", "en",
+                       triage_rules=rules, index=index, classifier=classifier)
+    assert route.kind in ("crisis", "emergency"), route
+
+
+def test_questions_answer_is_refused_on_a_crisis_rule(tmp_path):
+    folder = tmp_path / "triage"
+    shutil.copytree(REPO / "flows" / "triage", folder)
+    rules_file = folder / "rules.yaml"
+    text = rules_file.read_text(encoding="utf-8")
+    rules_file.write_text(text.replace("  - id: deportation-fear\n", "  - id: deportation-fear\n    questions: answer\n"),
+                          encoding="utf-8")
+    with pytest.raises(Exception) as error:
+        load_triage_rules(folder)
+    assert "never lowers" in str(error.value.problems), error.value
