@@ -1,0 +1,83 @@
+"""RQ entries for announcements, and how they are queued (now, at a time, again after a crash).
+
+Jobs live on the task queue (`bot-tasks`), so every worker runs them. The state is in the
+database, not in RQ: when a worker starts it re-queues every announcement that was sending (its
+worker died) or is due, so a lost job or a Redis restart delays an announcement, never loses it.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from rq import Queue, Retry
+from sqlalchemy import select
+
+from bot.adapters.tasks import TASK_QUEUE
+from bot.runtime import current_services
+from bot.store.announcements import Announcement
+
+log = logging.getLogger(__name__)
+SEND_JOB = "bot.announce.jobs.send_announcement"
+_RETRY = Retry(max=10, interval=[10, 30, 60, 120, 300])       # LINE down for a while: keep trying
+
+
+def send_job_id(announcement_id: int) -> str:
+    return f"announce-send-{announcement_id}"
+
+
+class AnnouncementQueue:
+    """Queues the send job now or at a moment (RQ's scheduler, `enqueue_at`)."""
+
+    def __init__(self, connection):
+        self._queue = Queue(TASK_QUEUE, connection=connection)
+
+    def send_now(self, announcement_id: int) -> None:
+        self._queue.enqueue(SEND_JOB, announcement_id, job_id=send_job_id(announcement_id), retry=_RETRY,
+                            failure_ttl=7 * 24 * 3600, job_timeout=3600)
+
+    def send_at(self, announcement_id: int, when: datetime) -> None:
+        self._queue.enqueue_at(when, SEND_JOB, announcement_id, job_id=send_job_id(announcement_id), retry=_RETRY,
+                               failure_ttl=7 * 24 * 3600, job_timeout=3600)
+
+    def translate(self, announcement_id: int, locales: list[str], back_only: bool = False) -> None:
+        from bot.announce.translation import JOB
+        self._queue.enqueue(JOB, announcement_id, locales, back_only, retry=Retry(max=3, interval=[10, 60, 300]),
+                            failure_ttl=24 * 3600)
+
+    def cancel(self, announcement_id: int) -> None:
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job
+        try:
+            Job.fetch(send_job_id(announcement_id), connection=self._queue.connection).delete()
+        except NoSuchJobError:
+            pass
+
+
+def resume_announcements(services) -> int:
+    """At worker start: queue every announcement still sending (its worker died) or already due;
+    make sure each later one has its scheduled job. Sending twice is harmless: batches are keyed."""
+    queue = AnnouncementQueue(services.redis)
+    now = services.clock.now()
+    with services.sessions() as session:
+        rows = session.execute(select(Announcement.id, Announcement.status, Announcement.scheduled_at)
+                               .where(Announcement.status.in_(("sending", "scheduled")))).all()
+    for announcement_id, status, when in rows:
+        when = when if when is None or when.tzinfo else when.replace(tzinfo=timezone.utc)
+        if status == "sending" or when is None or when <= now:
+            queue.send_now(announcement_id)
+        else:
+            queue.send_at(announcement_id, when)
+    return len(rows)
+
+
+def send_announcement(announcement_id: int) -> str:
+    from bot.announce.wiring import announcement_sender
+    status = announcement_sender(current_services()).run(announcement_id)
+    log.info("announcement %s: %s", announcement_id, status)
+    return status
+
+
+def translate_announcement(announcement_id: int, locales: list[str], back_only: bool = False) -> int:
+    from bot.announce.translation import translate_announcement as translate
+    services = current_services()
+    return translate(services.sessions, services.translator, announcement_id, locales, back_only)
