@@ -155,8 +155,46 @@ def _accepted_by_locale(fake_line, announcement_id: int, by_locale: dict[str, li
     return accepted
 
 
+@pytest.fixture
+def postgres_url():
+    """A fresh, migrated PostgreSQL database at TEST_DATABASE_URL's server (dropped afterwards)."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    from bot.store.database import upgrade_database
+    url = os.environ["TEST_DATABASE_URL"]
+    name = f"bot_test_{os.urandom(4).hex()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    test_url = url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_database(test_url)
+    yield test_url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.mark.slow
 def test_announcement_to_10000_parents_in_17_languages_goes_out_once_across_a_worker_kill(services, settings, fake_line):
+    _send_to_10000_across_a_worker_kill(services, settings, fake_line)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_same_on_postgresql(tmp_path, redis_server, redis_client, fake_line, shared_content, postgres_url):
+    from bot.services import build_services
+    from tests.conftest import make_settings
+    settings = make_settings(tmp_path, redis_server.url, fake_line.url, postgres_url)
+    services = build_services(settings, redis_client, content=shared_content)
+    try:
+        _send_to_10000_across_a_worker_kill(services, settings, fake_line)
+    finally:
+        services.engine.dispose()
+
+
+def _send_to_10000_across_a_worker_kill(services, settings, fake_line):
     by_locale = _generate_parents(services, 10_000)
     announcement_id = _reviewed_announcement(services, LOCALES)
     fake_line.state.multicast_stall = {"after": 7, "seconds": 30}      # the 8th call: accepted, answered late
@@ -258,3 +296,40 @@ def test_unreviewed_languages_block_sending_until_reviewed_or_excluded(services)
         drafts.set_segment(session, item, admin_id, Segment(("ja", "ja-easy", "vi")), ["ja-easy", "vi"])
         drafts.schedule(session, item, admin_id, now, now)          # ja alone: the original needs no review
         assert drafts.readiness(session, item).ready == ("ja",)
+
+
+def test_line_errors_5xx_are_retried_with_the_same_key_and_an_outage_leaves_the_batch_for_later(services, fake_line):
+    from bot.announce.sending import AnnouncementPendingError
+    with services.sessions.begin() as session:
+        session.add_all([_user("Uen-a", "en"), _user("Uvi-a", "vi")])
+    announcement_id = _reviewed_announcement(services, ["en", "vi"])
+    fake_line.fail_next({"endpoint": "multicast", "status": 500}, {"endpoint": "multicast", "status": 429})
+    assert announcement_sender(services).run(announcement_id) == "sent"          # a rate limit is not the monthly one
+    calls = [c for c in fake_line.state.calls if c["endpoint"] == "multicast"]
+    assert [c["status"] for c in calls] == [500, 429, 200, 200] and len({c["retryKey"] for c in calls[:3]}) == 1
+    assert fake_line.texts_to("Uen-a") and len(fake_line.texts_to("Uen-a")) == 1
+
+    with services.sessions.begin() as session:
+        session.add(_user("Uen-b", "en"))
+    second = _reviewed_announcement_again(services, ["en"])
+    fake_line.outage(60)
+    with pytest.raises(AnnouncementPendingError):            # RQ retries the job later; nothing marked sent
+        announcement_sender(services).run(second)
+    with services.sessions() as session:
+        assert delivery_report(session, second)["en"].recipients_waiting == 2
+    fake_line.outage(0)
+    assert announcement_sender(services).run(second) == "sent"
+    assert len(fake_line.texts_to("Uen-b")) == 1
+
+
+def _reviewed_announcement_again(services, locales) -> int:
+    """A second notice by the same admin (the first helper creates the account)."""
+    now = services.clock.now()
+    with services.sessions.begin() as session:
+        admin_id = session.scalar(select(AuditEntry.advisor_id).where(AuditEntry.advisor_id.is_not(None)))
+        item = drafts.create_draft(session, admin_id, "2", "二つめ", Segment(tuple(locales)))
+        for locale in drafts.translations(session, item.id):
+            drafts.edit_translation(session, item, locale, admin_id, f"[{locale}] second")
+            drafts.mark_reviewed(session, item, locale, admin_id, now)
+        drafts.schedule(session, item, admin_id, now, now)
+        return item.id
