@@ -118,6 +118,11 @@ def test_admin_writes_reviews_and_sends_an_announcement(client, advisor, service
     # Once sending started nothing can be changed.
     assert post("/translations/vi", text="changed", action="save").status_code == 302
     assert "送信を始めたお知らせは変更できません" in client.get(detail).get_data(as_text=True)
+    assert post("/translations/vi", action="retranslate").status_code == 302
+    assert Queue(TASK_QUEUE, connection=services.redis).count == 0        # nothing queued for a sent notice
+    with services.sessions() as session:
+        vi = session.scalar(select(AnnouncementTranslation).where(AnnouncementTranslation.locale == "vi"))
+        assert vi.reviewed and vi.text == "[vi] " + BODY
 
 
 def test_segment_by_municipality_and_scheduling_then_cancelling(client, advisor, services, parents, fake_line):

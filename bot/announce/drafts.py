@@ -88,6 +88,14 @@ def edit_translation(session: Session, announcement: Announcement, locale: str, 
     audit(session, advisor_id, "announce.edit", f"announcement:{announcement.id}", locale=locale)
 
 
+def forget_edit(session: Session, announcement: Announcement, locale: str, advisor_id: int) -> None:
+    """"Translate again": the admin's wording gives way to a fresh machine translation (to review again)."""
+    _require_editable(announcement)
+    row = _row(session, announcement, locale)
+    row.edited, row.reviewed, row.reviewed_by, row.reviewed_at, row.state = False, False, None, None, "pending"
+    audit(session, advisor_id, "announce.retranslate", f"announcement:{announcement.id}", locale=locale)
+
+
 def mark_reviewed(session: Session, announcement: Announcement, locale: str, advisor_id: int, now: datetime) -> None:
     _require_editable(announcement)
     row = _row(session, announcement, locale)

@@ -58,10 +58,12 @@ def _translate_one(sessions, translator: Translator, announcement_id: int, local
 def _store(sessions, announcement_id: int, locale: str, machine: str | None = None, back: str | None = None,
            back_error: str | None = None, failed: str | None = None) -> None:
     from bot.announce.drafts import translation_of
+    from bot.store.announcements import EDITABLE_STATUSES
     with sessions.begin() as session:
         row = translation_of(session, announcement_id, locale)
-        if row is None:
-            return
+        announcement = session.get(Announcement, announcement_id)
+        if row is None or announcement.status not in EDITABLE_STATUSES:
+            return              # a late job must not change what is being (or was) sent
         if failed:
             row.state, row.error = ("failed", failed) if not row.edited else (row.state, failed)
             log.warning("announcement translation to %s failed: %s", locale, failed)

@@ -140,9 +140,9 @@ def announcement_translation(announcement_id: int, locale: str):
     if locale not in LOCALES:
         abort(404)
     if action == "save":
-        _apply(announcement_id, lambda item: drafts.edit_translation(g.db, item, locale, g.advisor.id,
-                                                                    request.form.get("text", "")))
-        if locale in drafts.MACHINE_TRANSLATED:
+        saved = _apply(announcement_id, lambda item: drafts.edit_translation(
+            g.db, item, locale, g.advisor.id, request.form.get("text", "")) or True)
+        if saved and locale in drafts.MACHINE_TRANSLATED:
             _queue().translate(announcement_id, [locale], back_only=True)     # what does the new wording say?
     elif action == "review":
         _apply(announcement_id, lambda item: drafts.mark_reviewed(g.db, item, locale, g.advisor.id, utcnow()))
@@ -153,7 +153,8 @@ def announcement_translation(announcement_id: int, locale: str):
             drafts.set_segment(g.db, item, g.advisor.id, Segment.from_dict(item.segment), sorted(excluded))
         _apply(announcement_id, toggle)
     elif action == "retranslate" and locale in drafts.MACHINE_TRANSLATED:
-        _queue().translate(announcement_id, [locale])
+        if _apply(announcement_id, lambda item: drafts.forget_edit(g.db, item, locale, g.advisor.id) or True):
+            _queue().translate(announcement_id, [locale])
     else:
         abort(400)
     return redirect(url_for("inbox.announcement", announcement_id=announcement_id) + f"#tr-{locale}")
