@@ -333,3 +333,30 @@ def _reviewed_announcement_again(services, locales) -> int:
             drafts.mark_reviewed(session, item, locale, admin_id, now)
         drafts.schedule(session, item, admin_id, now, now)
         return item.id
+
+
+def test_one_sender_at_a_time_and_a_dead_workers_lease_is_taken_over(services, redis_client):
+    import socket
+    import subprocess
+    import sys
+
+    from bot.announce.jobs import resume_announcements
+    from bot.announce.lease import SendLease, is_held
+    with services.sessions.begin() as session:
+        session.add(_user("Uen-a", "en"))
+    announcement_id = _reviewed_announcement(services, ["en"])
+    with services.sessions.begin() as session:
+        session.get(Announcement, announcement_id).status = "sending"
+    queue = AnnouncementQueue(services.redis)._queue
+
+    first = SendLease(redis_client, announcement_id)
+    assert first.acquire() and not SendLease(redis_client, announcement_id).acquire()     # a live sender: busy
+    assert is_held(redis_client, announcement_id) and resume_announcements(services) == 0 and queue.count == 0
+    first.release()
+    assert resume_announcements(services) == 1 and queue.count == 1                      # nobody sending: resume
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    redis_client.set(f"announce:lease:{announcement_id}", f"{socket.gethostname()}:{dead.pid}:0000")
+    assert not is_held(redis_client, announcement_id)
+    assert SendLease(redis_client, announcement_id).acquire()                              # taken over at once

@@ -7,7 +7,7 @@ worker died) or is due, so a lost job or a Redis restart delays an announcement,
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rq import Queue, Retry
 from sqlalchemy import select
@@ -19,6 +19,10 @@ from bot.store.announcements import Announcement
 log = logging.getLogger(__name__)
 SEND_JOB = "bot.announce.jobs.send_announcement"
 _RETRY = Retry(max=10, interval=[10, 30, 60, 120, 300])       # LINE down for a while: keep trying
+WATCH_JOB = "bot.announce.jobs.watch_announcements"
+WATCH_JOB_ID = "announce-watch"
+PERIODIC_WATCH_JOB = "bot.announce.jobs.watch_announcements_periodically"
+WATCH_EVERY = timedelta(minutes=2)      # a send whose worker died (and was not restarted) goes on within this
 
 
 def send_job_id(announcement_id: int) -> str:
@@ -53,26 +57,60 @@ class AnnouncementQueue:
             pass
 
 
+def watch_announcements_soon(services) -> None:
+    """At worker start (Redis only, so a database outage cannot stop the worker starting): look
+    at once for sends whose worker died, and keep the periodic look scheduled."""
+    services.tasks.enqueue(WATCH_JOB)
+    services.tasks.ensure_scheduled(WATCH_JOB_ID, WATCH_EVERY, PERIODIC_WATCH_JOB)
+
+
 def resume_announcements(services) -> int:
-    """At worker start: queue every announcement still sending (its worker died) or already due;
-    make sure each later one has its scheduled job. Sending twice is harmless: batches are keyed."""
+    """Queue every announcement still sending without a live sender (its worker died) or already
+    due; make sure each later one has its scheduled job. State is in the database, so a lost RQ
+    job or a Redis restart delays an announcement, never loses it."""
+    from bot.announce.lease import is_held
     queue = AnnouncementQueue(services.redis)
     now = services.clock.now()
     with services.sessions() as session:
         rows = session.execute(select(Announcement.id, Announcement.status, Announcement.scheduled_at)
                                .where(Announcement.status.in_(("sending", "scheduled")))).all()
+    queued = 0
     for announcement_id, status, when in rows:
         when = when if when is None or when.tzinfo else when.replace(tzinfo=timezone.utc)
         if status == "sending" or when is None or when <= now:
-            queue.send_now(announcement_id)
+            if not is_held(services.redis, announcement_id):
+                queue.send_now(announcement_id)
+                queued += 1
         else:
             queue.send_at(announcement_id, when)
-    return len(rows)
+    return queued
+
+
+def watch_announcements() -> int:
+    """The job run at worker start: resume what needs it."""
+    return resume_announcements(current_services())
+
+
+def watch_announcements_periodically() -> int:
+    """Every WATCH_EVERY: resume what needs it, then schedule the next look."""
+    services = current_services()
+    queued = resume_announcements(services)
+    services.tasks.enqueue_in(WATCH_EVERY, PERIODIC_WATCH_JOB, job_id=WATCH_JOB_ID)
+    return queued
 
 
 def send_announcement(announcement_id: int) -> str:
+    """Send (or go on sending) one announcement, unless another live worker is already at it."""
+    from bot.announce.lease import SendLease
     from bot.announce.wiring import announcement_sender
-    status = announcement_sender(current_services()).run(announcement_id)
+    services = current_services()
+    lease = SendLease(services.redis, announcement_id)
+    if not lease.acquire():
+        return "busy"
+    try:
+        status = announcement_sender(services, on_progress=lease.renew).run(announcement_id)
+    finally:
+        lease.release()
     log.info("announcement %s: %s", announcement_id, status)
     return status
 

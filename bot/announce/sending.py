@@ -57,7 +57,8 @@ class SendPolicy:
 class AnnouncementSender:
     def __init__(self, sessions, multicaster: Multicaster, audience: Audience, clock: Clock,
                  messages_for: Callable[[str, str], list[dict]], on_monthly_limit: Callable[[], None] = lambda: None,
-                 policy: SendPolicy | None = None):
+                 policy: SendPolicy | None = None, on_progress: Callable[[], None] = lambda: None):
+        self._on_progress = on_progress         # after each batch (the job renews its lease)
         self._sessions = sessions
         self._line = multicaster
         self._audience = audience
@@ -75,6 +76,7 @@ class AnnouncementSender:
         for batch_id in self._pending_batch_ids(announcement_id):
             if self._send_batch(batch_id, texts) == MONTHLY_LIMIT:
                 return self._stop_for_limit(announcement_id)
+            self._on_progress()
         return self._finish(announcement_id)
 
     # ---- planning -------------------------------------------------------------------------------------

@@ -22,10 +22,11 @@ def message_builder(services):
     return build
 
 
-def announcement_sender(services) -> AnnouncementSender:
+def announcement_sender(services, on_progress=lambda: None) -> AnnouncementSender:
     settings = services.settings
     return AnnouncementSender(
         services.sessions, services.multicaster, audience(services), services.clock, message_builder(services),
         on_monthly_limit=services.quota.monthly_limit_reached,
         policy=SendPolicy(max_attempts=settings.line_max_attempts, backoff_base_s=settings.line_backoff_base_s,
-                          stop=services.stop))
+                          stop=services.stop),
+        on_progress=on_progress)
