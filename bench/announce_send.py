@@ -16,8 +16,18 @@ import time
 import uuid
 from pathlib import Path
 
-from _harness import (ACCESS_TOKEN, FakeLineProcess, RedisServer, bot_env, load, machine, migrated_database, ms,
-                      percentile, temp_dir)
+from _harness import (
+    ACCESS_TOKEN,
+    FakeLineProcess,
+    RedisServer,
+    bot_env,
+    load,
+    machine,
+    migrated_database,
+    ms,
+    percentile,
+    temp_dir,
+)
 
 
 class TimedMulticaster:
@@ -32,6 +42,8 @@ class TimedMulticaster:
 
 
 def run(users: int, runs: int, database_url: str | None) -> dict:
+    from sqlalchemy import select
+
     from bot import LOCALES
     from bot.adapters.line_multicast import LineMulticaster
     from bot.announce import drafts
@@ -43,7 +55,6 @@ def run(users: int, runs: int, database_url: str | None) -> dict:
     from bot.store.announcements import AnnouncementBatch
     from bot.store.database import upgrade_database
     from bot.store.models import User
-    from sqlalchemy import select
 
     start = machine()
     with temp_dir("announce") as tmp_name, RedisServer(Path(tmp_name) / "redis") as redis_server, FakeLineProcess() as line:

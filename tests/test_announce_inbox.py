@@ -94,7 +94,7 @@ def test_admin_writes_reviews_and_sends_an_announcement(client, advisor, service
     assert "まだ確認していない言語" in html
 
     token = csrf(client.get(detail).data)
-    post = lambda path, **data: client.post(detail + path, data={"csrf_token": token, **data})  # noqa: E731
+    post = lambda path, **data: client.post(detail + path, data={"csrf_token": token, **data})
     assert post("/translations/vi", action="review").status_code == 302
     assert post("/translations/ne", text="नेपालीमा सूचना", action="save").status_code == 302
     run_worker(services, burst=True)                          # back-translation of the edited text

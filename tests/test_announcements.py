@@ -120,7 +120,7 @@ def _reviewed_announcement(services, locales, excluded=(), municipalities=()) ->
         item = drafts.create_draft(session, admin_id, "健診のお知らせ", "来月、1歳6か月児健診があります。",
                                    Segment(tuple(locales), tuple(municipalities)))
         drafts.set_segment(session, item, admin_id, Segment(tuple(locales), tuple(municipalities)), list(excluded))
-        for locale, row in drafts.translations(session, item.id).items():
+        for locale in drafts.translations(session, item.id):
             if locale not in excluded:
                 drafts.edit_translation(session, item, locale, admin_id, f"[{locale}] checkup next month")
                 drafts.mark_reviewed(session, item, locale, admin_id, now)
@@ -230,8 +230,8 @@ def _send_to_10000_across_a_worker_kill(services, settings, fake_line):
     statuses = Counter(c["status"] for c in fake_line.state.calls if c["endpoint"] == "multicast")
     assert statuses == {200: sum(map(len, accepted.values())), 409: 1}              # the resent batch: LINE said "already"
     vi_user = by_locale["vi"][0]
-    assert fake_line.texts_to(vi_user) == ["📢 Thông báo từ bàn tư vấn\n\n[vi] checkup next month\n\n"
-                                           "Nếu có thắc mắc, hãy nhắn cho chúng tôi tại đây."]
+    assert fake_line.texts_to(vi_user) == [("📢 Thông báo từ bàn tư vấn\n\n[vi] checkup next month\n\n"
+                                            "Nếu có thắc mắc, hãy nhắn cho chúng tôi tại đây.")]
     with services.sessions() as session:
         assert not any(session.scalars(select(AnnouncementBatch.recipients)))        # LINE ids forgotten once sent
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target == f"announcement:{announcement_id}")).all()

@@ -7,7 +7,13 @@ a rate limit and is never retried.
 from __future__ import annotations
 
 import urllib3
-from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, MulticastRequest
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MessagingApi,
+    MulticastRequest,
+)
 
 from bot.adapters.line import _classify
 from bot.ports import SendResult

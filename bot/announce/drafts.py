@@ -16,7 +16,11 @@ from sqlalchemy.orm import Session
 from bot import LOCALES
 from bot.announce.segment import Segment
 from bot.cases.queue import audit
-from bot.store.announcements import EDITABLE_STATUSES, Announcement, AnnouncementTranslation
+from bot.store.announcements import (
+    EDITABLE_STATUSES,
+    Announcement,
+    AnnouncementTranslation,
+)
 
 MACHINE_TRANSLATED = tuple(locale for locale in LOCALES if locale not in {"ja", "ja-easy"})
 MAX_TEXT_CHARS = 4500        # LINE's text limit is 5,000 UTF-16 units; the heading takes the rest
@@ -127,8 +131,7 @@ def schedule(session: Session, announcement: Announcement, advisor_id: int, when
                                 + "。確認するか、「この言語を送らない」にしてください。")
     if not ready.ready:
         raise AnnouncementError("送る言語がありません。")
-    if when < now:
-        when = now
+    when = max(when, now)
     announcement.status, announcement.scheduled_at = "scheduled", when
     audit(session, advisor_id, "announce.schedule", f"announcement:{announcement.id}",
           at=when.isoformat(), locales=list(ready.ready))

@@ -7,7 +7,7 @@ worker died) or is due, so a lost job or a Redis restart delays an announcement,
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue, Retry
 from sqlalchemy import select
@@ -76,7 +76,7 @@ def resume_announcements(services) -> int:
                                .where(Announcement.status.in_(("sending", "scheduled")))).all()
     queued = 0
     for announcement_id, status, when in rows:
-        when = when if when is None or when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = when if when is None or when.tzinfo else when.replace(tzinfo=UTC)
         if status == "sending" or when is None or when <= now:
             if not is_held(services.redis, announcement_id):
                 queue.send_now(announcement_id)

@@ -6,10 +6,9 @@ chosen. Without one, a segment that asks for age bands is refused rather than se
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Iterator
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ class Segment:
     age_bands: tuple[str, ...] = ()             # empty: every parent
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Segment":
+    def from_dict(cls, data: dict | None) -> Segment:
         data = data or {}
         return cls(tuple(data.get("locales") or ()), tuple(data.get("municipalities") or ()),
                    tuple(data.get("age_bands") or ()))
@@ -48,7 +47,6 @@ class Audience:
     default_locale: str
     today: date
     age_band_filter: AgeBandFilter | None = None
-    age_bands_offered: tuple[str, ...] = field(default_factory=tuple)
 
     def effective_locale(self):
         # A parent who never chose a language reads the bot in the default one: announce in it too.
@@ -74,7 +72,7 @@ class Audience:
         """Recipients per language (only languages with at least one)."""
         query = self.query(segment, locales).subquery()
         rows = session.execute(select(query.c.locale, func.count()).group_by(query.c.locale)).all()
-        return dict(Counter({locale: count for locale, count in rows}))
+        return {locale: count for locale, count in rows}
 
     def recipients(self, session: Session, segment: Segment, locales: tuple[str, ...]) -> Iterator[tuple[str, str]]:
         """(LINE user id, locale) in a stable order, so batches are the same whoever plans them."""

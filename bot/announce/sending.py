@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from bot.announce.drafts import readiness, text_for, translations
 from bot.announce.segment import Audience, Segment
 from bot.ports import Clock, SendResult
 from bot.store.announcements import Announcement, AnnouncementBatch
-from bot.store.models import User, AuditEntry
+from bot.store.models import AuditEntry, User
 
 log = logging.getLogger(__name__)
 
@@ -249,5 +250,5 @@ def delivery_report(session: Session, announcement_id: int) -> dict[str, LocaleR
 
 
 def _aware(moment: datetime) -> datetime:
-    from datetime import timezone
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    # SQLite returns naive datetimes (UTC as stored); PostgreSQL aware ones.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,7 +5,7 @@ change is audited in bot/announce/drafts.py; the send itself runs in a worker jo
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -171,7 +171,7 @@ def announcement_send(announcement_id: int):
         except ValueError:
             flash("日時を正しく入れてください。")
             return _back(announcement_id)
-        when = local.replace(tzinfo=_services().clock.zone).astimezone(timezone.utc)
+        when = local.replace(tzinfo=_services().clock.zone).astimezone(UTC)
         if when <= now:
             flash("予約の日時が過ぎています。")
             return _back(announcement_id)
