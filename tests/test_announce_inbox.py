@@ -161,3 +161,26 @@ def test_pages_escape_what_admins_wrote(client, advisor, services):
     html = client.get(f"/inbox/admin/announcements/{item.id}").get_data(as_text=True)
     assert "<script>x</script>" not in html and "&lt;b&gt;本文&lt;/b&gt;" in html
     assert not re.search(r"<script>(?!\s*$)", html.replace('<script type="application/json"', ""))
+
+
+def test_a_send_stopped_by_the_monthly_limit_says_so_and_resumes(client, advisor, services, parents, fake_line):
+    admin_login(client)
+    create(client, locales=("ja",))
+    item = the_announcement(services)
+    detail = f"/inbox/admin/announcements/{item.id}"
+    fake_line.set_quota(2, used=0)
+    services.quota.refresh()                     # the page shows the hourly reading; take one now
+    token = form_token(client, detail)
+    before = client.get(detail).get_data(as_text=True)
+    assert 'id="recipient-count">3<' in before and "今月の残り 2通" in before and "今月の残りより多い人数です" in before
+    client.post(detail + "/send", data={"csrf_token": token, "mode": "now"})
+    run_worker(services, burst=True)
+    html = client.get(detail).get_data(as_text=True)
+    assert 'id="stopped-note"' in html and "停止(月の上限)" in html and "送信済み 0 / 3 人" in html
+    fake_line.set_quota(100, used=2)
+    client.post(detail + "/resume", data={"csrf_token": token})
+    run_worker(services, burst=True)
+    assert "送信済み 3 / 3 人" in client.get(detail).get_data(as_text=True)
+    with services.sessions() as session:
+        actions = set(session.scalars(select(AuditEntry.action)))
+    assert {"announce.stopped", "announce.resume", "announce.sent"} <= actions
