@@ -360,3 +360,17 @@ def test_one_sender_at_a_time_and_a_dead_workers_lease_is_taken_over(services, r
     redis_client.set(f"announce:lease:{announcement_id}", f"{socket.gethostname()}:{dead.pid}:0000")
     assert not is_held(redis_client, announcement_id)
     assert SendLease(redis_client, announcement_id).acquire()                              # taken over at once
+
+
+def test_deleting_her_data_takes_her_out_of_batches_still_waiting(services, fake_line):
+    from bot.store.erase import erase_user
+    with services.sessions.begin() as session:
+        session.add_all([_user("Uen-a", "en"), _user("Uen-b", "en")])
+    announcement_id = _reviewed_announcement(services, ["en"])
+    fake_line.set_quota(0)                                    # the limit is spent: the batch waits
+    assert announcement_sender(services).run(announcement_id) == "stopped"
+    with services.sessions.begin() as session:
+        erase_user(session, "Uen-b")
+    with services.sessions() as session:
+        batch = session.scalars(select(AnnouncementBatch)).one()
+        assert (batch.recipients, batch.recipient_count) == (["Uen-a"], 1)

@@ -81,3 +81,16 @@ class AnnouncementBatch(Base):
     error: Mapped[str | None] = mapped_column(Text)
     first_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def forget_recipient(session, line_user_id: str) -> int:
+    """"Delete my data": take her LINE id out of batches still waiting (sent ones hold no ids)."""
+    from sqlalchemy import select
+    waiting = session.scalars(select(AnnouncementBatch).where(AnnouncementBatch.status.in_(("pending", "limit")))).all()
+    changed = 0
+    for batch in waiting:
+        if line_user_id in (batch.recipients or []):
+            batch.recipients = [uid for uid in batch.recipients if uid != line_user_id]
+            batch.recipient_count = len(batch.recipients)
+            changed += 1
+    return changed
