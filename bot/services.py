@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.clock import ZoneClock
 from bot.adapters.line import LineMessenger
+from bot.adapters.line_multicast import LineMulticaster
 from bot.adapters.line_quota import LineQuotaReader
 from bot.adapters.line_richmenu import LineRichMenus
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
@@ -62,6 +63,7 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     rich_menus: LineRichMenus | None = None
     rich_menu_links: RichMenuLinks | None = None
+    multicaster: LineMulticaster | None = None     # announcements (bot/announce/)
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
     watch: DependencyWatch | None = None
 
@@ -136,6 +138,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
     )
     services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
                                         settings.line_channel_access_token, settings.line_timeout_s)
+    services.multicaster = LineMulticaster(settings.line_api_host, settings.line_channel_access_token,
+                                           settings.line_timeout_s)
     services.rich_menu_links = RichMenuLinks(connection, services.rich_menus, settings.default_locale,
                                              max_attempts=settings.line_max_attempts,
                                              backoff_base_s=settings.line_backoff_base_s)

@@ -17,6 +17,7 @@ import redis
 from rq import Queue, SimpleWorker
 
 from bot.adapters.redis_queue import WORKER_QUEUES
+from bot.announce.jobs import watch_announcements_soon
 from bot.faults import DATABASE, REDIS, dependency_of
 from bot.logsafe import install_log_scrubbing
 from bot.quota import QUOTA_JOB_ID
@@ -183,6 +184,7 @@ def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: He
     services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
     services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota")
     recovered = services.inbox.recover()
+    watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)
     if recovered:
         log.info("re-scheduled waiting events of %d chats", recovered)
     queues = [Queue(queue_name, connection=services.redis) for queue_name in WORKER_QUEUES]

@@ -20,6 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from bot.devtools.line_rules import request_errors
 from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
 from bot.devtools.fake_line_richmenu import register_richmenu_endpoints, reset_richmenus
+from bot.devtools.fake_line_multicast import register_multicast_endpoints, reset_multicast
 
 
 class FakeLineState:
@@ -40,6 +41,7 @@ class FakeLineState:
         self.outage: dict | None = None    # {"status": 500, "until": monotonic time}: every reply/push fails
         reset_quota(self)
         reset_richmenus(self)
+        reset_multicast(self)
 
 
 def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
@@ -159,6 +161,7 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
 
     register_quota_endpoints(app, state)
     register_richmenu_endpoints(app, state)
+    register_multicast_endpoints(app, state, refused, injected_failure, note)
 
     @app.get("/_test/messages")
     def test_messages():

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.store.announcements import forget_recipient
 from bot.store.models import Case, CaseNote, Conversation, Message, ProcessedEvent, Question, User
 
 
@@ -47,6 +48,7 @@ def erase_user(session: Session, line_user_id: str, connection=None) -> dict:
         session.execute(delete(model).where(model.user_id == user.id))
     # Handled-event markers carry the LINE id (and reply tokens): they go too.
     session.execute(delete(ProcessedEvent).where(ProcessedEvent.partition == line_user_id))
+    forget_recipient(session, line_user_id)          # announcements still waiting to go out
     session.delete(user)
     if connection is not None:
         _erase_from_redis(connection, texts)

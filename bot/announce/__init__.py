@@ -1,0 +1,1 @@
+"""Announcements to parents in their own language (issue 16): segment, translation, multicast delivery."""
