@@ -26,9 +26,9 @@ import json
 import math
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class TextClassifier:
 
     # ---- file ------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> "TextClassifier":
+    def load(cls, path: Path = MODEL_PATH) -> TextClassifier:
         data = Path(path).read_bytes()
         if not data.startswith(MAGIC):
             raise ValueError(f"{path}: not a classifier file; run `python -m bot classifier train`")

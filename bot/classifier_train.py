@@ -112,7 +112,7 @@ def digest(samples: dict[str, list[Sample]], triage_dir: Path = TRIAGE_DIR) -> s
                                    "training_weight": TRAINING_WEIGHT}).encode())
     for head in sorted(samples):
         for s in samples[head]:
-            h.update(f"{head}\x1f{s.label}\x1f{s.weight}\x1f{s.text}\x1e".encode("utf-8"))
+            h.update(f"{head}\x1f{s.label}\x1f{s.weight}\x1f{s.text}\x1e".encode())
     for path in sorted(Path(triage_dir).glob("*.yaml")):
         h.update(path.name.encode() + b"\x1f" + path.read_bytes())
     return h.hexdigest()[:16]

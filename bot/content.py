@@ -20,8 +20,8 @@ from bot.flows.loader import load_flows
 from bot.i18n import Catalog
 from bot.resources.lines import load_phone_lines
 from bot.resources.loader import load_index
-from bot.yamlfile import ProblemsError, load_yaml_with_lines
 from bot.triage import load_triage_rules
+from bot.yamlfile import ProblemsError, load_yaml_with_lines
 
 log = logging.getLogger(__name__)
 

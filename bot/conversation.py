@@ -10,9 +10,9 @@ Order for every free-text message (DESIGN.md, Safety):
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from bot.flows.engine import FlowEngine, FlowResult
 from bot.flows.inputs import SENTENCE_END, normalise

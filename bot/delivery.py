@@ -15,9 +15,9 @@ import logging
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +45,7 @@ class Delivery:
     def __init__(self, sessions: sessionmaker, messenger: Messenger, *, reply_token_max_age_s: float = 50.0,
                  max_attempts: int = 5, backoff_base_s: float = 0.5,
                  sleep: Callable[[float], None] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  stop: threading.Event | None = None, outage_memory_s: float = 30.0,
                  on_monthly_limit: Callable[[], None] | None = None):
         self._sessions = sessions
@@ -117,7 +117,7 @@ class Delivery:
     def _reply_token_fresh(self, event: ProcessedEvent) -> bool:
         if not event.reply_token or event.event_time is None:
             return False
-        event_time = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=timezone.utc)
+        event_time = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=UTC)
         return (self._now() - event_time).total_seconds() < self._reply_max_age
 
     def _note_reply_attempt(self, event_id: str) -> None:

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 from sqlalchemy import exc as sa_errors

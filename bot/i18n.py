@@ -47,7 +47,7 @@ class Catalog:
         self._normalised: dict[str, list[str]] = {}
 
     @classmethod
-    def load(cls, directory: Path) -> "Catalog":
+    def load(cls, directory: Path) -> Catalog:
         texts, refs, problems = {}, {}, []
         for locale in LOCALES:
             path = directory / f"{locale}.yaml"

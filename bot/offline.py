@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool

@@ -49,7 +49,7 @@ class EventQueue(Protocol):
 
 
 class Translator(Protocol):
-    def translate(self, text: str, target: str, source: str | None = None) -> "Translation": ...
+    def translate(self, text: str, target: str, source: str | None = None) -> Translation: ...
 
 
 @dataclass(frozen=True)

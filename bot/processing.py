@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -161,6 +161,6 @@ def _event_time(event: dict) -> datetime | None:
     if not isinstance(timestamp, (int, float)) or timestamp <= 0:
         return None
     try:
-        return datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(timestamp / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None

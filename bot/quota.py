@@ -10,9 +10,10 @@ from __future__ import annotations
 import calendar
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class QuotaStatus:
 
 class QuotaMonitor:
     def __init__(self, redis_client, reader: QuotaReader, alert: Callable[[str, str], None],
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._redis = redis_client
         self._reader = reader
         self._alert = alert

@@ -88,11 +88,11 @@ def _matches(signal, canon: str, plain: str) -> bool:
     return bool(found) and signal.matches(canon, plain)
 
 
-def classify(text: str, rules, classifier: "TextClassifier") -> dict:
+def classify(text: str, rules, classifier: TextClassifier) -> dict:
     return classifier.predict(text, signals_in(text, rules))
 
 
-def assess(text: str, rules, classifier: "TextClassifier | None" = None, trace: dict | None = None,
+def assess(text: str, rules, classifier: TextClassifier | None = None, trace: dict | None = None,
            scores: dict | None = None) -> TriageResult:
     """The triage level of one message. ``scores``: the classifier's prediction when the caller
     already has it; ``trace`` (a dict) collects what decided, for `chat --explain`."""
@@ -135,9 +135,9 @@ def _raise(result: TriageResult, raised: tuple[str, str], rules) -> TriageResult
 
 # ---- routing ---------------------------------------------------------------------------------------
 
-def route_text(text: str, locale: str, *, triage_rules, index: "ResourceIndex",
+def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
                municipality: str | None = None, pivot_text: str | None = None,
-               classifier: "TextClassifier | None" = None, trace: dict | None = None) -> Route:
+               classifier: TextClassifier | None = None, trace: dict | None = None) -> Route:
     scores = classify(text, triage_rules, classifier) if classifier is not None else None
     if trace is not None:
         trace["signals"] = signals_in(text, triage_rules)
@@ -162,8 +162,8 @@ def route_text(text: str, locale: str, *, triage_rules, index: "ResourceIndex",
     return Route("not_found", result, (), None)
 
 
-def explain(text: str, locale: str, *, triage_rules, index: "ResourceIndex", municipality: str | None = None,
-            classifier: "TextClassifier | None" = None) -> dict:
+def explain(text: str, locale: str, *, triage_rules, index: ResourceIndex, municipality: str | None = None,
+            classifier: TextClassifier | None = None) -> dict:
     """What decided a message's route, for `python -m bot chat --explain`: the signals the terms
     found, the rules that matched, the classifier's scores, the search's and the fused candidates."""
     trace: dict = {}
@@ -173,8 +173,8 @@ def explain(text: str, locale: str, *, triage_rules, index: "ResourceIndex", mun
     return trace
 
 
-def fuse(found: "SearchResult", route_scores, index: "ResourceIndex", municipality: str | None, text: str,
-         trace: dict | None = None) -> "SearchResult":
+def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: str | None, text: str,
+         trace: dict | None = None) -> SearchResult:
     """One ranking from the search's scores and the classifier's probabilities."""
     from bot.resources.search import Candidate, SearchResult
     best = found.ranked[0].score if found.ranked else 0.0
@@ -205,7 +205,7 @@ def fuse(found: "SearchResult", route_scores, index: "ResourceIndex", municipali
     return SearchResult(decision, candidates, found.coverage, found.margin, found.ranked)
 
 
-def _safety_route(result: TriageResult, text: str, locale: str, index: "ResourceIndex",
+def _safety_route(result: TriageResult, text: str, locale: str, index: ResourceIndex,
                   municipality: str | None, pivot_text: str | None) -> Route:
     kind = TRIAGE_KINDS[result.level]
     shown = [entry_id for entry_id in result.resource_ids if index.has(entry_id)]
@@ -219,7 +219,7 @@ def _safety_route(result: TriageResult, text: str, locale: str, index: "Resource
     return Route(kind, result, tuple(shown[:MAX_SHOWN]), result.topic or "living")
 
 
-def _calm_question_route(result: TriageResult, text: str, locale: str, index: "ResourceIndex",
+def _calm_question_route(result: TriageResult, text: str, locale: str, index: ResourceIndex,
                          municipality: str | None, pivot_text: str | None) -> Route:
     """Asking about danger, calmly: the rule's numbers first, then what the index answers
     (the vaccination entry for "mild redness after the shot"); no case."""
@@ -238,7 +238,7 @@ UNDERSTOOD_SAFE_AT = 0.8
 UNDERSTOOD_ROUTE_AT = 0.5
 
 
-def understood_offline(text: str, rules, classifier: "TextClassifier | None", language_hint=None,
+def understood_offline(text: str, rules, classifier: TextClassifier | None, language_hint=None,
                        scores: dict | None = None) -> bool:
     """Is the message clearly understood without a translation? Without a classifier: its language
     is clearly one of ours (bot/langdetect.py)."""
@@ -249,7 +249,7 @@ def understood_offline(text: str, rules, classifier: "TextClassifier | None", la
     return safe >= UNDERSTOOD_SAFE_AT and scores["route"].ranked[0][1] >= UNDERSTOOD_ROUTE_AT
 
 
-def assess_message(text: str, rules, classifier: "TextClassifier | None" = None, translate=None,
+def assess_message(text: str, rules, classifier: TextClassifier | None = None, translate=None,
                    language_hint=None, trace: dict | None = None) -> TriageResult:
     """`assess`, plus a third net: a message not clearly understood offline is also assessed in
     its English translation (``translate(text) -> str | None``, at most one request). The offline

@@ -14,23 +14,23 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.clock import ZoneClock
+from bot.adapters.dead_letters import RedisDeadLetters
 from bot.adapters.line import LineMessenger
 from bot.adapters.line_quota import LineQuotaReader
 from bot.adapters.line_richmenu import LineRichMenus
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
+from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
-from bot.adapters.dead_letters import RedisDeadLetters
-from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.cases.live import RedisLiveFeed
 from bot.classifier import load_classifier
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
+from bot.domain import make_domain_services
+from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
-from bot.domain import make_domain_services
 from bot.ports import Clock
-from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.processing import EventProcessor
 from bot.quota import QuotaMonitor
 from bot.richmenu.links import RichMenuLinks

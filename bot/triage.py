@@ -271,7 +271,7 @@ def has_accents(term: str) -> bool:
     return any(_base_letter(c) != c for c in canonical_term(term))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def term_regex(term: str, plain: bool | None = None) -> str | None:
     """The regular expression for one admin term (``*`` = any letters; see the module docstring).
 
@@ -499,7 +499,7 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
     return problems
 
 
-def _load(directory: Path) -> tuple[TriageRules | None, list[str], "_Draft"]:
+def _load(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
     draft = _Draft()
     rules_path = directory / RULES_FILE
     if not rules_path.exists():

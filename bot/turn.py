@@ -5,9 +5,9 @@ SQLAlchemy or the LINE SDK: the dispatcher builds it from the ports.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from bot.i18n import FALLBACK_LOCALE, Catalog
 from bot.messages import text_message
@@ -35,7 +35,7 @@ class TurnContext:
     catalog: Catalog
     messenger: Messenger
     default_locale: str = FALLBACK_LOCALE
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
     outgoing: list[dict] = field(default_factory=list)
     services: dict = field(default_factory=dict)   # optional domain services (flows, index, cases...)
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. notify advisors

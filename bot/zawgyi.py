@@ -24,7 +24,7 @@ _ZERO_AS_WA = re.compile(r"(?<![\u1040-\u1049])\u1040(?![\u1040-\u1049])")
 
 @lru_cache(maxsize=1)
 def _detector():
-    from myanmartools import ZawgyiDetector       # loads a 28 kB model once per process
+    from myanmartools import ZawgyiDetector  # loads a 28 kB model once per process
     return ZawgyiDetector()
 
 

@@ -17,9 +17,9 @@ import uuid
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from bot.devtools.line_rules import request_errors
 from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
 from bot.devtools.fake_line_richmenu import register_richmenu_endpoints, reset_richmenus
+from bot.devtools.line_rules import request_errors
 
 
 class FakeLineState:
@@ -225,7 +225,7 @@ class FakeLineServer:
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> "FakeLineServer":
+    def start(self) -> FakeLineServer:
         self._thread.start()
         return self
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,7 +118,7 @@ def _is_uuid(value) -> bool:
 _SpecValidator = extend(Draft202012Validator, validators={"x-discriminator": _discriminator})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_name: str):
     document = spec_json_schema(load_spec())
     document = {**document, "$ref": f"#/$defs/{schema_name}"}

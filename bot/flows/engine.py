@@ -5,9 +5,9 @@ state and any request for a person. The conversation service stores the state an
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 from jinja2.sandbox import SandboxedEnvironment
 

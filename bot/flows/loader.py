@@ -15,8 +15,8 @@ from bot import LOCALES
 from bot.adminmsg import closest, did_you_mean, msg
 from bot.flows.model import Flow, FlowSet, Step
 from bot.i18n import Catalog
-from bot.resources.loader import drop_typo_twins
 from bot.messages import MAX_LABEL_CHARS
+from bot.resources.loader import drop_typo_twins
 from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 SCHEMA_FILE = "schema.json"

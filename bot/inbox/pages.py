@@ -13,7 +13,6 @@ from bot.inbox.presence import CasePresence
 from bot.inbox.timefmt import jst
 from bot.store.models import Advisor, AuditEntry, Message
 
-
 ESCALATION_WORDS = {"emergency": "⚠ 緊急の言葉", "crisis": "⚠ 危機の言葉", None: "⚠ 優先度が上がった言葉"}
 
 

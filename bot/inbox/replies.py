@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.cases.queue import audit, record_advisor_reply
-from bot.inbox.translations import NO_TRANSLATION_LOCALES   # advisors write Japanese (Easy Japanese for ja-easy)
+from bot.inbox.translations import NO_TRANSLATION_LOCALES  # advisors write Japanese (Easy Japanese for ja-easy)
 from bot.messages import text_message
 from bot.ports import Translation
 from bot.store.models import Advisor, Case, Message

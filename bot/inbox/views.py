@@ -3,24 +3,31 @@ from __future__ import annotations
 
 import json
 import secrets
-
-import redis
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import wraps
 
+import redis
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
-from bot.inbox.auth import (AccountError, authenticate, change_password, count_login_failure, create_advisor,
-                            login_failures_exceeded, reset_password, set_latin_name)
-from bot.inbox.sessions import SessionStoreError
+from bot.inbox.auth import (
+    AccountError,
+    authenticate,
+    change_password,
+    count_login_failure,
+    create_advisor,
+    login_failures_exceeded,
+    reset_password,
+    set_latin_name,
+)
 from bot.inbox.canned import load_canned_replies
 from bot.inbox.labels import reason_label
 from bot.inbox.pages import case_extras, page_helpers, sorted_canned, ui_language
 from bot.inbox.replies import ReplyService, sender_name
+from bot.inbox.sessions import SessionStoreError
 from bot.inbox.translations import NO_TRANSLATION_LOCALES, needs_translation
 from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
@@ -166,7 +173,7 @@ def _case_rows(db, filters: dict) -> list[dict]:
     now = utcnow()
     rows = []
     for case in case_queue.queue(db, **filters):
-        created = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=timezone.utc)
+        created = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)
         waiting = int((now - created).total_seconds() // 60)
         amber, red = SLA_MINUTES[case.priority]
         sla = "ok" if case.first_response_at else ("red" if waiting >= red else "amber" if waiting >= amber else "ok")
@@ -519,6 +526,7 @@ def dashboard():
 def dashboard_csv():
     import csv
     import io
+
     from bot.inbox.stats import build_dashboard, dashboard_csv_rows
     clock = _services().clock
     board = build_dashboard(g.db, clock.today(), zone=clock.zone)
@@ -573,7 +581,7 @@ def dead_letters():
     chats = {e.partition for e in entries}
     users = {u.line_user_id: u.id for u in g.db.scalars(select(User).where(User.line_user_id.in_(chats)))} if chats else {}
     rows = [{"entry": e, "user_id": users.get(e.partition),
-             "time": _services().clock.local(datetime.fromtimestamp(e.set_aside_at, tz=timezone.utc))} for e in entries]
+             "time": _services().clock.local(datetime.fromtimestamp(e.set_aside_at, tz=UTC))} for e in entries]
     return render_template("dead_letters.html", rows=rows, pending=pending_deliveries(g.db, utcnow()),
                            keep_days=_services().settings.dead_letter_days)
 

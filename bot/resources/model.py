@@ -37,7 +37,7 @@ class Contact:
 class LocalVariant:
     """What a user of one municipality (or of the area it is in) is shown instead of the contacts."""
     contacts: tuple[Contact, ...]
-    sources: tuple["Source", ...]
+    sources: tuple[Source, ...]
     verify: str | None = None
 
 
@@ -87,7 +87,7 @@ class ResourceIndex:
     texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
     words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # locale -> contact_roles/days -> key -> text
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
-    engine: "SearchEngine | None" = field(default=None, repr=False)
+    engine: SearchEngine | None = field(default=None, repr=False)
 
     def ids(self) -> list[str]:
         return list(self.entries)
@@ -115,7 +115,7 @@ class ResourceIndex:
         return None
 
     def search(self, query: str, locale: str, municipality: str | None = None,
-               pivot_text: str | None = None) -> "SearchResult":
+               pivot_text: str | None = None) -> SearchResult:
         if self.engine is None:
             from bot.resources.search import SearchEngine
             self.engine = SearchEngine.build(self)

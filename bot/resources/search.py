@@ -192,7 +192,7 @@ class SearchEngine:
                        for form in (slug.split("-")[0], slug.replace("-", ""))}
 
     @classmethod
-    def build(cls, index) -> "SearchEngine":
+    def build(cls, index) -> SearchEngine:
         ids = list(index.entries)
         positions: dict[str, array] = {}
         frequencies: dict[str, array] = {}

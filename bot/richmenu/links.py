@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from bot import LOCALES
 from bot.adapters.line_richmenu import BULK_LINK_MAX, RichMenuApiError

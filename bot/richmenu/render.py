@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
@@ -69,7 +69,7 @@ def font_for(locale: str) -> FontChoice:
     return FontChoice(path, index)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _find_font_file(name: str) -> Path | None:
     for directory in FONT_DIRS:
         if directory.is_dir():
