@@ -13,7 +13,8 @@ from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 # Texts the code itself uses as button labels (flows' labels are checked with the flows).
 CODE_LABEL_KEYS = ("core.continue", "core.start_over", "core.keep_language", "core.more_languages",
-                   "answers.helped", "answers.not_helped", "privacy.agree", "privacy.read_more", "core.municipality_other",
+                   "answers.helped", "answers.not_helped", "privacy.agree", "privacy.read_more",
+                   "core.municipality_other",
                    "privacy.no_thanks", "privacy.delete_yes", "privacy.delete_no",
                    "input.answer_yes", "input.answer_no", "input.pick_date", "menu.person", "menu.main")
 _SYNTAX = Environment()

@@ -84,7 +84,7 @@ def samples_from_index(index) -> dict[str, list[Sample]]:
     for entry_id, entry in index.entries.items():
         for keyword in entry.keywords:
             route.append(Sample(keyword, entry_id, KEYWORD_WEIGHT, "index"))
-        for locale, texts in index.texts.items():
+        for texts in index.texts.values():
             text = texts.get(entry_id)
             if text is None:
                 continue

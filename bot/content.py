@@ -96,7 +96,8 @@ def load_municipalities(path: Path) -> tuple:
     for i, item in enumerate((data or {}).get("municipalities") or []):
         slug, label = str(item.get("slug", "")), str(item.get("label", ""))
         if not slug or not label or len(label) > 20:
-            problems.append(f"{path}:{lines.get(f'municipalities[{i}]', 1)}: each municipality needs a slug and a label of at most 20 characters")
+            problems.append(f"{path}:{lines.get(f'municipalities[{i}]', 1)}: "
+                            "each municipality needs a slug and a label of at most 20 characters")
         pairs.append((slug, label))
     if problems:
         raise ContentError(problems)

@@ -116,7 +116,8 @@ class Conversation:
     def on_postback(self, ctx: TurnContext, data: str) -> None:
         kind, value = parse_postback(data)
         postback = ctx.event.get("postback")
-        params = postback.get("params") if isinstance(postback, dict) and isinstance(postback.get("params"), dict) else {}
+        has_params = isinstance(postback, dict) and isinstance(postback.get("params"), dict)
+        params = postback.get("params") if has_params else {}
         if kind == "cmd" and value in COMMANDS + ("continue",):
             self.run_command(ctx, value)
         elif kind == "f":

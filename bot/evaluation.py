@@ -120,8 +120,8 @@ def evaluate(questions: list[dict], index, rules, municipality: str | None = Non
     for question in questions:
         lang = str(question["lang"])
         # As the live pipeline does before anything else (bot/processing.py): Zawgyi becomes Unicode.
-        route = route_text(to_unicode(str(question["text"])), LANG_ALIASES.get(lang, lang), triage_rules=rules, index=index,
-                           municipality=municipality, classifier=classifier)
+        route = route_text(to_unicode(str(question["text"])), LANG_ALIASES.get(lang, lang), triage_rules=rules,
+                           index=index, municipality=municipality, classifier=classifier)
         expected = str(question["expected"])
         outcomes.append(Outcome(
             id=str(question["id"]), lang=lang, text=str(question["text"]), expected=expected,

@@ -26,12 +26,18 @@ _NEPALI_MARKERS = {"छ", "छु", "छन्", "हो", "मेरो", "ग�
                    "गर्ने", "जन्मिएको", "भएको", "मलाई", "हामी", "कति", "कहाँ", "चाहिन्छ", "सक्छु"}
 _HINDI_MARKERS = {"है", "हैं", "मेरा", "मेरी", "का", "की", "के", "नहीं", "कैसे", "क्या", "में", "हूँ", "करना"}
 _LATIN_MARKERS = {
-    "vi": {"toi", "em", "con", "cua", "khong", "ko", "duoc", "dc", "the", "nao", "o", "dau", "bao", "nhieu", "la", "va", "co", "chi", "anh", "be"},
-    "tl": {"po", "ang", "ng", "ako", "ko", "anak", "paano", "saan", "na", "sa", "mga", "baby", "ba", "kailangan", "ano", "yung", "namin"},
-    "id": {"saya", "bagaimana", "anak", "bisa", "tidak", "apa", "yang", "di", "untuk", "dan", "ini", "gimana", "gak", "mau", "kami", "sudah", "istri", "suami", "hamil", "bulan", "sekali", "berapa", "dimana"},
-    "pt-BR": {"você", "voce", "não", "nao", "meu", "minha", "filho", "como", "para", "que", "eu", "do", "da", "bebê", "bebe", "tem", "posso", "é"},
-    "es": {"mi", "hijo", "hija", "cómo", "como", "para", "qué", "que", "bebé", "tengo", "puedo", "es", "el", "la", "los", "dónde", "donde", "yo", "necesito"},
-    "en": {"i", "my", "the", "is", "how", "what", "where", "can", "do", "baby", "need", "and", "to", "for", "we", "have", "when"},
+    "vi": {"toi", "em", "con", "cua", "khong", "ko", "duoc", "dc", "the", "nao", "o", "dau", "bao", "nhieu", "la", "va",
+           "co", "chi", "anh", "be"},
+    "tl": {"po", "ang", "ng", "ako", "ko", "anak", "paano", "saan", "na", "sa", "mga", "baby", "ba", "kailangan", "ano",
+           "yung", "namin"},
+    "id": {"saya", "bagaimana", "anak", "bisa", "tidak", "apa", "yang", "di", "untuk", "dan", "ini", "gimana", "gak",
+           "mau", "kami", "sudah", "istri", "suami", "hamil", "bulan", "sekali", "berapa", "dimana"},
+    "pt-BR": {"você", "voce", "não", "nao", "meu", "minha", "filho", "como", "para", "que", "eu", "do", "da", "bebê",
+              "bebe", "tem", "posso", "é"},
+    "es": {"mi", "hijo", "hija", "cómo", "como", "para", "qué", "que", "bebé", "tengo", "puedo", "es", "el", "la",
+           "los", "dónde", "donde", "yo", "necesito"},
+    "en": {"i", "my", "the", "is", "how", "what", "where", "can", "do", "baby", "need", "and", "to", "for", "we",
+           "have", "when"},
 }
 _VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)

@@ -36,7 +36,8 @@ def uri_action(label: str, uri: str) -> dict:
 def text_message(text: str, quick_replies: list[dict] | None = None, sender: dict | None = None) -> dict:
     message: dict = {"type": "text", "text": text}
     if quick_replies:
-        message["quickReply"] = {"items": [{"type": "action", "action": a} for a in quick_replies[:MAX_QUICK_REPLY_ITEMS]]}
+        items = [{"type": "action", "action": a} for a in quick_replies[:MAX_QUICK_REPLY_ITEMS]]
+        message["quickReply"] = {"items": items}
     if sender:
         message["sender"] = sender
     return message
@@ -46,7 +47,9 @@ def with_quick_replies_first(message: dict, actions: list[dict]) -> dict:
     """The message with `actions` before its own quick replies (LINE shows at most 13)."""
     own = [item["action"] for item in (message.get("quickReply") or {}).get("items", [])]
     merged = (actions + own)[:MAX_QUICK_REPLY_ITEMS]
-    return {**message, "quickReply": {"items": [{"type": "action", "action": a} for a in merged]}} if merged else message
+    if not merged:
+        return message
+    return {**message, "quickReply": {"items": [{"type": "action", "action": a} for a in merged]}}
 
 
 def split_text(text: str, limit: int = MAX_TEXT_UTF16) -> list[str]:

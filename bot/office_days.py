@@ -22,7 +22,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 _FIXED = ((1, 1), (2, 11), (2, 23), (4, 29), (5, 3), (5, 4), (5, 5), (8, 11), (11, 3), (11, 23))
-_HAPPY_MONDAYS = ((1, 2), (7, 3), (9, 3), (10, 2))      # (month, nth Monday): Coming of Age, Marine, Respect for the Aged, Sports
+# (month, nth Monday): Coming of Age, Marine, Respect for the Aged, Sports
+_HAPPY_MONDAYS = ((1, 2), (7, 3), (9, 3), (10, 2))
 
 
 def _nth_monday(year: int, month: int, nth: int) -> date:

@@ -113,7 +113,8 @@ class QuotaMonitor:
                     self._alert(f"LINE messages: {percent:.0f}% of this month's quota used",
                                 f"{status.used} of {status.limit} messages sent this month; at this pace "
                                 f"{status.forecast(self._now())} by month end. Beyond the limit LINE refuses "
-                                "pushes (replies stay free). Raise the plan in LINE Official Account Manager if needed.")
+                                "pushes (replies stay free). "
+                                "Raise the plan in LINE Official Account Manager if needed.")
                 return          # one warning per reading: the highest threshold crossed
 
     def _first_time(self, what: str) -> bool:

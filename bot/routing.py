@@ -63,7 +63,8 @@ SUGGEST_RELATIVE = 0.5
 class Route:
     kind: str                   # "emergency" | "crisis" | "handoff" | "guide" | "answer" | "suggest" | "not_found"
     triage: TriageResult
-    entry_ids: tuple[str, ...]  # answer: the one entry; suggest: up to 3; emergency/crisis/handoff/guide: entries to show
+    # answer: the one entry; suggest: up to 3; emergency/crisis/handoff/guide: entries to show
+    entry_ids: tuple[str, ...]
     topic: str | None           # case topic when handing off
 
 

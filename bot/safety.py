@@ -140,7 +140,8 @@ class SafetyResponder:
 
     def _attach_calls(self, ctx: TurnContext, locale: str, result: TriageResult) -> None:
         """Call buttons on the turn's last message: LINE shows only the last message's quick replies."""
-        kinds = EMERGENCY_CALLS.get(result.category or "", DEFAULT_EMERGENCY_CALLS) if result.level == "emergency" else ()
+        kinds = (EMERGENCY_CALLS.get(result.category or "", DEFAULT_EMERGENCY_CALLS)
+                 if result.level == "emergency" else ())
         buttons = self._phones.buttons(locale, self._phones.municipality_of(ctx), kinds, self._hotlines(result))
         if buttons and ctx.outgoing:
             ctx.outgoing[-1] = with_quick_replies_first(ctx.outgoing[-1], buttons)

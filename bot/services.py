@@ -130,7 +130,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         tasks=tasks, translator=translator, clock=ZoneClock(settings.time_zone),
         preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
-        inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier, notifiers=build_notifiers(settings),
+        inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier,
+        notifiers=build_notifiers(settings),
         extras={"tasks": tasks, "translator": translator, "pivot_translator": pivot_translator,
                 "classifier": classifier, "live": RedisLiveFeed(connection)},
     )
@@ -144,7 +145,9 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
 
 def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTaskQueue) -> QuotaMonitor:
     reader = LineQuotaReader(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
-    return QuotaMonitor(connection, reader, alert=lambda subject, body: tasks.enqueue("bot.jobs.alert_admins", subject, body))
+    def alert(subject: str, body: str) -> None:
+        tasks.enqueue("bot.jobs.alert_admins", subject, body)
+    return QuotaMonitor(connection, reader, alert=alert)
 
 
 def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0):

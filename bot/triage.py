@@ -571,7 +571,8 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
         for w_index, line in enumerate(lines):
             for sid in line:
                 if sid not in draft.signal_ids and sid not in own_signal_rules:
-                    hint = did_you_mean(sid, sorted(draft.signal_ids | own_signal_rules)) or msg("triage.declare_signal")
+                    hint = did_you_mean(sid,
+                                        sorted(draft.signal_ids | own_signal_rules)) or msg("triage.declare_signal")
                     source.problem(where + ("when", w_index), msg("triage.rule_unknown_signal", rule=rid, signal=sid,
                                                                   hint=hint))
         unless = tuple(item.get("unless") or ())

@@ -69,4 +69,5 @@ def _parse_events(body: bytes) -> list[dict] | None:
 def healthz():
     services = _services()
     checks = {"web": True, "redis": services.event_queue.ping(), "database": services.database_ok()}
-    return jsonify(status="ok" if all(checks.values()) else "degraded", checks=checks), (200 if all(checks.values()) else 503)
+    return jsonify(status="ok" if all(checks.values()) else "degraded",
+                   checks=checks), (200 if all(checks.values()) else 503)

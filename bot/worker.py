@@ -64,7 +64,8 @@ class BotWorker(SimpleWorker):
         # RQ's scheduler process dies when Redis restarts; RQ restarts it only at its next
         # maintenance (every 10 minutes by default): retries, escalations and retention would wait.
         return super().should_run_maintenance_tasks or (
-            self._scheduler_is_dead() and time.monotonic() - getattr(self, "_scheduler_checked", 0.0) > SCHEDULER_CHECK_S)
+            self._scheduler_is_dead() and time.monotonic() - getattr(self, "_scheduler_checked",
+                                                                     0.0) > SCHEDULER_CHECK_S)
 
     def run_maintenance_tasks(self):
         self._scheduler_checked = time.monotonic()

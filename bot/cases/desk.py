@@ -201,7 +201,8 @@ class CaseDesk:
     def _tell_out_of_hours(self, ctx: TurnContext, case: Case) -> None:
         opening = self._hours.next_opening(self._now())
         if opening:
-            ctx.say(ctx.t("handoff.out_of_hours", opens_day=opening.date().isoformat(), opens_time=opening.strftime("%H:%M")))
+            ctx.say(ctx.t("handoff.out_of_hours", opens_day=opening.date().isoformat(),
+                          opens_time=opening.strftime("%H:%M")))
         else:
             ctx.say(ctx.t("handoff.out_of_hours_unknown"))
         case.out_of_hours_notified = True
@@ -212,4 +213,5 @@ class CaseDesk:
         case_id, priority, escalate_after = case.id, case.priority, self._hours.escalate_urgent_after
         ctx.after_commit.append(lambda: self._tasks.enqueue("bot.jobs.notify_advisors", case_id, kind))
         if priority == "urgent":
-            ctx.after_commit.append(lambda: self._tasks.enqueue_in(escalate_after, "bot.jobs.escalate_if_unclaimed", case_id))
+            ctx.after_commit.append(lambda: self._tasks.enqueue_in(escalate_after, "bot.jobs.escalate_if_unclaimed",
+                                                                   case_id))

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train from training/*.yaml and the resource index (needs scikit-learn)")
     train.add_argument("--output", type=Path, default=None, help="where to write the model (default: the shipped one)")
     train.set_defaults(func=run_train)
-    check = commands.add_parser("check", help="exit 1 when the shipped model was trained from other data than the YAML now")
+    check = commands.add_parser("check",
+                                help="exit 1 when the shipped model was trained from other data than the YAML now")
     check.set_defaults(func=run_check)
     for command in (train, check):
         command.add_argument("--resources", type=Path, default=PROJECT_ROOT / "resources", help=argparse.SUPPRESS)

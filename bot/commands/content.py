@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def offline_settings():
     import os
-    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in {"MUNICIPALITY", "DEFAULT_LOCALE", "TIME_ZONE"}}}
+    passed_on = {"MUNICIPALITY", "DEFAULT_LOCALE", "TIME_ZONE"}
+    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in passed_on}}
     return load_settings(env)
 
 

@@ -84,7 +84,8 @@ def _area_problems(area, i: int, width: int, height: int) -> list[tuple[str, str
         problems.append(("must be inside the rich menu", f"areas[{i}].bounds"))
     action = area.get("action") if isinstance(area.get("action"), dict) else {}
     kind = action.get("type")
-    if kind not in {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll", "location", "clipboard"}:
+    if kind not in {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll",
+                    "location", "clipboard"}:
         problems.append(("invalid action type", f"areas[{i}].action.type"))
     if len(action.get("label", "")) > 20:
         problems.append(("size must be between 0 and 20", f"areas[{i}].action.label"))
@@ -121,7 +122,8 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.before_request
     def _authorized():
-        if request.path.startswith("/v2/bot/") and "richmenu" in request.path and not request.headers.get("Authorization", "").startswith("Bearer "):
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        if request.path.startswith("/v2/bot/") and "richmenu" in request.path and not bearer:
             return jsonify(message="Authentication failed"), 401
         return None
 
@@ -130,7 +132,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
         body = request.get_json(silent=True) or {}
         if problems := _menu_problems(body):
             note("richmenu.create", 400, body)
-            return _bad("The request body has %d error(s)" % len(problems), *problems)
+            return _bad(f"The request body has {len(problems)} error(s)", *problems)
         with state.lock:
             if len(state.richmenus) >= MAX_MENUS:
                 return _bad("The number of rich menus has reached the upper limit")

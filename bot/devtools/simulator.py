@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -106,7 +107,8 @@ def rich_menu():
 @bp.get("/api/richmenu/<menu_id>/image")
 def rich_menu_image(menu_id: str):
     settings = _services().settings
-    req = urllib.request.Request(f"{settings.line_api_data_host}/v2/bot/richmenu/{urllib.request.quote(menu_id)}/content",
+    url = f"{settings.line_api_data_host}/v2/bot/richmenu/{urllib.parse.quote(menu_id)}/content"
+    req = urllib.request.Request(url,
                                  headers={"Authorization": f"Bearer {settings.line_channel_access_token}"})
     with urllib.request.urlopen(req, timeout=5) as response:
         return current_app.response_class(response.read(), mimetype=response.headers.get_content_type())

@@ -78,7 +78,8 @@ class FlowEngine:
             return self._reask(state, step)
         return self._accept(state, step, value)
 
-    def tap(self, state: FlowState, flow_id: str, step_id: str, option_id: str, params: dict | None = None) -> FlowResult | None:
+    def tap(self, state: FlowState, flow_id: str, step_id: str, option_id: str,
+            params: dict | None = None) -> FlowResult | None:
         """A button of a choice or question was tapped (it may be from an earlier message)."""
         step = self.flows.step(flow_id, step_id)
         if step is None:
@@ -137,7 +138,8 @@ class FlowEngine:
         elif kind == "handoff":
             if step.get("text"):
                 messages.append(text_message(self._text(step.get("text"), variables)))
-            return FlowResult(messages, FlowState(), handoff={"topic": step.get("topic"), "priority": step.get("priority")})
+            return FlowResult(messages, FlowState(), handoff={"topic": step.get("topic"),
+                                                              "priority": step.get("priority")})
         elif kind == "end":
             if step.get("text"):
                 messages.append(text_message(self._text(step.get("text"), variables)))

@@ -87,7 +87,8 @@ def _schema_problem(path: Path, lines: dict, error) -> str:
         if isinstance(error.instance.get(field), dict) and "type" in error.instance[field]:
             # a whole step under another one: indented too far, not a misspelt field
             return msg("flow.schema.nested_step", field=field, **{**place, "line": line})
-        return msg("flow.schema.unknown_field", field=field, hint=did_you_mean(field, allowed), **{**place, "line": line})
+        return msg("flow.schema.unknown_field", field=field, hint=did_you_mean(field, allowed),
+                   **{**place, "line": line})
     if error.validator == "enum":
         allowed = [str(v) for v in error.validator_value]
         return msg("flow.schema.enum", value=error.instance, allowed=", ".join(allowed),

@@ -27,10 +27,13 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str, 
             h = plot_h * values[i] / top
             if h:
                 parts.append(f'<rect x="{left + i * bar_w:.1f}" y="{y - h:.1f}" width="{max(1, bar_w - 2):.1f}" '
-                             f'height="{h:.1f}" fill="{colours[name]}"><title>{escape(label)} {escape(name)}: {values[i]:g}</title></rect>')
+                             f'height="{h:.1f}" fill="{colours[name]}">'
+                             f'<title>{escape(label)} {escape(name)}: {values[i]:g}</title></rect>')
                 y -= h
         if len(labels) <= 31 and (i % max(1, len(labels) // 8) == 0):
-            parts.append(f'<text x="{left + i * bar_w:.1f}" y="{height - 12}" font-size="{14 if html_legend else 10}">{escape(label)}</text>')
+            size = 14 if html_legend else 10
+            parts.append(f'<text x="{left + i * bar_w:.1f}" y="{height - 12}" font-size="{size}">'
+                         f'{escape(label)}</text>')
     for i, name in enumerate([] if html_legend else series):
         x, y = left + (i % 4) * 150, height + 8 + 20 * (i // 4)     # room for Japanese names
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours[name]}"/>'

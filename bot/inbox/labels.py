@@ -9,7 +9,8 @@ UI_LANGUAGES = ("ja", "en")
 
 STATUS = {
     "ja": {"waiting": "受付待ち", "assigned": "対応中", "waiting_user": "利用者の返事待ち", "resolved": "解決済み"},
-    "en": {"waiting": "waiting", "assigned": "assigned", "waiting_user": "waiting for the user", "resolved": "resolved"},
+    "en": {"waiting": "waiting", "assigned": "assigned", "waiting_user": "waiting for the user",
+           "resolved": "resolved"},
 }
 PRIORITY = {
     "ja": {"urgent": "緊急", "high": "高", "normal": "通常"},
@@ -44,7 +45,8 @@ CATEGORY = {
     "en": {},
 }
 OUTCOME = {
-    "ja": {"not_found": "答えが見つからない", "not_helpful": "役に立たなかった", "answered": "回答", "suggested": "候補を提示"},
+    "ja": {"not_found": "答えが見つからない", "not_helpful": "役に立たなかった", "answered": "回答",
+           "suggested": "候補を提示"},
     "en": {"not_found": "not found", "not_helpful": "not helpful", "answered": "answered", "suggested": "suggested"},
 }
 SAFETY_LEVELS = ("emergency", "crisis")

@@ -78,7 +78,8 @@ def viewer_names(db, case_id: int) -> list[str]:
         return []
     if not ids:
         return []
-    return [a.display_name for a in db.scalars(select(Advisor).where(Advisor.id.in_(ids)).order_by(Advisor.display_name))]
+    advisors = db.scalars(select(Advisor).where(Advisor.id.in_(ids)).order_by(Advisor.display_name))
+    return [a.display_name for a in advisors]
 
 
 def sorted_canned(replies: list[dict], topic: str) -> list[dict]:

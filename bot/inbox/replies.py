@@ -71,6 +71,7 @@ class ReplyService:
             row.advisor_id = advisor.id
             row.translation_source = source_ja if source_ja and source_ja != text else None
         record_advisor_reply(case, self._now())
-        audit(self._session, advisor.id, "case.reply", f"case:{case.id}", translated=bool(source_ja and source_ja != text))
+        audit(self._session, advisor.id, "case.reply", f"case:{case.id}",
+              translated=bool(source_ja and source_ja != text))
         self._session.flush()
         return rows

@@ -52,8 +52,9 @@ class Dashboard:
 def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12, zone: ZoneInfo = JST) -> Dashboard:
     """`today` and `zone` come from the clock: days and weeks are Japan's, not UTC's."""
     since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), zone)
-    rows = session.execute(select(Case.id, Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
-                                  Case.resolved_at).where(Case.created_at >= since)).all()
+    rows = session.execute(select(Case.id, Case.created_at, Case.locale, Case.topic, Case.reason,
+                                  Case.first_response_at, Case.resolved_at)
+                           .where(Case.created_at >= since)).all()
     escalations = session.execute(select(AuditEntry.created_at, AuditEntry.target, AuditEntry.detail)
                                   .where(AuditEntry.action == ESCALATE_ACTION, AuditEntry.created_at >= since)
                                   .order_by(AuditEntry.id)).all()
@@ -104,7 +105,8 @@ def _opening_reasons(escalations) -> dict[str, str | None]:
 
 def _answered_share(session: Session, since: datetime, weeks: list[date], zone: ZoneInfo) -> dict[date, float | None]:
     counts: dict[date, Counter] = defaultdict(Counter)
-    for created, outcome in session.execute(select(Question.created_at, Question.outcome).where(Question.created_at >= since)):
+    asked = select(Question.created_at, Question.outcome).where(Question.created_at >= since)
+    for created, outcome in session.execute(asked):
         counts[week_start(_local(created, zone).date())][outcome] += 1
     share = {}
     for week in weeks:
@@ -116,7 +118,8 @@ def _answered_share(session: Session, since: datetime, weeks: list[date], zone: 
 def unanswered_groups(session: Session, limit: int = 50) -> list[dict]:
     """Questions the index could not answer or that were marked unhelpful, grouped by wording/entry."""
     groups: dict[tuple, dict] = {}
-    query = select(Question).where(Question.outcome.in_(("not_found", "not_helpful"))).order_by(Question.id.desc()).limit(5000)
+    query = (select(Question).where(Question.outcome.in_(("not_found", "not_helpful")))
+             .order_by(Question.id.desc()).limit(5000))
     for question in session.scalars(query):
         key = (question.outcome, question.entry_id or "", " ".join((question.text or "").casefold().split()))
         group = groups.setdefault(key, {"outcome": question.outcome, "entry_id": question.entry_id,

@@ -237,7 +237,8 @@ def _texts(files: list[RawFile], known_ids: set[str] | None, problems: list[str]
     for raw in files:
         locale = _file_locale(raw)
         if locale not in LOCALES:
-            problems.append(msg("res.unknown_locale_file", where=raw.where(), locale=locale, locales=", ".join(LOCALES)))
+            problems.append(msg("res.unknown_locale_file", where=raw.where(), locale=locale,
+                                locales=", ".join(LOCALES)))
             continue
         found = schema_problems(raw, "textFile")
         problems.extend(message for _, message in found)

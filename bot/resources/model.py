@@ -85,7 +85,8 @@ class Entry:
 class ResourceIndex:
     entries: dict[str, Entry]
     texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
-    words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # locale -> contact_roles/days -> key -> text
+    # locale -> contact_roles/days -> key -> text
+    words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
     engine: SearchEngine | None = field(default=None, repr=False)
 

@@ -58,7 +58,8 @@ def run_build(args) -> int:
             content = build_content(spec, catalog, flows_dir, locale)
             suffix = ".png" if content.content_type == "image/png" else ".jpg"
             (out / f"{locale}{suffix}").write_bytes(content.image)
-            print(f"{out / (locale + suffix)}  {len(content.image) // 1024} KB  chat bar: {content.request['chatBarText']}")
+            size_kb = len(content.image) // 1024
+            print(f"{out / (locale + suffix)}  {size_kb} KB  chat bar: {content.request['chatBarText']}")
     except (RichMenuError, RenderError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -94,7 +95,8 @@ def run_deploy(args) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        print(f"created {len(report.created)}, unchanged {len(report.unchanged)}, aliases set {len(report.aliases_set)}, "
+        print(f"created {len(report.created)}, unchanged {len(report.unchanged)}, "
+              f"aliases set {len(report.aliases_set)}, "
               f"deleted {len(report.deleted)}, default {'set' if report.default_set else 'unchanged'}, "
               f"users linked {report.linked}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from bot import LOCALES
 from bot.adapters.line_richmenu import BULK_LINK_MAX, RichMenuApiError
@@ -81,7 +82,7 @@ class RichMenuLinks:
         for menu_id, user_ids in by_menu.items():
             for start in range(0, len(user_ids), BULK_LINK_MAX):
                 chunk = user_ids[start:start + BULK_LINK_MAX]
-                self._with_retries(lambda: self._api.bulk_link(chunk, menu_id))
+                self._with_retries(partial(self._api.bulk_link, chunk, menu_id))
                 linked += len(chunk)
         return linked
 

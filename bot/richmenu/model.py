@@ -87,7 +87,9 @@ def load_rich_menu(flows_dir: Path) -> RichMenuSpec:
         problems.append(f"{where('areas')}: a rich menu has 1 to {MAX_AREAS} areas; this one has {len(raw_areas)}")
     areas = []
     for index, raw in enumerate(raw_areas):
-        area, area_problems = _area(raw, index, width, height, lambda key, i=index: where(f"areas.{i}.{key}") if f"areas.{i}.{key}" in lines else where("areas"))
+        def area_where(key: str, i: int = index) -> str:
+            return where(f"areas.{i}.{key}") if f"areas.{i}.{key}" in lines else where("areas")
+        area, area_problems = _area(raw, index, width, height, area_where)
         problems += area_problems
         if area:
             areas.append(area)
@@ -118,15 +120,19 @@ def _area(raw, index: int, width: int, height: int, where) -> tuple[Area | None,
     bounds = raw.get("bounds") if isinstance(raw.get("bounds"), dict) else {}
     x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
     if not all(isinstance(v, int) for v in (x, y, w, h)) or w < 1 or h < 1 or x < 0 or y < 0:
-        problems.append(f"{where('bounds')}: area {index + 1}: bounds need whole numbers x, y ≥ 0 and width, height ≥ 1")
+        problems.append(f"{where('bounds')}: area {index + 1}: "
+                        "bounds need whole numbers x, y ≥ 0 and width, height ≥ 1")
     elif x + w > width or y + h > height:
-        problems.append(f"{where('bounds')}: area {index + 1} ends at {x + w} x {y + h}, outside the {width} x {height} image")
+        problems.append(f"{where('bounds')}: area {index + 1} ends at {x + w} x {y + h}, "
+                        f"outside the {width} x {height} image")
     action = raw.get("action") if isinstance(raw.get("action"), dict) else {}
     kind = action.get("type")
     if kind not in ACTION_TYPES:
         problems.append(f"{where('action')}: area {index + 1}: action type must be postback or uri")
-    elif kind == "postback" and not (isinstance(action.get("data"), str) and 0 < len(action["data"]) <= MAX_POSTBACK_DATA):
-        problems.append(f"{where('action')}: area {index + 1}: postback data must be 1 to {MAX_POSTBACK_DATA} characters")
+    elif kind == "postback" and not (isinstance(action.get("data"), str)
+                                     and 0 < len(action["data"]) <= MAX_POSTBACK_DATA):
+        problems.append(f"{where('action')}: area {index + 1}: "
+                        f"postback data must be 1 to {MAX_POSTBACK_DATA} characters")
     elif kind == "uri" and not str(action.get("uri", "")).startswith(("https://", "http://", "tel:", "line://")):
         problems.append(f"{where('action')}: area {index + 1}: uri must start with https://, http://, tel: or line://")
     label = raw.get("label")
@@ -164,7 +170,8 @@ def check_rich_menu(flows_dir: Path, catalog: Catalog) -> list[str]:
             if not isinstance(text, str):
                 problems.append(f"{where}: the rich menu needs the text '{key}'; add it")
             elif len(text) > limit:
-                problems.append(f"{where}: '{key}' has {len(text)} characters; the rich menu allows {limit}: shorten it")
+                problems.append(f"{where}: '{key}' has {len(text)} characters; "
+                                f"the rich menu allows {limit}: shorten it")
         problems += _designed_image_problems(spec, flows_dir, locale)
     return problems
 

@@ -82,7 +82,8 @@ def record_outbound(session: Session, user_id: int, messages: list[dict], *, eve
     return rows
 
 
-def mark_batch(session: Session, rows: list[Message], status: str, error: str | None, when: datetime | None = None) -> None:
+def mark_batch(session: Session, rows: list[Message], status: str, error: str | None,
+               when: datetime | None = None) -> None:
     for row in rows:
         row.delivery_status = status
         row.delivery_error = error

@@ -1,7 +1,7 @@
 """users, messages, processed events, conversations
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 import sqlalchemy as sa
 from alembic import op
