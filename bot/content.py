@@ -178,6 +178,7 @@ class ContentRegistry:
             self._start_watching()
         elif now - self._checked_at >= self._interval and not self._reloading:
             self.look_for_edits()
+        assert self._content is not None, "the first load either succeeds or raises ContentError"
         return self._content
 
     def look_for_edits(self) -> None:
@@ -201,7 +202,7 @@ class ContentRegistry:
         with self._changed:
             while (self._content is None or self._content.version <= version) and time.monotonic() < deadline:
                 self._changed.wait(timeout=max(0.0, deadline - time.monotonic()))
-        return self._content
+        return self.current()
 
     def _start_reload(self, stamp: dict[str, tuple]) -> None:
         # Loading everything takes seconds; a turn must not wait for it, so workers go on with

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.flows.engine import FlowEngine, FlowResult
 from bot.flows.inputs import SENTENCE_END, normalise
@@ -23,6 +24,10 @@ from bot.ports import Clock
 from bot.turn import TurnContext
 from bot.ui import language_picker, parse_postback
 
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.dialogue_ports import Answers, Cases, ConversationStore, LanguageHint, Privacy, Safety
+
 COMMANDS = ("menu", "language", "person", "restart", "delete")
 MENU_FLOW = "main_menu"
 MISSES_BEFORE_OFFER = 2
@@ -31,18 +36,18 @@ QUOTES = "\"'“”「」『』"      # texts say: write “menu”; a parent ma
 
 @dataclass
 class ConversationDeps:
-    content: object                      # bot.content.Content
-    store: object                        # SqlConversationStore
+    content: Content
+    store: ConversationStore
     now: Callable[[], datetime]          # UTC, for storage (clock.now)
     clock: Clock                         # Japan's date for what the parent reads
     idle: timedelta
-    cases: object                        # bot.cases.desk.CaseDesk
-    safety: object                       # bot.safety.SafetyResponder
-    answers: object                      # bot.answering.IndexAnswerer
-    privacy: object                      # bot.privacy.PrivacyDesk
-    language_hint: Callable[[str], str | None]
+    cases: Cases
+    safety: Safety
+    answers: Answers
+    privacy: Privacy
+    language_hint: LanguageHint
     municipality: str | None = None
-    municipalities: tuple = ()           # (slug, button label) of resources/municipalities.yaml
+    municipalities: tuple[tuple[str, str], ...] = ()   # (slug, button label) of resources/municipalities.yaml
 
 
 def _folded(word: str) -> str:
@@ -64,7 +69,7 @@ class Conversation:
     def after_consent(self, ctx: TurnContext) -> None:
         """Ask once where the user lives (unless the deployment serves one municipality), then the menu."""
         choices = self.deps.municipalities
-        if choices and not self.deps.municipality and not ctx.user.municipality:
+        if choices and not self.deps.municipality and not ctx.known_user.municipality:
             buttons = [postback_action(label, f"muni:{slug}") for slug, label in choices]
             buttons.append(postback_action(ctx.t("core.municipality_other"), "muni:other"))
             ctx.say(text_message(ctx.t("core.municipality_question"), quick_replies=buttons))
@@ -75,7 +80,7 @@ class Conversation:
         self._apply(ctx, self._engine(ctx).start(MENU_FLOW), misses=0)
 
     def _needs_consent(self, ctx: TurnContext) -> bool:
-        return ctx.user.consent is not True
+        return ctx.known_user.consent is not True
 
     def on_non_text(self, ctx: TurnContext, kind: str) -> None:
         if self._case_takes(ctx, f"[{kind}]", is_text=False):
@@ -85,9 +90,9 @@ class Conversation:
     def on_text(self, ctx: TurnContext, text: str) -> None:
         if self.deps.safety.respond(ctx, text):
             return
-        if not ctx.user.locale:
+        if not ctx.known_user.locale:
             # Never asked (no follow event seen): the language the message is clearly in, else English.
-            ctx.user.locale = self.deps.language_hint(text) or "en"
+            ctx.known_user.locale = self.deps.language_hint(text) or "en"
             ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
         command = self.command_in(text)
         if command:
@@ -98,7 +103,7 @@ class Conversation:
             return
         if self._case_takes(ctx, text):
             return
-        stored = self.deps.store.load(ctx.user.line_user_id)
+        stored = self.deps.store.load(ctx.known_user.line_user_id)
         if stored.state.active and self._idle_expired(stored):
             self._offer_continue(ctx)
             return
@@ -116,15 +121,15 @@ class Conversation:
     def on_postback(self, ctx: TurnContext, data: str) -> None:
         kind, value = parse_postback(data)
         postback = ctx.event.get("postback")
-        has_params = isinstance(postback, dict) and isinstance(postback.get("params"), dict)
-        params = postback.get("params") if has_params else {}
+        params = postback.get("params") if isinstance(postback, dict) else None
+        params = params if isinstance(params, dict) else {}
         if kind == "cmd" and value in COMMANDS + ("continue",):
             self.run_command(ctx, value)
         elif kind == "f":
             self._tap(ctx, value, params)
         elif kind == "muni":
             known = {slug for slug, _ in self.deps.municipalities}
-            ctx.user.municipality = value if value in known else "other"
+            ctx.known_user.municipality = value if value in known else "other"
             self.show_menu(ctx)
         elif kind == "privacy":
             self.deps.privacy.on_postback(ctx, value, self)
@@ -157,7 +162,7 @@ class Conversation:
         elif command == "person":
             self._hand_off(ctx, topic="living", priority="normal", reason="user asked for a person")
         elif command == "continue":
-            stored = self.deps.store.load(ctx.user.line_user_id)
+            stored = self.deps.store.load(ctx.known_user.line_user_id)
             result = self._engine(ctx).reprompt(stored.state)
             self._apply(ctx, result or self._engine(ctx).start(MENU_FLOW), misses=stored.misses)
         elif not self.deps.cases.leave_case(ctx):        # menu, restart
@@ -174,7 +179,7 @@ class Conversation:
 
     def _apply(self, ctx: TurnContext, result: FlowResult, misses: int) -> None:
         ctx.say(*result.messages)
-        self.deps.store.save(ctx.user.line_user_id, result.state, misses, self.deps.now())
+        self.deps.store.save(ctx.known_user.line_user_id, result.state, misses, self.deps.now())
         if result.handoff:
             self._hand_off(ctx, topic=result.handoff["topic"], priority=result.handoff["priority"], reason="flow")
         if result.command:
@@ -183,7 +188,7 @@ class Conversation:
     def _tap(self, ctx: TurnContext, value: str, params: dict) -> None:
         flow_id, _, rest = value.partition(":")
         step_id, _, option_id = rest.partition(":")
-        stored = self.deps.store.load(ctx.user.line_user_id)
+        stored = self.deps.store.load(ctx.known_user.line_user_id)
         result = self._engine(ctx).tap(stored.state, flow_id, step_id, option_id, params)
         if result is None:                      # a button of a flow an admin has since changed
             result = self._engine(ctx).start(MENU_FLOW)
@@ -244,12 +249,12 @@ class Conversation:
                 postback_action(ctx.t("menu.main"), "cmd:menu")]))
             misses = 0
         self._offer_language_switch(ctx, text)
-        self.deps.store.save(ctx.user.line_user_id, stored.state, misses, self.deps.now())
+        self.deps.store.save(ctx.known_user.line_user_id, stored.state, misses, self.deps.now())
 
     def _public_only(self, ctx: TurnContext, text: str) -> None:
         """No consent yet: public information from the index only, and the notice again."""
         found = self.deps.answers.answer(ctx, text)
-        if not found or ctx.user.consent is None:
+        if not found or ctx.known_user.consent is None:
             ctx.say(self.deps.privacy.notice(ctx, "privacy.reminder"))
 
     def _offer_language_switch(self, ctx: TurnContext, text: str) -> None:

@@ -66,8 +66,8 @@ class Delivery:
             pending = _pending(session, Message.event_id == event_id)
         if event is None or not pending:
             return
-        for batch_index, rows in groupby(pending, key=lambda r: r.batch_index or 0):
-            rows = list(rows)
+        for batch_index, group in groupby(pending, key=lambda r: r.batch_index or 0):
+            rows = list(group)
             result = self._send_event_batch(event, batch_index, rows)
             self._record(rows, result)
 
@@ -78,8 +78,8 @@ class Delivery:
             rows = _pending(session, Message.id.in_(message_ids))
             targets = {r.id: session.get(User, r.user_id).line_user_id for r in rows}
         result = None
-        for _, batch in groupby(rows, key=lambda r: r.retry_key):
-            batch = list(batch)
+        for _, group in groupby(rows, key=lambda r: r.retry_key):
+            batch = list(group)
             to = targets[batch[0].id]
             result = self._reply_with_unused_token(to, batch) or self._push(to, batch)
             self._record(batch, result)
@@ -90,20 +90,20 @@ class Delivery:
         message silently): that reply token is still unused, and a reply costs no quota."""
         with self._sessions() as session:
             event = _latest_unused_reply_event(session, line_user_id)
-        if event is None or not self._reply_token_fresh(event):
+        if event is None or not event.reply_token or not self._reply_token_fresh(event):
             return None
         self._note_reply_attempt(event.event_id)
-        result = self._messenger.reply(event.reply_token, [r.payload for r in rows])
+        result = self._messenger.reply(event.reply_token, _payloads(rows))
         if result.delivered:
             return result
         log.info("reply with the user's unused token failed (%s), falling back to push", result.error)
         return None
 
     def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message]) -> SendResult:
-        if batch_index == 0 and self._reply_token_fresh(event):
+        if batch_index == 0 and event.reply_token and self._reply_token_fresh(event):
             attempted_before = event.reply_attempted
             self._note_reply_attempt(event.event_id)
-            result = self._messenger.reply(event.reply_token, [r.payload for r in rows])
+            result = self._messenger.reply(event.reply_token, _payloads(rows))
             if result.status == "invalid_token" and attempted_before:
                 # The worker died during an earlier reply with this token. LINE refuses a token
                 # only once it is used (it is still fresh), so that earlier reply was delivered:
@@ -127,11 +127,11 @@ class Delivery:
             session.get(ProcessedEvent, event_id).reply_attempted = True
 
     def _push(self, to: str, rows: list[Message]) -> SendResult:
-        messages = [r.payload for r in rows]
+        messages = _payloads(rows)
         result = SendResult("retryable", None, "not sent")
         attempts = 1 if self._line_known_down() else self._max_attempts
         for attempt in range(attempts):
-            result = self._messenger.push(to, messages, rows[0].retry_key)
+            result = self._messenger.push(to, messages, rows[0].retry_key or "")
             if result.status != "retryable":
                 self._line_down_at = None
                 return result
@@ -206,6 +206,11 @@ def _latest_unused_reply_event(session: Session, line_user_id: str) -> Processed
     answered = session.scalar(select(Message.id).where(Message.event_id == event.event_id,
                                                        Message.direction == "out").limit(1))
     return None if answered else event
+
+
+def _payloads(rows: list[Message]) -> list[dict]:
+    """The LINE message objects of outbound rows (every outbound row has one)."""
+    return [r.payload for r in rows if r.payload is not None]
 
 
 def _pending(session: Session, condition) -> list[Message]:

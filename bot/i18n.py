@@ -48,7 +48,9 @@ class Catalog:
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:
-        texts, refs, problems = {}, {}, []
+        texts: dict[str, dict[str, str]] = {}
+        refs: dict[str, dict] = {}
+        problems: list[str] = []
         for locale in LOCALES:
             path = directory / f"{locale}.yaml"
             if not path.exists():

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 
 _LINE_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
-_installed = {"factory": None}
+_installed: dict[str, Callable[..., logging.LogRecord] | None] = {"factory": None}
 
 
 def pseudonym(line_id: str) -> str:

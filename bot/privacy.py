@@ -32,13 +32,13 @@ class PrivacyDesk:
 
     def on_postback(self, ctx: TurnContext, value: str, conversation) -> None:
         if value == "agree":
-            ctx.user.consent = True
+            ctx.known_user.consent = True
             ctx.say(ctx.t("privacy.thanks"))
             conversation.after_consent(ctx)
         elif value == "more":
             ctx.say(self.notice(ctx, "privacy.details"))
         elif value == "decline":
-            ctx.user.consent = False
+            ctx.known_user.consent = False
             ctx.say(text_message(ctx.t("privacy.declined"), quick_replies=[
                 postback_action(ctx.t("privacy.agree"), "privacy:agree")]))
         elif value == "delete":
@@ -49,5 +49,5 @@ class PrivacyDesk:
         # deleting inside the turn would also delete the turn's own reply before it is sent.
         ctx.say(ctx.t("privacy.deleting"))
         if self._tasks is not None:
-            user_id, locale = ctx.user.line_user_id, ctx.locale
+            user_id, locale = ctx.known_user.line_user_id, ctx.locale
             ctx.after_commit.append(lambda: self._tasks.enqueue("bot.jobs.erase_user_data", user_id, locale))

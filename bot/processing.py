@@ -14,6 +14,7 @@ from bot.delivery import Delivery
 from bot.events import clean_event, line_user_of, partition_of
 from bot.faults import dependency_of
 from bot.messages import text_message
+from bot.ports import PartitionInbox
 from bot.store.models import ProcessedEvent
 from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
 from bot.turn import TurnContext, UserState
@@ -25,19 +26,29 @@ MAX_ATTEMPTS = 5       # then an event that always fails (a bug, a malformed eve
 
 
 class EventProcessor:
-    def __init__(self, inbox, sessions: sessionmaker, delivery: Delivery,
+    def __init__(self, inbox: PartitionInbox | None, sessions: sessionmaker, delivery: Delivery | None,
                  make_context: Callable[[dict, UserState | None, Session], TurnContext],
                  show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_locale_known: Callable[[str, str | None], None] | None = None):
         self._max_attempts = max_attempts
-        self._inbox = inbox
+        self._inbox_or_none = inbox            # None in the offline tools (bot/offline.py): handle() only
         self._sessions = sessions
-        self._delivery = delivery
+        self._delivery_or_none = delivery
         self._make_context = make_context
         self._show_loading = show_loading
         self._loading_after_s = loading_after_s
         self._on_locale_known = on_locale_known
+
+    @property
+    def _inbox(self) -> PartitionInbox:
+        assert self._inbox_or_none is not None, "this processor was built to handle single events only"
+        return self._inbox_or_none
+
+    @property
+    def _delivery(self) -> Delivery:
+        assert self._delivery_or_none is not None, "this processor was built to handle single events only"
+        return self._delivery_or_none
 
     def drain(self, partition: str) -> int:
         """Handle every waiting event of one user, oldest first; returns how many were handled."""
@@ -101,7 +112,7 @@ class EventProcessor:
             with session.begin_nested():
                 with self._loading_indicator(event, line_user_id):
                     handler_for(str(event.get("type")))(ctx)
-                if user:
+                if user and ctx.user:
                     apply_state(user, ctx.user)
         except DBAPIError:
             raise                                   # infrastructure: the job is retried, nothing half-written
@@ -115,7 +126,7 @@ class EventProcessor:
             ctx.after_commit = []
         if user:
             # Without consent only the language is kept: the message is logged without its text.
-            record_inbound(session, user, event, event_id, keep_content=ctx.user.consent is True)
+            record_inbound(session, user, event, event_id, keep_content=state is not None and state.consent is True)
             record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
         reply_token = event.get("replyToken")
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],

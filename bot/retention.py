@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, Delete, delete, select
 from sqlalchemy.orm import Session
 
 from bot.store.models import Case, CaseNote, Message, Question, RetentionRun
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """Run a DELETE and say how many rows it removed."""
+    result = session.execute(statement)
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 RETENTION_JOB_ID = "retention-daily"
 
@@ -22,9 +28,9 @@ def run_retention(session: Session, now: datetime, keep_days: int) -> RetentionR
     session.execute(delete(CaseNote).where(CaseNote.case_id.in_(old_cases)))
     run = RetentionRun(
         started_at=now,
-        messages_deleted=session.execute(delete(Message).where(Message.created_at < cutoff)).rowcount,
-        cases_deleted=session.execute(delete(Case).where(Case.id.in_(old_cases.scalar_subquery()))).rowcount,
-        questions_deleted=session.execute(delete(Question).where(Question.created_at < cutoff)).rowcount,
+        messages_deleted=_deleted(session, delete(Message).where(Message.created_at < cutoff)),
+        cases_deleted=_deleted(session, delete(Case).where(Case.id.in_(old_cases.scalar_subquery()))),
+        questions_deleted=_deleted(session, delete(Question).where(Question.created_at < cutoff)),
     )
     session.add(run)
     return run

@@ -63,11 +63,10 @@ class Services:
     rich_menus: LineRichMenus | None = None
     rich_menu_links: RichMenuLinks | None = None
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
-    watch: DependencyWatch | None = None
+    watch: DependencyWatch = field(init=False)      # built from this object's own probes
 
     def __post_init__(self) -> None:
-        if self.watch is None:
-            self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
+        self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
 
     @property
     def dead_letters(self) -> RedisDeadLetters:

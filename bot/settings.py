@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from bot import LOCALES
 
@@ -169,7 +170,7 @@ def _data_host_default(env: Mapping[str, str]) -> str:
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     """Build Settings from `env` (default: os.environ); `overrides` win (tests, `python -m bot dev`)."""
     env = os.environ if env is None else env
-    values = dict(
+    values: dict[str, Any] = dict(
         line_channel_secret=_require(env, "LINE_CHANNEL_SECRET",
                                      "copy the channel secret from the LINE Developers console (Basic settings)."),
         line_channel_access_token=_require(env, "LINE_CHANNEL_ACCESS_TOKEN",

@@ -468,7 +468,7 @@ class _Draft:
 def load_triage_rules(directory: Path) -> TriageRules:
     """Read and compile the rules; raise TriageRulesError listing every problem found."""
     rules, problems, _ = _load(Path(directory))
-    if problems:
+    if problems or rules is None:
         raise TriageRulesError(problems)
     return rules
 
@@ -683,8 +683,9 @@ def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: lis
             pieces.append(f"(?:{terms})")
         piece = piece.strip()
         if piece:
-            if not _letters(canonical_term(piece)):
+            regex = term_regex(piece, plain=True) if _letters(canonical_term(piece)) else None
+            if regex is None:
                 source.problem(where, f"negation '{negation}' needs words around '~'")
                 return None
-            pieces.append(term_regex(piece, plain=True))
+            pieces.append(regex)
     return " ?".join(pieces)

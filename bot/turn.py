@@ -45,6 +45,13 @@ class TurnContext:
     def locale(self) -> str:
         return (self.user.locale if self.user and self.user.locale else None) or self.default_locale
 
+    @property
+    def known_user(self) -> UserState:
+        """The turn's user, for code that runs only once a handler has checked there is one."""
+        if self.user is None:
+            raise LookupError("this event has no user (no source.userId)")
+        return self.user
+
     def t(self, key: str, **variables) -> str:
         return self.catalog.text(self.locale, key, **variables)
 

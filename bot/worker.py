@@ -64,8 +64,8 @@ class BotWorker(SimpleWorker):
         # RQ's scheduler process dies when Redis restarts; RQ restarts it only at its next
         # maintenance (every 10 minutes by default): retries, escalations and retention would wait.
         return super().should_run_maintenance_tasks or (
-            self._scheduler_is_dead() and time.monotonic() - getattr(self, "_scheduler_checked",
-                                                                     0.0) > SCHEDULER_CHECK_S)
+            self._scheduler_is_dead()
+            and time.monotonic() - getattr(self, "_scheduler_checked", 0.0) > SCHEDULER_CHECK_S)
 
     def run_maintenance_tasks(self):
         self._scheduler_checked = time.monotonic()
@@ -104,7 +104,8 @@ class BotWorker(SimpleWorker):
         # that thread on shutdown: a SIGTERM could take a minute. Poll every second instead.
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=1, daemon=True,
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ declares it None
+            sleep_time=1, daemon=True,
                                                        exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self):

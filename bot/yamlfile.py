@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -13,7 +14,7 @@ class YamlFileError(Exception):
 
 
 # libyaml's parser when PyYAML was built with it (about ten times faster on the resource index).
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _TextDatesLoader(_BaseLoader):
@@ -27,7 +28,7 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 }
 
 
-def load_yaml_with_lines(path: Path) -> tuple[object, dict[str, int]]:
+def load_yaml_with_lines(path: Path) -> tuple[Any, dict[str, int]]:
     """Parse YAML; also return the line of every mapping key as a dotted path (`a.b.c` → line)."""
     text = _read(path)
     try:

@@ -48,7 +48,7 @@ class CloudTranslator:
     def translate(self, text: str, target: str, source: str | None = None) -> Translation:
         from google.api_core import exceptions as google_errors
 
-        request = {"parent": self._parent, "contents": [text], "mime_type": "text/plain",
+        request: dict[str, object] = {"parent": self._parent, "contents": [text], "mime_type": "text/plain",
                    "target_language_code": google_code(target)}
         if source:
             request["source_language_code"] = google_code(source)

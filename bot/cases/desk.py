@@ -47,7 +47,7 @@ class CaseDesk:
 
     # ---- queries --------------------------------------------------------------------------
     def _user(self, ctx: TurnContext) -> User:
-        return self._session.scalar(select(User).where(User.line_user_id == ctx.user.line_user_id))
+        return self._session.scalars(select(User).where(User.line_user_id == ctx.known_user.line_user_id)).one()
 
     def open_case_of(self, user: User) -> Case | None:
         return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))

@@ -27,6 +27,8 @@ class FakeLineState:
         self.lock = threading.Lock()
         # Load benchmarks send thousands of events without registering their tokens; only they turn this on.
         self.accept_unregistered_reply_tokens = False
+        self.quota_limit: int | None = None          # set by reset_quota (bot/devtools/fake_line_quota.py)
+        self.quota_used = 0
         self.reset()
 
     def reset(self):

@@ -28,7 +28,7 @@ def reset_richmenus(state) -> None:
 
 
 def _bad(message: str, *details: tuple[str, str]):
-    body = {"message": message}
+    body: dict[str, object] = {"message": message}
     if details:
         body["details"] = [{"message": m, "property": p} for m, p in details]
     return jsonify(body), 400
@@ -43,13 +43,17 @@ def _injected_failure(state, endpoint: str):
     return None
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _not_found():
     return jsonify(message="Not found"), 404
 
 
 def _menu_problems(body: dict) -> list[tuple[str, str]]:
     problems = []
-    size = body.get("size") if isinstance(body.get("size"), dict) else {}
+    size = _mapping(body.get("size"))
     width, height = size.get("width"), size.get("height")
     if not (isinstance(width, int) and isinstance(height, int)):
         return [("must be specified", "size")]
@@ -76,9 +80,10 @@ def _menu_problems(body: dict) -> list[tuple[str, str]]:
 def _area_problems(area, i: int, width: int, height: int) -> list[tuple[str, str]]:
     bounds = area.get("bounds", {}) if isinstance(area, dict) else {}
     values = [bounds.get(k) for k in ("x", "y", "width", "height")]
-    if not all(isinstance(v, int) for v in values):
+    numbers = [v for v in values if isinstance(v, int)]
+    if len(numbers) < len(values):
         return [("must be specified", f"areas[{i}].bounds")]
-    x, y, w, h = values
+    x, y, w, h = numbers
     problems = []
     if x < 0 or y < 0 or w < 1 or h < 1 or x + w > width or y + h > height:
         problems.append(("must be inside the rich menu", f"areas[{i}].bounds"))
@@ -260,7 +265,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
         if not isinstance(user_ids, list) or not 1 <= len(user_ids) <= 500:
             return _bad("The request body has 1 error(s)", ("size must be between 1 and 500", "userIds"))
         with state.lock:
-            if (refused := _linkable(menu_id)) is not None:
+            if (refused := _linkable(str(menu_id))) is not None:
                 return refused
             for user_id in user_ids:
                 state.user_richmenus[user_id] = menu_id
@@ -270,7 +275,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
     @app.post("/v2/bot/user/all/richmenu/<menu_id>")
     def set_default(menu_id):
         with state.lock:
-            if (refused := _linkable(menu_id)) is not None:
+            if (refused := _linkable(str(menu_id))) is not None:
                 return refused
             state.default_richmenu = menu_id
             note("richmenu.default", 200, {"richMenuId": menu_id})

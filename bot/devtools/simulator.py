@@ -101,7 +101,7 @@ def messages():
 @bp.get("/api/richmenu")
 def rich_menu():
     """The rich menu the fake LINE server would show this user (hers, else the default)."""
-    return jsonify(_fake_line(f"/_test/richmenu/{urllib.request.quote(request.args['userId'])}"))
+    return jsonify(_fake_line(f"/_test/richmenu/{urllib.parse.quote(request.args['userId'])}"))
 
 
 @bp.get("/api/richmenu/<menu_id>/image")

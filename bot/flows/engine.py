@@ -60,7 +60,7 @@ class FlowEngine:
 
     # ---- entry points -------------------------------------------------------------------
     def start(self, flow_id: str, step_id: str | None = None, variables: dict | None = None) -> FlowResult:
-        flow = self.flows.get(flow_id)
+        flow = self.flows.flow(flow_id)
         return self._run(flow, step_id or flow.start, dict(variables or {}))
 
     def answer_text(self, state: FlowState, text: str) -> FlowResult | None:
@@ -96,7 +96,7 @@ class FlowEngine:
         step = self.flows.step(state.flow_id, state.step_id) if state.active else None
         if step is None:
             return None
-        return FlowResult([self._question(self.flows.get(state.flow_id), step, state.variables)], state)
+        return FlowResult([self._question(self.flows.flow(state.flow_id), step, state.variables)], state)
 
     # ---- running --------------------------------------------------------------------------
     def _run(self, flow: Flow, step_id: str, variables: dict, messages: list[dict] | None = None) -> FlowResult:
@@ -108,7 +108,7 @@ class FlowEngine:
                 messages.append(self._question(flow, step, variables))
                 return FlowResult(messages, FlowState(flow.id, step.id, variables))
             if step.type == "goto":
-                flow = self.flows.get(step.get("flow"))
+                flow = self.flows.flow(step.get("flow"))
                 step_id = step.get("step") or flow.start
                 continue
             outcome = self._automatic(step, variables, messages)
@@ -173,11 +173,11 @@ class FlowEngine:
             value = parse_date(text, self.today)
             return value.isoformat() if value else None
         if kind == "number":
-            value = parse_number(text)
+            number = parse_number(text)
             low, high = step.get("min"), step.get("max")
-            if value is None or (low is not None and value < low) or (high is not None and value > high):
+            if number is None or (low is not None and number < low) or (high is not None and number > high):
                 return None
-            return value
+            return number
         if kind == "yes_no":
             return parse_yes_no(text, self._words("input.yes_words"), self._words("input.no_words"))
         cleaned = text.strip()
@@ -193,11 +193,11 @@ class FlowEngine:
     def _accept(self, state: FlowState, step: Step, value) -> FlowResult:
         variables = dict(state.variables)
         variables[step.get("save_as")] = value
-        return self._run(self.flows.get(state.flow_id), step.get("next"), variables)
+        return self._run(self.flows.flow(state.flow_id), step.get("next"), variables)
 
     def _reask(self, state: FlowState, step: Step) -> FlowResult:
         invalid_key = step.get("invalid") or f"input.invalid_{step.get('input')}"
-        flow = self.flows.get(state.flow_id)
+        flow = self.flows.flow(state.flow_id)
         return FlowResult([text_message(self._text(invalid_key, state.variables)),
                            self._question(flow, step, state.variables)], state)
 
@@ -209,7 +209,7 @@ class FlowEngine:
             return FlowResult([], FlowState(), command=option["command"])
         if option.get("flow"):
             return self.start(option["flow"])
-        return self._run(self.flows.get(state.flow_id), option["next"], variables)
+        return self._run(self.flows.flow(state.flow_id), option["next"], variables)
 
     def _option_by_label(self, step: Step, text: str) -> dict | None:
         typed = normalise(text).casefold()

@@ -19,7 +19,7 @@ def _status(days_left: int) -> str:
 def _notes(deadline: Deadline) -> list[str]:
     if deadline.original is None:
         return []
-    notes = [_MOVED_NOTE.get(deadline.office, "deadline.closed_not_moved")]
+    notes = [_MOVED_NOTE.get(deadline.office or "", "deadline.closed_not_moved")]
     if deadline.go_by:
         notes.append("deadline.go_by")
     return notes

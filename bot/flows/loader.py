@@ -5,6 +5,7 @@ Every problem reads `file:line: what is wrong and how to fix it`.
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
@@ -109,7 +110,7 @@ def _nearest_line(lines: dict, dotted: str) -> int:
 
 
 def _check_references(flow: Flow, flows: FlowSet, lines: dict, catalog: Catalog | None, index,
-                      broken: set[str] = frozenset()) -> list[str]:
+                      broken: AbstractSet[str] = frozenset()) -> list[str]:
     problems: list[str] = []
     steps = list(flow.steps)
 
@@ -157,7 +158,7 @@ def _target_paths(step: Step) -> list[tuple[str, str]]:
     return [(where, target) for where, target in found if target]
 
 
-def _goto_problems(flow: Flow, flows: FlowSet, step: Step, line_of, broken: set[str]) -> list[str]:
+def _goto_problems(flow: Flow, flows: FlowSet, step: Step, line_of, broken: AbstractSet[str]) -> list[str]:
     flow_id, step_id = step.get("flow"), step.get("step")
     target = flows.get(flow_id)
     if target is None and flow_id in broken:

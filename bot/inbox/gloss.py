@@ -73,7 +73,7 @@ class Gloss:
 
     def _exact_keys(self, locale: str) -> dict[str, str]:
         if locale not in self._exact:
-            table = {}
+            table: dict[str, str] = {}
             for key, source in self._catalog.texts.get(locale, {}).items():
                 if isinstance(source, str) and "{{" not in source and "{%" not in source and source.strip():
                     table.setdefault(source.strip(), key)

@@ -85,4 +85,4 @@ def viewer_names(db, case_id: int) -> list[str]:
 def sorted_canned(replies: list[dict], topic: str) -> list[dict]:
     """Every canned reply, the case's topic first, then the general ones, then the rest."""
     order = {topic: 0, "any": 1}
-    return sorted(replies, key=lambda r: order.get(r.get("topic"), 2))
+    return sorted(replies, key=lambda r: order.get(str(r.get("topic")), 2))

@@ -65,6 +65,7 @@ class ReplyService:
         sender = {"name": sender_name(advisor, case.locale, self._catalog)}
         if self._icon:
             sender["iconUrl"] = self._icon
+        assert case.user_id is not None, "a case whose user erased their data takes no replies"
         rows = record_outbound(self._session, case.user_id, [text_message(text.strip(), sender=sender)],
                                event_id=None, sender="advisor", key_seed=f"advisor-{uuid.uuid4()}")
         for row in rows:

@@ -37,13 +37,13 @@ def week_start(day: date) -> date:
 @dataclass
 class Dashboard:
     days: list[date]
-    cases_by_day_locale: dict[date, Counter]
-    cases_by_day_topic: dict[date, Counter]
+    cases_by_day_locale: dict[date, Counter[str]]
+    cases_by_day_topic: dict[date, Counter[str]]
     weeks: list[date]
     first_response: dict[date, tuple[float | None, float | None]]     # week -> (median, p90) minutes
     resolution: dict[date, tuple[float | None, float | None]]
     answered_share: dict[date, float | None]                          # week -> share answered by the index
-    safety_by_week: dict[date, Counter]                               # week -> {emergency, crisis}
+    safety_by_week: dict[date, Counter[str]]                               # week -> {emergency, crisis}
     by_hour: Counter
     unanswered: list[dict] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
@@ -61,8 +61,12 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
     opening_reason = _opening_reasons(escalations)
     day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     week_list = [week_start(today) - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    by_locale, by_topic = defaultdict(Counter), defaultdict(Counter)
-    first, resolve, safety, hours = defaultdict(list), defaultdict(list), defaultdict(Counter), Counter()
+    by_locale: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    by_topic: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    first: defaultdict[date, list[float]] = defaultdict(list)
+    resolve: defaultdict[date, list[float]] = defaultdict(list)
+    safety: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    hours: Counter[int] = Counter()
     for case_id, created, locale, topic, reason, first_at, resolved_at in rows:
         local = _local(created, zone)
         by_locale[local.date()][locale] += 1
@@ -78,9 +82,9 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
         if level in SAFETY_LEVELS:
             safety[week][level] += 1
     for created, _target, detail in escalations:
-        level = (detail or {}).get("level")
-        if level in SAFETY_LEVELS:
-            safety[week_start(_local(created, zone).date())][level] += 1
+        raised_to = (detail or {}).get("level")
+        if raised_to in SAFETY_LEVELS:
+            safety[week_start(_local(created, zone).date())][raised_to] += 1
     return Dashboard(
         days=day_list, cases_by_day_locale=by_locale, cases_by_day_topic=by_topic, weeks=week_list,
         first_response={w: (percentile(first[w], 0.5), percentile(first[w], 0.9)) for w in week_list},
@@ -105,8 +109,8 @@ def _opening_reasons(escalations) -> dict[str, str | None]:
 
 def _answered_share(session: Session, since: datetime, weeks: list[date], zone: ZoneInfo) -> dict[date, float | None]:
     counts: dict[date, Counter] = defaultdict(Counter)
-    asked = select(Question.created_at, Question.outcome).where(Question.created_at >= since)
-    for created, outcome in session.execute(asked):
+    query = select(Question.created_at, Question.outcome).where(Question.created_at >= since)
+    for created, outcome in session.execute(query):
         counts[week_start(_local(created, zone).date())][outcome] += 1
     share = {}
     for week in weeks:
@@ -131,7 +135,7 @@ def unanswered_groups(session: Session, limit: int = 50) -> list[dict]:
 
 
 def dashboard_csv_rows(board: Dashboard) -> list[list]:
-    rows = [["metric", "period", "key", "value"]]
+    rows: list[list] = [["metric", "period", "key", "value"]]
     for day in board.days:
         for locale, count in sorted(board.cases_by_day_locale.get(day, {}).items()):
             rows.append(["cases_by_language", day.isoformat(), locale, count])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -508,10 +509,10 @@ def dashboard():
     topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
     level_names = {"emergency": "緊急(119・110)", "crisis": "危機(相談窓口)"} if ui == "ja" else \
         {"emergency": "emergency", "crisis": "crisis"}
-    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days]
+    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, Counter())[loc] for d in board.days]
                    for loc in locales}
-    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics}
-    by_level = {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks]
+    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, Counter())[t] for d in board.days] for t in topics}
+    by_level = {level_names[lvl]: [board.safety_by_week.get(w, Counter())[lvl] for w in board.weeks]
                 for lvl in ("emergency", "crisis")}
     charts = [   # (title, svg, legend, one line saying what is counted)
         ("言語別の相談件数(日ごと)", stacked_bars(day_labels, by_language, "言語別の相談件数", html_legend=True),

@@ -78,15 +78,17 @@ def run_deploy(args) -> int:
     from bot.store.models import User
 
     services = build_services(load_settings())
+    links, menus = services.rich_menu_links, services.rich_menus
+    assert links is not None and menus is not None, "build_services always builds the rich menu adapters"
     try:
         flows_dir, spec, catalog = _content()
         contents = [build_content(spec, catalog, flows_dir, locale) for locale in LOCALES]
-        deployer = RichMenuDeployer(services.rich_menus, services.rich_menu_links, services.settings.default_locale)
+        deployer = RichMenuDeployer(menus, links, services.settings.default_locale)
         report = deployer.deploy(contents)
         if not args.no_link:
             with services.sessions() as session:
                 users = session.execute(select(User.line_user_id, User.locale).where(User.blocked.is_(False))).all()
-            report.linked = services.rich_menu_links.bulk_link([(u, loc) for u, loc in users])
+            report.linked = links.bulk_link([(u, loc) for u, loc in users])
     except (RichMenuError, RenderError, RichMenuApiError) as exc:
         print(f"rich menu deploy failed: {exc}", file=sys.stderr)
         return 1

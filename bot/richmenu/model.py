@@ -75,14 +75,15 @@ def load_rich_menu(flows_dir: Path) -> RichMenuSpec:
         raise RichMenuError([f"{path}:1: missing; see flows/README.md for the rich menu file"]) from None
     problems: list[str] = []
     where = lambda key: f"{path}:{lines.get(key, 1)}"   # noqa: E731
-    data = data if isinstance(data, dict) else {}
-    size = data.get("size") if isinstance(data.get("size"), dict) else {}
+    data = _mapping(data)
+    size = _mapping(data.get("size"))
     width, height = size.get("width"), size.get("height")
     if not (isinstance(width, int) and isinstance(height, int)):
         problems.append(f"{where('size')}: size needs whole-number width and height (2500 x 1686 or 2500 x 843)")
         width, height = MAX_WIDTH, 1686
     problems += _size_problems(where("size"), width, height)
-    raw_areas = data.get("areas") if isinstance(data.get("areas"), list) else []
+    raw_areas = data.get("areas")
+    raw_areas = raw_areas if isinstance(raw_areas, list) else []
     if not 1 <= len(raw_areas) <= MAX_AREAS:
         problems.append(f"{where('areas')}: a rich menu has 1 to {MAX_AREAS} areas; this one has {len(raw_areas)}")
     areas = []
@@ -97,9 +98,14 @@ def load_rich_menu(flows_dir: Path) -> RichMenuSpec:
     chat_bar = data.get("chat_bar")
     if not isinstance(chat_bar, str) or not chat_bar:
         problems.append(f"{where('chat_bar')}: chat_bar must name a locale text key (like richmenu.chat_bar)")
-    if problems:
+    if problems or not isinstance(chat_bar, str):
         raise RichMenuError(problems)
     return RichMenuSpec(width, height, chat_bar, str(data.get("background", "#ffffff")), tuple(areas), path)
+
+
+def _mapping(value: object) -> dict:
+    """A YAML mapping, or an empty one for anything else (the checks then name what is missing)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _size_problems(where: str, width: int, height: int) -> list[str]:
@@ -117,15 +123,16 @@ def _area(raw, index: int, width: int, height: int, where) -> tuple[Area | None,
     if not isinstance(raw, dict):
         return None, [f"{where('id')}: area {index + 1} must be a mapping with id, label, action and bounds"]
     problems = []
-    bounds = raw.get("bounds") if isinstance(raw.get("bounds"), dict) else {}
-    x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
-    if not all(isinstance(v, int) for v in (x, y, w, h)) or w < 1 or h < 1 or x < 0 or y < 0:
+    bounds = _mapping(raw.get("bounds"))
+    # Anything but a whole number counts as -1, which the check below refuses.
+    x, y, w, h = (v if isinstance(v, int) else -1 for v in (bounds.get(k) for k in ("x", "y", "width", "height")))
+    if w < 1 or h < 1 or x < 0 or y < 0:
         problems.append(f"{where('bounds')}: area {index + 1}: "
                         "bounds need whole numbers x, y ≥ 0 and width, height ≥ 1")
     elif x + w > width or y + h > height:
         problems.append(f"{where('bounds')}: area {index + 1} ends at {x + w} x {y + h}, "
                         f"outside the {width} x {height} image")
-    action = raw.get("action") if isinstance(raw.get("action"), dict) else {}
+    action = _mapping(raw.get("action"))
     kind = action.get("type")
     if kind not in ACTION_TYPES:
         problems.append(f"{where('action')}: area {index + 1}: action type must be postback or uri")
@@ -138,7 +145,7 @@ def _area(raw, index: int, width: int, height: int, where) -> tuple[Area | None,
     label = raw.get("label")
     if not isinstance(label, str) or not label:
         problems.append(f"{where('label')}: area {index + 1}: label must name a locale text key (like menu.birth)")
-    if problems:
+    if problems or not isinstance(label, str):
         return None, problems
     return Area(str(raw.get("id", f"area{index + 1}")), label, str(raw.get("color", "#f4f4f4")), dict(action),
                 {"x": x, "y": y, "width": w, "height": h}), []
