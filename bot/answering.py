@@ -7,10 +7,18 @@ helpful, is recorded for admins.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from bot.messages import MAX_TEXT_UTF16, postback_action, text_message, utf16_len
+from bot.ports import Classifier
 from bot.routing import route_text
 from bot.safety import CalmAnswers
-from bot.turn import TurnContext
+from bot.turn import TurnContext, UserState
+
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.conversation import Conversation
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
 # While a person handles the case, "thank you", "ok", "はい" must not fetch an index entry (the
@@ -27,8 +35,10 @@ def is_substantial(text: str) -> bool:
 
 
 class IndexAnswerer:
-    def __init__(self, content, municipality: str | None = None, pivot=None, record_question=None, user=None,
-                 classifier=None):
+    def __init__(self, content: Content, municipality: str | None = None,
+                 pivot: Callable[[str, str], str | None] | None = None,
+                 record_question: Callable[..., None] | None = None, user: UserState | None = None,
+                 classifier: Classifier | None = None):
         self._content = content
         self._classifier = classifier            # bot/classifier.py, fused with the search; None: search only
         self._index = content.index
@@ -49,7 +59,7 @@ class IndexAnswerer:
         return (self._user.municipality if self._user is not None else None) or self._municipality
 
     def entry_text(self, entry_id: str, locale: str, municipality: str | None = None) -> str:
-        entry, text = self._index.get(entry_id), self._index.text(entry_id, locale)
+        entry, text = self._index.entry(entry_id), self._index.known_text(entry_id, locale)
         local = entry.variant_for(municipality or self.home_municipality(), self._index.areas)
         lines = [f"■ {text.title}", "", text.answer.strip()]
         contacts = [self._contact_line(c, locale) for c in (local.contacts if local else entry.contacts)]
@@ -150,10 +160,10 @@ class IndexAnswerer:
         ctx.say(text_message(ctx.t("answers.did_you_mean"), quick_replies=buttons))
 
     def _label(self, entry_id: str, locale: str) -> str:
-        text = self._index.text(entry_id, locale)
+        text = self._index.known_text(entry_id, locale)
         return text.label or text.title
 
-    def on_postback(self, ctx: TurnContext, kind: str, value: str, conversation) -> None:
+    def on_postback(self, ctx: TurnContext, kind: str, value: str, conversation: Conversation) -> None:
         if kind == "res" and self._index.has(value):
             self._confident(ctx, value)
         elif kind == "fb" and value.startswith("helped:"):

@@ -12,15 +12,16 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bot.adminmsg import msg
-from bot.cases.hours import load_desk_hours
+from bot.cases.hours import DeskHours, load_desk_hours
 from bot.flows.loader import load_flows
+from bot.flows.model import FlowSet
 from bot.i18n import Catalog
-from bot.resources.lines import load_phone_lines
+from bot.resources.lines import PhoneLines, load_phone_lines
 from bot.resources.loader import load_index
-from bot.triage import load_triage_rules
+from bot.resources.model import ResourceIndex
+from bot.triage import TriageRules, load_triage_rules
 from bot.yamlfile import ProblemsError, load_yaml_with_lines
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,12 @@ WATCH_INTERVAL_S = 0.5
 @dataclass(frozen=True)
 class Content:
     catalog: Catalog
-    flows: Any = None
-    triage_rules: Any = None
-    index: Any = None
-    desk_hours: Any = None
-    municipalities: tuple = ()
-    phone_lines: Any = None              # bot.resources.lines.PhoneLines: #7119 / #8000 per area
+    flows: FlowSet
+    triage_rules: TriageRules
+    index: ResourceIndex
+    desk_hours: DeskHours
+    municipalities: tuple[tuple[str, str], ...] = ()
+    phone_lines: PhoneLines | None = None   # #7119 / #8000 per area
     version: float = 0.0
 
 
@@ -70,7 +71,7 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path, previo
     flows = None
     if catalog is not None:
         flows = _collect(problems, lambda: _load_flows(flows_dir, catalog, index))
-    if problems:
+    if problems or flows is None:
         raise ContentError(problems)
     return Content(catalog=catalog, flows=flows, triage_rules=triage_rules, index=index,
                    desk_hours=desk_hours, municipalities=municipalities, phone_lines=phone_lines,
@@ -104,7 +105,7 @@ def load_municipalities(path: Path) -> tuple:
     return tuple(pairs)
 
 
-def _load_flows(flows_dir: Path, catalog: Catalog, index):
+def _load_flows(flows_dir: Path, catalog: Catalog, index: ResourceIndex | None) -> FlowSet:
     return load_flows(flows_dir, catalog=catalog, index=index)
 
 

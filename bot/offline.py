@@ -15,7 +15,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.adapters.clock import ZoneClock, system_now
 from bot.content import ContentRegistry
-from bot.domain import make_domain_services
+from bot.domain import DomainExtras, make_domain_services
 from bot.ports import Profile, SendResult
 from bot.processing import EventProcessor
 from bot.settings import Settings
@@ -56,7 +56,7 @@ class OfflineBot:
         self.sessions = make_session_factory(engine)
         self.content = ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir)
         from bot.classifier import load_classifier
-        self.extras = {"classifier": load_classifier(settings.classifier_path)}
+        self.extras = DomainExtras(classifier=load_classifier(settings.classifier_path))
         self.messenger = RecordingMessenger()
         self.clock = ZoneClock(settings.time_zone, now)
         self.now = self.clock.now

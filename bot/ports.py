@@ -109,6 +109,6 @@ class Notifier(Protocol):
     def alert(self, subject: str, body: str) -> None: ...
 
 
-class TextClassifier(Protocol):
+class Classifier(Protocol):
     """Probabilities per label family (triage level, entry...) for a message; see bot/classifier.py."""
     def predict(self, text: str, signals: Iterable[str] = ()) -> dict[str, Scores]: ...

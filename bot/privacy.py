@@ -6,12 +6,19 @@ public information from the index.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from bot.i18n import Catalog
 from bot.messages import postback_action, text_message
+from bot.ports import TaskQueue
 from bot.turn import TurnContext
+
+if TYPE_CHECKING:
+    from bot.conversation import Conversation
 
 
 class PrivacyDesk:
-    def __init__(self, catalog, tasks=None, retention_days: int = 365):
+    def __init__(self, catalog: Catalog, tasks: TaskQueue | None = None, retention_days: int = 365):
         self._catalog = catalog
         self._days = retention_days
         self._tasks = tasks                      # TaskQueue port; erasure runs as a job after this turn
@@ -30,7 +37,7 @@ class PrivacyDesk:
             postback_action(ctx.t("privacy.delete_yes"), "privacy:delete"),
             postback_action(ctx.t("privacy.delete_no"), "cmd:menu")]))
 
-    def on_postback(self, ctx: TurnContext, value: str, conversation) -> None:
+    def on_postback(self, ctx: TurnContext, value: str, conversation: Conversation) -> None:
         if value == "agree":
             ctx.known_user.consent = True
             ctx.say(ctx.t("privacy.thanks"))
@@ -48,6 +55,7 @@ class PrivacyDesk:
         # Erased after this turn is committed, by a job that then tells the user it is done:
         # deleting inside the turn would also delete the turn's own reply before it is sent.
         ctx.say(ctx.t("privacy.deleting"))
-        if self._tasks is not None:
+        tasks = self._tasks
+        if tasks is not None:
             user_id, locale = ctx.known_user.line_user_id, ctx.locale
-            ctx.after_commit.append(lambda: self._tasks.enqueue("bot.jobs.erase_user_data", user_id, locale))
+            ctx.after_commit.append(lambda: tasks.enqueue("bot.jobs.erase_user_data", user_id, locale))

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import redis
+
 log = logging.getLogger(__name__)
 
 JST = ZoneInfo("Asia/Tokyo")       # LINE's month, and the desk's, is Japan's
@@ -64,7 +66,7 @@ class QuotaStatus:
 
 
 class QuotaMonitor:
-    def __init__(self, redis_client, reader: QuotaReader, alert: Callable[[str, str], None],
+    def __init__(self, redis_client: redis.Redis, reader: QuotaReader, alert: Callable[[str, str], None],
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._redis = redis_client
         self._reader = reader

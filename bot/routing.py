@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.triage import LEVEL_RANK, NO_MATCH, TriageResult, canonical_text, strip_accents, triage
 
 if TYPE_CHECKING:
-    from bot.classifier import TextClassifier
+    from bot.ports import Classifier
     from bot.resources.model import ResourceIndex
     from bot.resources.search import SearchResult
 
@@ -89,11 +89,11 @@ def _matches(signal, canon: str, plain: str) -> bool:
     return bool(found) and signal.matches(canon, plain)
 
 
-def classify(text: str, rules, classifier: TextClassifier) -> dict:
+def classify(text: str, rules, classifier: Classifier) -> dict:
     return classifier.predict(text, signals_in(text, rules))
 
 
-def assess(text: str, rules, classifier: TextClassifier | None = None, trace: dict | None = None,
+def assess(text: str, rules, classifier: Classifier | None = None, trace: dict | None = None,
            scores: dict | None = None) -> TriageResult:
     """The triage level of one message. ``scores``: the classifier's prediction when the caller
     already has it; ``trace`` (a dict) collects what decided, for `chat --explain`."""
@@ -138,7 +138,7 @@ def _raise(result: TriageResult, raised: tuple[str, str], rules) -> TriageResult
 
 def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
                municipality: str | None = None, pivot_text: str | None = None,
-               classifier: TextClassifier | None = None, trace: dict | None = None) -> Route:
+               classifier: Classifier | None = None, trace: dict | None = None) -> Route:
     scores = classify(text, triage_rules, classifier) if classifier is not None else None
     if trace is not None:
         trace["signals"] = signals_in(text, triage_rules)
@@ -164,7 +164,7 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
 
 
 def explain(text: str, locale: str, *, triage_rules, index: ResourceIndex, municipality: str | None = None,
-            classifier: TextClassifier | None = None) -> dict:
+            classifier: Classifier | None = None) -> dict:
     """What decided a message's route, for `python -m bot chat --explain`: the signals the terms
     found, the rules that matched, the classifier's scores, the search's and the fused candidates."""
     trace: dict = {}
@@ -239,7 +239,7 @@ UNDERSTOOD_SAFE_AT = 0.8
 UNDERSTOOD_ROUTE_AT = 0.5
 
 
-def understood_offline(text: str, rules, classifier: TextClassifier | None, language_hint=None,
+def understood_offline(text: str, rules, classifier: Classifier | None, language_hint=None,
                        scores: dict | None = None) -> bool:
     """Is the message clearly understood without a translation? Without a classifier: its language
     is clearly one of ours (bot/langdetect.py)."""
@@ -250,7 +250,7 @@ def understood_offline(text: str, rules, classifier: TextClassifier | None, lang
     return safe >= UNDERSTOOD_SAFE_AT and scores["route"].ranked[0][1] >= UNDERSTOOD_ROUTE_AT
 
 
-def assess_message(text: str, rules, classifier: TextClassifier | None = None, translate=None,
+def assess_message(text: str, rules, classifier: Classifier | None = None, translate=None,
                    language_hint=None, trace: dict | None = None) -> TriageResult:
     """`assess`, plus a third net: a message not clearly understood offline is also assessed in
     its English translation (``translate(text) -> str | None``, at most one request). The offline

@@ -11,10 +11,19 @@ CalmAnswers: the number first, a person offered by a button, no case.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.i18n import Catalog
 from bot.messages import postback_action, tel_uri, text_message, uri_action, with_quick_replies_first
 from bot.resources.lines import FALLBACK, PhoneLines
 from bot.triage import TriageResult, triage
 from bot.turn import TurnContext
+
+if TYPE_CHECKING:
+    from bot.content import Content
+    from bot.dialogue_ports import Assess, Cases, LanguageHint, Privacy, RenderEntries
 
 CASE_PRIORITY = {"emergency": "urgent", "crisis": "high"}
 ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labour-dispute": "normal",
@@ -38,7 +47,7 @@ class PhoneHelp:
     """The numbers a parent can call, for their area and in their language: tappable call buttons
     (LINE URI actions with tel:) and a line of text ("#7119 (or 03-6810-1636; ...hours)")."""
 
-    def __init__(self, catalog, lines: PhoneLines | None, default_municipality: str | None = None):
+    def __init__(self, catalog: Catalog, lines: PhoneLines | None, default_municipality: str | None = None):
         self._catalog = catalog
         self._lines = lines or FALLBACK
         self._default_municipality = default_municipality
@@ -81,8 +90,9 @@ class PhoneHelp:
 
 
 class SafetyResponder:
-    def __init__(self, content, cases, render_entries, language_hint, privacy, now=None, municipality=None,
-                 assess=None):
+    def __init__(self, content: Content, cases: Cases, render_entries: RenderEntries, language_hint: LanguageHint,
+                 privacy: Privacy, now: Callable[[], datetime] | None = None, municipality: str | None = None,
+                 assess: Assess | None = None):
         self._rules = content.triage_rules
         # The shared assessment (bot/routing.py: rules, then the classifier and translation nets).
         self._assess = assess or (lambda text: triage(text, self._rules))
@@ -150,7 +160,7 @@ class SafetyResponder:
         numbers = []
         for entry_id in result.resource_ids:
             if self._index is not None and self._index.has(entry_id):
-                numbers += [c.phone for c in self._index.get(entry_id).contacts[:1] if c.phone]
+                numbers += [c.phone for c in self._index.entry(entry_id).contacts[:1] if c.phone]
         return tuple(numbers)
 
     def _respond_without_case(self, ctx: TurnContext, result: TriageResult, locale: str) -> None:
@@ -186,7 +196,7 @@ class CalmAnswers:
     eating"): the right number and how to use it at once, what else the index knows, and a
     person offered by a button. No case is opened: the parent decides by tapping."""
 
-    def __init__(self, content, render_entries, municipality: str | None = None):
+    def __init__(self, content: Content, render_entries: RenderEntries, municipality: str | None = None):
         self._catalog = content.catalog
         self._index = content.index
         self._render_entries = render_entries
@@ -203,7 +213,7 @@ class CalmAnswers:
         ctx.say(text)
         # The phone-line entries repeat what the text just said for this area; other entries
         # (the vaccination schedule) add to it.
-        more = [e for e in entry_ids if self._index.has(e) and self._index.get(e).category != "emergency"]
+        more = [e for e in entry_ids if self._index.has(e) and self._index.entry(e).category != "emergency"]
         ctx.say(*self._render_entries(more[:2], locale))
         calls = self._phones.buttons(locale, municipality, CALM_QUESTION_CALLS.get(result.category or "", ()))
         ctx.say(text_message(ctx.t("danger.offer_person"), quick_replies=calls + [

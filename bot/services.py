@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 from sqlalchemy.engine import Engine
@@ -26,11 +25,11 @@ from bot.cases.live import RedisLiveFeed
 from bot.classifier import load_classifier
 from bot.content import ContentRegistry
 from bot.delivery import Delivery
-from bot.domain import make_domain_services
+from bot.domain import DomainExtras, make_domain_services
 from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
-from bot.ports import Clock
+from bot.ports import Classifier, Clock, Notifier, Translator
 from bot.processing import EventProcessor
 from bot.quota import QuotaMonitor
 from bot.richmenu.links import RichMenuLinks
@@ -54,12 +53,12 @@ class Services:
     inbox_sessions: RedisInboxSessions
     inbox_translations: InboundTranslations
     quota: QuotaMonitor
-    translator: Any = None
+    translator: Translator | None = None
     clock: Clock = field(default_factory=ZoneClock)
-    preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
-    classifier: Any = None
-    notifiers: list = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    preview_translator: Translator | None = None   # the advisor's reply preview: in a web request, so a shorter timeout
+    classifier: Classifier | None = None
+    notifiers: list[Notifier] = field(default_factory=list)
+    extras: DomainExtras = field(default_factory=lambda: DomainExtras())
     rich_menus: LineRichMenus | None = None
     rich_menu_links: RichMenuLinks | None = None
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
@@ -131,8 +130,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
         inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier,
         notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator, "pivot_translator": pivot_translator,
-                "classifier": classifier, "live": RedisLiveFeed(connection)},
+        extras=DomainExtras(tasks=tasks, translator=translator, pivot_translator=pivot_translator,
+                            classifier=classifier, live=RedisLiveFeed(connection)),
     )
     services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
                                         settings.line_channel_access_token, settings.line_timeout_s)
@@ -149,7 +148,7 @@ def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTa
     return QuotaMonitor(connection, reader, alert=alert)
 
 
-def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0) -> Translator:
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None
@@ -162,8 +161,8 @@ def build_translator(settings: Settings, connection: redis.Redis, timeout_s: flo
     return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 
-def build_notifiers(settings: Settings) -> list:
-    notifiers: list = []
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    notifiers: list[Notifier] = []
     if settings.smtp_host:
         notifiers.append(SmtpNotifier(settings.smtp_host, settings.smtp_port, settings.notify_email_from,
                                       list(settings.notify_email_to), settings.smtp_username,

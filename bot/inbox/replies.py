@@ -6,21 +6,24 @@ uses a translator with a short timeout, and a failure offers "try again" or "sen
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.cases.queue import audit, record_advisor_reply
+from bot.i18n import Catalog
 from bot.inbox.translations import NO_TRANSLATION_LOCALES  # advisors write Japanese (Easy Japanese for ja-easy)
 from bot.messages import text_message
-from bot.ports import Translation
+from bot.ports import Translation, Translator
 from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound
 
 SENDER_NAME_MAX = 20                            # LINE's limit for sender.name
 
 
-def sender_name(advisor: Advisor, locale: str, catalog) -> str:
+def sender_name(advisor: Advisor, locale: str, catalog: Catalog | None) -> str:
     """The advisor's name as the parent can read it: kanji only for Japanese readers.
 
     Others see the advisor's Latin-script name if the admin set one, else "Advisor" in their
@@ -30,6 +33,8 @@ def sender_name(advisor: Advisor, locale: str, catalog) -> str:
         return advisor.display_name[:SENDER_NAME_MAX]
     if advisor.display_name_latin:
         return advisor.display_name_latin[:SENDER_NAME_MAX]
+    if catalog is None:
+        raise ValueError("naming an advisor to a parent needs the catalog")
     return catalog.text(locale, "desk.advisor")[:SENDER_NAME_MAX]
 
 
@@ -44,7 +49,8 @@ class ReplyPreview:
 
 
 class ReplyService:
-    def __init__(self, session: Session, translator, now, sender_icon_url: str = "", catalog=None):
+    def __init__(self, session: Session, translator: Translator, now: Callable[[], datetime], sender_icon_url: str = "",
+                 catalog: Catalog | None = None):
         self._session = session
         self._catalog = catalog
         self._translator = translator

@@ -14,7 +14,7 @@ import logging
 import redis
 from sqlalchemy import select
 
-from bot.ports import Translator
+from bot.ports import TaskQueue, Translator
 from bot.store.models import Message
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _failed_key(message_id: int) -> str:
 
 
 class InboundTranslations:
-    def __init__(self, connection: redis.Redis, tasks):
+    def __init__(self, connection: redis.Redis, tasks: TaskQueue):
         self._redis = connection
         self._tasks = tasks
 

@@ -99,6 +99,17 @@ class ResourceIndex:
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
 
+    def entry(self, entry_id: str) -> Entry:
+        """An entry the caller knows exists (checked with `has`, or named by checked content)."""
+        return self.entries[entry_id]
+
+    def known_text(self, entry_id: str, locale: str) -> EntryText:
+        """`text` for an entry the checks guarantee has one (every entry has Japanese and English)."""
+        found = self.text(entry_id, locale)
+        if found is None:
+            raise KeyError(f"entry {entry_id!r} has no text")
+        return found
+
     def text(self, entry_id: str, locale: str) -> EntryText | None:
         """The entry's text in `locale`, else in English, else in Japanese."""
         for candidate in (locale, *FALLBACK_LOCALES):
