@@ -56,7 +56,7 @@ def latency(count: int) -> dict:
     from bot.classifier import load_classifier
     from bot.resources.loader import load_index
     from bot.routing import classify, route_text
-    from bot.triage import load_triage_rules
+    from bot.triage_rules import load_triage_rules
     index = load_index(ROOT / "resources")
     rules = load_triage_rules(ROOT / "flows" / "triage")
     model = load_classifier()

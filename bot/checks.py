@@ -96,7 +96,7 @@ def _rich_menu_problems(flows_dir: Path, catalog: Catalog | None) -> list[str]:
 
 
 def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:
-    from bot.triage import check_triage_rules
+    from bot.triage_rules import check_triage_rules
     triage_dir = flows_dir / "triage"
     if not triage_dir.exists():
         return [msg("triage.missing_dir", path=triage_dir)]

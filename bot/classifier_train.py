@@ -121,7 +121,7 @@ def digest(samples: dict[str, list[Sample]], triage_dir: Path = TRIAGE_DIR) -> s
 def signal_finder(triage_dir: Path = TRIAGE_DIR):
     """text -> the triage signals found in it, with the rules the bot runs (bot/routing.py)."""
     from bot.routing import signals_in
-    from bot.triage import load_triage_rules
+    from bot.triage_rules import load_triage_rules
     rules = load_triage_rules(triage_dir)
     return functools.lru_cache(maxsize=None)(lambda text: tuple(signals_in(text, rules)))  # both heads share texts
 

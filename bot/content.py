@@ -21,7 +21,8 @@ from bot.i18n import Catalog
 from bot.resources.lines import PhoneLines, load_phone_lines
 from bot.resources.loader import load_index
 from bot.resources.model import ResourceIndex
-from bot.triage import TriageRules, load_triage_rules
+from bot.triage import TriageRules
+from bot.triage_rules import load_triage_rules
 from bot.yamlfile import ProblemsError, load_yaml_with_lines
 
 log = logging.getLogger(__name__)

@@ -103,7 +103,7 @@ def _load_classifier():
 
 def _load_content(resources_dir: Path, triage_dir: Path):
     from bot.resources.loader import read_index
-    from bot.triage import load_triage_rules
+    from bot.triage_rules import load_triage_rules
     index, problems, _ = read_index(resources_dir)
     if problems:
         # Measure anyway (the search falls back where texts are missing), but say the live bot

@@ -17,7 +17,8 @@ from bot.classifier import MODEL_PATH, TextClassifier, load_classifier
 from bot.evaluation import evaluate, load_questions, summarise
 from bot.resources.loader import load_index
 from bot.routing import assess, route_text
-from bot.triage import TriageResult, load_triage_rules
+from bot.triage import TriageResult
+from bot.triage_rules import load_triage_rules
 from tests.conftest import REPO
 
 HELDOUT = REPO / "eval" / "heldout"

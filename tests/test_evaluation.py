@@ -12,7 +12,8 @@ from bot.cli import main as cli
 from bot.evaluation import Outcome, summarise
 from bot.resources.loader import load_index
 from bot.routing import route_text
-from bot.triage import NO_MATCH, TriageResult, load_triage_rules
+from bot.triage import NO_MATCH, TriageResult
+from bot.triage_rules import load_triage_rules
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_DEV = REPO / "eval" / "dev.yaml"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 import bot.routing as routing  # noqa: E402
 from bot import classifier_train as ct  # noqa: E402
 from bot.resources.loader import load_index  # noqa: E402
-from bot.triage import load_triage_rules  # noqa: E402
+from bot.triage_rules import load_triage_rules  # noqa: E402
 
 FOLDS = 5
 
