@@ -9,10 +9,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.adapters.redis_persistence import check_redis_persistence
 from bot.inbox import register_inbox
-from bot.logsafe import install_log_scrubbing
+from bot.pipeline.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError, load_settings
-from bot.webhook import bp as webhook_bp
+from bot.web.webhook import bp as webhook_bp
 
 log = logging.getLogger(__name__)
 

@@ -10,21 +10,21 @@ from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy.orm import Session
 
-from bot.answering import IndexAnswerer
 from bot.cases.desk import CaseDesk
-from bot.conversation import Conversation, ConversationDeps
-from bot.langdetect import clear_language_of
+from bot.content.langdetect import clear_language_of
+from bot.dialogue.answering import IndexAnswerer
+from bot.dialogue.conversation import Conversation, ConversationDeps
+from bot.dialogue.privacy import PrivacyDesk
+from bot.dialogue.routing import TurnTranslation, assess_message
+from bot.dialogue.safety import SafetyResponder
+from bot.dialogue.turn import UserState
 from bot.ports import Classifier, Clock, LiveFeed, TaskQueue, Translator
-from bot.privacy import PrivacyDesk
-from bot.routing import TurnTranslation, assess_message
-from bot.safety import SafetyResponder
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
 from bot.store.questions import SqlQuestionLog
-from bot.turn import UserState
 
 if TYPE_CHECKING:
-    from bot.content import Content
+    from bot.content.registry import Content
 
 
 class DomainExtras(TypedDict, total=False):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.adapters.notify import CaseNotice
-    from bot.classifier import Scores
+    from bot.dialogue.classifier import Scores
 
 
 class QueueUnavailableError(Exception):
@@ -110,5 +110,5 @@ class Notifier(Protocol):
 
 
 class Classifier(Protocol):
-    """Probabilities per label family (triage level, entry...) for a message; see bot/classifier.py."""
+    """Probabilities per label family (triage level, entry...) for a message; see bot/dialogue/classifier.py."""
     def predict(self, text: str, signals: Iterable[str] = ()) -> dict[str, Scores]: ...

@@ -22,20 +22,20 @@ from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.cases.live import RedisLiveFeed
-from bot.classifier import load_classifier
-from bot.content import ContentRegistry
-from bot.delivery import Delivery
+from bot.content.registry import ContentRegistry
+from bot.dialogue.classifier import load_classifier
+from bot.dialogue.turn import TurnContext, UserState
 from bot.domain import DomainExtras, make_domain_services
-from bot.faults import DATABASE, REDIS, DependencyWatch
 from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
+from bot.pipeline.delivery import Delivery
+from bot.pipeline.faults import DATABASE, REDIS, DependencyWatch
+from bot.pipeline.processing import EventProcessor
+from bot.pipeline.quota import QuotaMonitor
 from bot.ports import Classifier, Clock, Notifier, Translator
-from bot.processing import EventProcessor
-from bot.quota import QuotaMonitor
 from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
 from bot.store.database import database_ok, make_engine, make_session_factory
-from bot.turn import TurnContext, UserState
 
 
 @dataclass

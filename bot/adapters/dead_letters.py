@@ -112,7 +112,7 @@ def _event_type(raw: str) -> str:
 
 
 def _partition(raw: str) -> str:
-    from bot.events import partition_of
+    from bot.pipeline.events import partition_of
     try:
         return partition_of(json.loads(raw))
     except (ValueError, AttributeError):

@@ -17,7 +17,7 @@ from rq import Queue, Retry
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
-from bot.events import event_id_of, partition_of
+from bot.pipeline.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
 
 QUEUE_NAME = "line-events"

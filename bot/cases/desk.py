@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases.hours import DeskHours
-from bot.messages import postback_action, text_message
+from bot.dialogue.messages import postback_action, text_message
+from bot.dialogue.turn import TurnContext
 from bot.ports import LiveFeed, TaskQueue
 from bot.store.models import AuditEntry, Case, User
-from bot.turn import TurnContext
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")

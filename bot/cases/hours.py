@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

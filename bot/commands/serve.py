@@ -48,8 +48,8 @@ def _logging() -> None:
 
 def run_worker_command(args) -> int:
     from bot.adapters.redis_persistence import RedisPersistenceError
+    from bot.pipeline.worker import WorkerExit, run_worker
     from bot.services import build_services
-    from bot.worker import WorkerExit, run_worker
     _logging()
     services = build_services(_settings_or_exit())
     try:

@@ -14,8 +14,8 @@ import uuid
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from bot.languages import NATIVE_NAMES
-from bot.signature import sign
+from bot.content.languages import NATIVE_NAMES
+from bot.web.signature import sign
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates")
 

@@ -11,11 +11,11 @@ from datetime import date
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.content.i18n import Catalog
+from bot.dialogue.messages import fit_label, postback_action, text_message
 from bot.flows.functions import FUNCTIONS
 from bot.flows.inputs import normalise, parse_date, parse_number, parse_yes_no
 from bot.flows.model import Flow, FlowSet, Step
-from bot.i18n import Catalog
-from bot.messages import fit_label, postback_action, text_message
 
 MAX_AUTOMATIC_STEPS = 50
 _EXPRESSIONS = SandboxedEnvironment()

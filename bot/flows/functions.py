@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.deadlines import CITY, NATIONAL, Deadline, birth_date_problem, birth_deadlines, checkup_window
+from bot.flows.deadlines import CITY, NATIONAL, Deadline, birth_date_problem, birth_deadlines, checkup_window
 
 # Sentences added after a deadline's status when its last day is a closed day (locales: deadline.*).
 _MOVED_NOTE = {CITY: "deadline.moved_city", NATIONAL: "deadline.moved_national"}

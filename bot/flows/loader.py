@@ -13,12 +13,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.adminmsg import closest, did_you_mean, msg
+from bot.content.adminmsg import closest, did_you_mean, msg
+from bot.content.i18n import Catalog
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_LABEL_CHARS
 from bot.flows.model import Flow, FlowSet, Step
-from bot.i18n import Catalog
-from bot.messages import MAX_LABEL_CHARS
 from bot.resources.loader import drop_typo_twins
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 SCHEMA_FILE = "schema.json"
 _EXPRESSIONS = SandboxedEnvironment()
@@ -191,7 +191,7 @@ def _text_problems(flow: Flow, step: Step, catalog: Catalog, line_of) -> list[st
     problems = []
     english = catalog.texts.get("en", {})
     # A key missing in English breaks the flow; one missing in another locale falls back to
-    # English at run time and is reported by `flows check` (bot/checks.py).
+    # English at run time and is reported by `flows check` (bot/content/checks.py).
     for key in step_text_keys(step):
         if not catalog.has("en", key):
             problems.append(msg("flow.unknown_text", path=flow.path, line=_key_line(step, key, line_of), key=key,

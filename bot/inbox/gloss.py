@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.dialogue.ui import parse_postback
 from bot.inbox.labels import language_label
-from bot.ui import parse_postback
 
 VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)[^}]*}}")
 COMMAND_KEYS = {"menu": "menu.main", "person": "menu.person", "language": "menu.language",

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.cases.queue import audit, record_advisor_reply
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
+from bot.dialogue.messages import text_message
 from bot.inbox.translations import NO_TRANSLATION_LOCALES  # advisors write Japanese (Easy Japanese for ja-easy)
-from bot.messages import text_message
 from bot.ports import Translation, Translator
 from bot.store.models import Advisor, Case, Message
 from bot.store.users import record_outbound

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
+from bot.content.languages import NATIVE_NAMES
 from bot.inbox.auth import (
     AccountError,
     authenticate,
@@ -30,7 +31,6 @@ from bot.inbox.pages import case_extras, page_helpers, sorted_canned, ui_languag
 from bot.inbox.replies import ReplyService, sender_name
 from bot.inbox.sessions import SessionStoreError
 from bot.inbox.translations import NO_TRANSLATION_LOCALES, needs_translation
-from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")

@@ -17,9 +17,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.adminmsg import closest, did_you_mean, msg
+from bot.content.adminmsg import closest, did_you_mean, msg
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
 from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
 

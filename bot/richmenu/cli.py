@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _content():
     from bot.commands.content import offline_settings
-    from bot.i18n import Catalog
+    from bot.content.i18n import Catalog
     from bot.richmenu.model import load_rich_menu
     settings = offline_settings()
     return settings.flows_dir, load_rich_menu(settings.flows_dir), Catalog.load(settings.locales_dir)
@@ -34,7 +34,7 @@ def _content():
 
 def run_check(args) -> int:
     from bot.commands.content import offline_settings
-    from bot.i18n import Catalog
+    from bot.content.i18n import Catalog
     from bot.richmenu.model import check_rich_menu
     settings = offline_settings()
     problems = check_rich_menu(settings.flows_dir, Catalog.load(settings.locales_dir))

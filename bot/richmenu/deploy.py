@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
 from bot.richmenu.links import RichMenuLinks, alias_for
 from bot.richmenu.model import RichMenuSpec
 from bot.richmenu.render import render_menu

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import LOCALES
-from bot.i18n import Catalog
-from bot.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.content.i18n import Catalog
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA
 
 MENU_FILE = "richmenu.yaml"
 IMAGES_DIR = "richmenu/images"           # an admin's designed images: <locale>.png or .jpg

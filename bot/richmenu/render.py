@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
 
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
 from bot.richmenu.model import MAX_IMAGE_BYTES, Area, RichMenuSpec
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))

@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Delivery
-from bot.events import clean_event, line_user_of, partition_of
-from bot.faults import dependency_of
-from bot.messages import text_message
+from bot.content.zawgyi import normalise_event_text
+from bot.dialogue.messages import text_message
+from bot.dialogue.turn import TurnContext, UserState
+from bot.pipeline.delivery import Delivery
+from bot.pipeline.events import clean_event, line_user_of, partition_of
+from bot.pipeline.faults import dependency_of
 from bot.ports import PartitionInbox
 from bot.store.models import ProcessedEvent
 from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
-from bot.turn import TurnContext, UserState
-from bot.zawgyi import normalise_event_text
 from handlers import handler_for
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class EventProcessor:
                  max_attempts: int = MAX_ATTEMPTS,
                  on_locale_known: Callable[[str, str | None], None] | None = None):
         self._max_attempts = max_attempts
-        self._inbox_or_none = inbox            # None in the offline tools (bot/offline.py): handle() only
+        self._inbox_or_none = inbox            # None in the offline tools (bot/pipeline/offline.py): handle() only
         self._sessions = sessions
         self._delivery_or_none = delivery
         self._make_context = make_context

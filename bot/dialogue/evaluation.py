@@ -1,6 +1,6 @@
 """`python -m bot eval-faq FILE`: how well the bot routes a set of real-looking questions.
 
-Every question goes through `bot.routing.route_text`, offline, exactly as the live bot routes a
+Every question goes through `bot.dialogue.routing.route_text`, offline, exactly as the live bot routes a
 free-text message. The file has the format of shared/content/eval_dev.yaml: `questions` with
 id, lang, text, expected (a resource id or "handoff"), also_acceptable, emergency.
 """
@@ -94,7 +94,7 @@ def load_questions(path: Path) -> list[dict]:
 
 
 def _load_classifier():
-    from bot.classifier import load_classifier
+    from bot.dialogue.classifier import load_classifier
     classifier = load_classifier()
     if classifier is None:
         print("note: no trained classifier (training/classifier.bin): rules and search only", file=sys.stderr)
@@ -102,8 +102,8 @@ def _load_classifier():
 
 
 def _load_content(resources_dir: Path, triage_dir: Path):
+    from bot.dialogue.triage_rules import load_triage_rules
     from bot.resources.loader import read_index
-    from bot.triage_rules import load_triage_rules
     index, problems, _ = read_index(resources_dir)
     if problems:
         # Measure anyway (the search falls back where texts are missing), but say the live bot
@@ -114,12 +114,12 @@ def _load_content(resources_dir: Path, triage_dir: Path):
 
 
 def evaluate(questions: list[dict], index, rules, municipality: str | None = None, classifier=None) -> list[Outcome]:
-    from bot.routing import route_text
-    from bot.zawgyi import to_unicode
+    from bot.content.zawgyi import to_unicode
+    from bot.dialogue.routing import route_text
     outcomes = []
     for question in questions:
         lang = str(question["lang"])
-        # As the live pipeline does before anything else (bot/processing.py): Zawgyi becomes Unicode.
+        # As the live pipeline does before anything else (bot/pipeline/processing.py): Zawgyi becomes Unicode.
         route = route_text(to_unicode(str(question["text"])), LANG_ALIASES.get(lang, lang), triage_rules=rules,
                            index=index, municipality=municipality, classifier=classifier)
         expected = str(question["expected"])

@@ -1,6 +1,6 @@
 """Messages for admins (`flows check`, `resources check`, rejected content edits), in Japanese or English.
 
-The texts live in bot/admin_messages.yaml, one key per message with an `en` and a `ja` text, so a
+The texts live in bot/content/admin_messages.yaml, one key per message with an `en` and a `ja` text, so a
 new message is one entry there rather than an if/else in the code. The language is
 BOT_ADMIN_LANGUAGE (ja or en) or else the system locale (LC_ALL, LC_MESSAGES, LANG starting with
 "ja"), read at each call so a long-running process follows its environment.

@@ -17,13 +17,13 @@ import redis
 from rq import Queue, SimpleWorker
 
 from bot.adapters.redis_queue import WORKER_QUEUES
-from bot.faults import DATABASE, REDIS, dependency_of
-from bot.logsafe import install_log_scrubbing
-from bot.quota import QUOTA_JOB_ID
-from bot.retention import RETENTION_JOB_ID
-from bot.runtime import using_services
+from bot.pipeline.faults import DATABASE, REDIS, dependency_of
+from bot.pipeline.logsafe import install_log_scrubbing
+from bot.pipeline.quota import QUOTA_JOB_ID
+from bot.pipeline.runtime import using_services
+from bot.pipeline.sweep import Sweeper
 from bot.services import Services
-from bot.sweep import Sweeper
+from bot.store.retention import RETENTION_JOB_ID
 
 log = logging.getLogger(__name__)
 WORKER_TTL_S = 30                 # RQ heartbeats (and looks at its scheduler) at least every 15 s while idle
@@ -150,7 +150,7 @@ def _serve(services: Services, name: str | None) -> bool:
     beats = Heartbeat()
     _stop_on_signals(services)           # from here on a SIGTERM lets the current turn finish
     if services.settings.port:
-        from bot.worker_health import start_health_server
+        from bot.pipeline.worker_health import start_health_server
         start_health_server(services, beats, services.settings.port)
     Sweeper(services).start(services.stop)
     worked, round_ = False, 0

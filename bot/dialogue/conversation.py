@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.content.i18n import Catalog
+from bot.content.languages import NATIVE_NAMES
+from bot.dialogue.messages import postback_action, text_message
+from bot.dialogue.turn import TurnContext
+from bot.dialogue.ui import language_picker, parse_postback
 from bot.flows.engine import FlowEngine, FlowResult
 from bot.flows.inputs import SENTENCE_END, normalise
-from bot.i18n import Catalog
-from bot.languages import NATIVE_NAMES
-from bot.messages import postback_action, text_message
 from bot.ports import Clock
-from bot.turn import TurnContext
-from bot.ui import language_picker, parse_postback
 
 if TYPE_CHECKING:
-    from bot.content import Content
-    from bot.dialogue_ports import Answers, Cases, ConversationStore, LanguageHint, Privacy, Safety
+    from bot.content.registry import Content
+    from bot.dialogue.ports import Answers, Cases, ConversationStore, LanguageHint, Privacy, Safety
 
 COMMANDS = ("menu", "language", "person", "restart", "delete")
 MENU_FLOW = "main_menu"

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.messages import MAX_TEXT_UTF16, postback_action, text_message, utf16_len
+from bot.dialogue.messages import MAX_TEXT_UTF16, postback_action, text_message, utf16_len
+from bot.dialogue.routing import route_text
+from bot.dialogue.safety import CalmAnswers
+from bot.dialogue.turn import TurnContext, UserState
 from bot.ports import Classifier
-from bot.routing import route_text
-from bot.safety import CalmAnswers
-from bot.turn import TurnContext, UserState
 
 if TYPE_CHECKING:
-    from bot.content import Content
-    from bot.conversation import Conversation
+    from bot.content.registry import Content
+    from bot.dialogue.conversation import Conversation
 
 OFFICIAL_FIRST = {"official": 0, "semi-official": 1, "secondary": 2}
 # While a person handles the case, "thank you", "ok", "はい" must not fetch an index entry (the
@@ -40,7 +40,7 @@ class IndexAnswerer:
                  record_question: Callable[..., None] | None = None, user: UserState | None = None,
                  classifier: Classifier | None = None):
         self._content = content
-        self._classifier = classifier            # bot/classifier.py, fused with the search; None: search only
+        self._classifier = classifier            # bot/dialogue/classifier.py, fused with the search; None: search only
         self._index = content.index
         self._catalog = content.catalog
         self._municipality = municipality

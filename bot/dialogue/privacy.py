@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import Catalog
-from bot.messages import postback_action, text_message
+from bot.content.i18n import Catalog
+from bot.dialogue.messages import postback_action, text_message
+from bot.dialogue.turn import TurnContext
 from bot.ports import TaskQueue
-from bot.turn import TurnContext
 
 if TYPE_CHECKING:
-    from bot.conversation import Conversation
+    from bot.dialogue.conversation import Conversation
 
 
 class PrivacyDesk:

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.i18n import Catalog
-from bot.messages import postback_action, tel_uri, text_message, uri_action, with_quick_replies_first
+from bot.content.i18n import Catalog
+from bot.dialogue.messages import postback_action, tel_uri, text_message, uri_action, with_quick_replies_first
+from bot.dialogue.triage import TriageResult, triage
+from bot.dialogue.turn import TurnContext
 from bot.resources.lines import FALLBACK, PhoneLines
-from bot.triage import TriageResult, triage
-from bot.turn import TurnContext
 
 if TYPE_CHECKING:
-    from bot.content import Content
-    from bot.dialogue_ports import Assess, Cases, LanguageHint, Privacy, RenderEntries
+    from bot.content.registry import Content
+    from bot.dialogue.ports import Assess, Cases, LanguageHint, Privacy, RenderEntries
 
 CASE_PRIORITY = {"emergency": "urgent", "crisis": "high"}
 ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labour-dispute": "normal",
@@ -94,7 +94,7 @@ class SafetyResponder:
                  privacy: Privacy, now: Callable[[], datetime] | None = None, municipality: str | None = None,
                  assess: Assess | None = None):
         self._rules = content.triage_rules
-        # The shared assessment (bot/routing.py: rules, then the classifier and translation nets).
+        # The shared assessment (bot/dialogue/routing.py: rules, then the classifier and translation nets).
         self._assess = assess or (lambda text: triage(text, self._rules))
         self._catalog = content.catalog
         self._index = content.index

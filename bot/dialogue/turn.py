@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.i18n import FALLBACK_LOCALE, Catalog
-from bot.messages import text_message
+from bot.content.i18n import FALLBACK_LOCALE, Catalog
+from bot.dialogue.messages import text_message
 from bot.ports import Messenger, Profile
 
 

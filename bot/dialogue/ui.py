@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from bot import LOCALES
-from bot.languages import NATIVE_NAMES
-from bot.messages import postback_action, text_message
+from bot.content.languages import NATIVE_NAMES
+from bot.dialogue.messages import postback_action, text_message
 
 PICKER_PAGE_SIZE = 12        # 12 languages + one "more" button = 13 quick-reply items, LINE's maximum
 PICKER_ORDER = (             # by number of residents in Japan, so most parents find theirs on page 1

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from bot.adminmsg import msg
+from bot.content.adminmsg import msg
 
 
 class YamlFileError(Exception):

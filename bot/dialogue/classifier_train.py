@@ -1,4 +1,4 @@
-"""Training the classifier (bot/classifier.py) from the project's own YAML. Needs scikit-learn.
+"""Training the classifier (bot/dialogue/classifier.py) from the project's own YAML. Needs scikit-learn.
 
 Samples:
 - ``training/<locale>.yaml`` (written blind, see training/README.md): emergencies (label
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.classifier import FEATURE_VERSION, MODEL_PATH, SIGNAL_WEIGHT, TextClassifier, feature_vector
+from bot.dialogue.classifier import FEATURE_VERSION, MODEL_PATH, SIGNAL_WEIGHT, TextClassifier, feature_vector
 from bot.settings import PROJECT_ROOT
 
 TRAINING_DIR = PROJECT_ROOT / "training"
@@ -119,15 +119,15 @@ def digest(samples: dict[str, list[Sample]], triage_dir: Path = TRIAGE_DIR) -> s
 
 
 def signal_finder(triage_dir: Path = TRIAGE_DIR):
-    """text -> the triage signals found in it, with the rules the bot runs (bot/routing.py)."""
-    from bot.routing import signals_in
-    from bot.triage_rules import load_triage_rules
+    """text -> the triage signals found in it, with the rules the bot runs (bot/dialogue/routing.py)."""
+    from bot.dialogue.routing import signals_in
+    from bot.dialogue.triage_rules import load_triage_rules
     rules = load_triage_rules(triage_dir)
     return functools.lru_cache(maxsize=None)(lambda text: tuple(signals_in(text, rules)))  # both heads share texts
 
 
 def design_matrix(texts: list[str], signals_of=None, buckets: int = BUCKETS):
-    """Sparse rows: exactly the vectors TextClassifier.predict multiplies (bot/classifier.py)."""
+    """Sparse rows: exactly the vectors TextClassifier.predict multiplies (bot/dialogue/classifier.py)."""
     from scipy.sparse import csr_matrix
     indptr, indices, values = [0], [], []
     for text in texts:

@@ -2,12 +2,12 @@
 
 Two linear heads over the same features, trained by `python -m bot classifier train` from the
 project's own YAML (training/*.yaml, the index's titles, keywords and examples; see
-bot/classifier_train.py) and shipped as one small file, `training/classifier.bin`:
+bot/dialogue/classifier_train.py) and shipped as one small file, `training/classifier.bin`:
 
-- ``route``: one class per resource entry id, fused with the BM25 scores (bot/routing.py), so
+- ``route``: one class per resource entry id, fused with the BM25 scores (bot/dialogue/routing.py), so
   everyday wording, typos and romanised Hindi / Nepali / Bengali / Sinhala reach the entry;
 - ``triage``: emergency-119, emergency-110, crisis-<kind>, calm, ordinary. A second net after the
-  rules: it may RAISE a level when it is confident, never lower one (bot/routing.py `assess`).
+  rules: it may RAISE a level when it is confident, never lower one (bot/dialogue/routing.py `assess`).
 
 Features are those of the search (bot/resources/search.py `features`: word tokens and per-script
 character n-grams of normalised text), hashed into a fixed number of buckets, so there is no
@@ -101,7 +101,7 @@ class TextClassifier:
     # ---- inference -------------------------------------------------------------------------------
     def predict(self, text: str, signals: Iterable[str] = ()) -> dict[str, Scores]:
         """{"route": Scores, "triage": Scores}; ``signals``: the triage signals found in the text
-        (bot/routing.py `signals_in`). Empty text gives the bias alone."""
+        (bot/dialogue/routing.py `signals_in`). Empty text gives the bias alone."""
         rows, values = text_features(text or "", self.buckets)
         logits = self._bias.copy()
         if len(rows):

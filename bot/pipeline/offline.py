@@ -14,14 +14,14 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 from bot.adapters.clock import ZoneClock, system_now
-from bot.content import ContentRegistry
+from bot.content.registry import ContentRegistry
+from bot.dialogue.turn import TurnContext
 from bot.domain import DomainExtras, make_domain_services
+from bot.pipeline.processing import EventProcessor
 from bot.ports import Profile, SendResult
-from bot.processing import EventProcessor
 from bot.settings import Settings
 from bot.store.database import make_session_factory
 from bot.store.models import Base
-from bot.turn import TurnContext
 
 
 class RecordingMessenger:
@@ -55,7 +55,7 @@ class OfflineBot:
         self.settings = settings
         self.sessions = make_session_factory(engine)
         self.content = ContentRegistry(settings.locales_dir, settings.flows_dir, settings.resources_dir)
-        from bot.classifier import load_classifier
+        from bot.dialogue.classifier import load_classifier
         self.extras = DomainExtras(classifier=load_classifier(settings.classifier_path))
         self.messenger = RecordingMessenger()
         self.clock = ZoneClock(settings.time_zone, now)

@@ -3,7 +3,7 @@
 Shared by the live bot and `python -m bot eval-faq`, so what is measured is what runs.
 
 Two layers decide, each readable on its own:
-- `assess`: the admin's triage rules first; then the learned classifier (bot/classifier.py) may
+- `assess`: the admin's triage rules first; then the learned classifier (bot/dialogue/classifier.py) may
   RAISE the level (none → crisis → emergency) when it is confident. It never lowers one. Used by
   both `route_text` and the SafetyResponder, so the live bot and the evaluation agree.
 - `route_text`: an urgent level goes to the safety answer; otherwise the BM25 search and the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.triage import LEVEL_RANK, NO_MATCH, TriageResult, canonical_text, strip_accents, triage
+from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, TriageResult, canonical_text, strip_accents, triage
 
 if TYPE_CHECKING:
     from bot.ports import Classifier
@@ -242,7 +242,7 @@ UNDERSTOOD_ROUTE_AT = 0.5
 def understood_offline(text: str, rules, classifier: Classifier | None, language_hint=None,
                        scores: dict | None = None) -> bool:
     """Is the message clearly understood without a translation? Without a classifier: its language
-    is clearly one of ours (bot/langdetect.py)."""
+    is clearly one of ours (bot/content/langdetect.py)."""
     if classifier is None:
         return bool(language_hint and language_hint(text))
     scores = scores or classify(text, rules, classifier)

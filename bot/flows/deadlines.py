@@ -13,7 +13,7 @@ Sources (see shared/content/facts_sources.md and resources/entries/national.yaml
 - Checkups: newborn home visit before 4 months; 1-month checkup at about 1 month (the
   hospital sets the day, so the bot gives the usual window of 4 to 6 weeks, open days only).
 
-Closed days (bot/office_days.py). A deadline set by a law or ordinance as a period, whose last
+Closed days (bot/flows/office_days.py). A deadline set by a law or ordinance as a period, whose last
 day falls on a day the office is closed, moves to the next open day:
 - to a city or ward office (birth registration, National Health Insurance): Local Autonomy Act
   (地方自治法) art. 4-2(4), "地方公共団体の休日の翌日をもつてその期限とみなす";
@@ -31,7 +31,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.office_days import is_office_closed, last_open_day_before, next_open_day
+from bot.flows.office_days import is_office_closed, last_open_day_before, next_open_day
 
 LATE_AFTER_DAYS = 60      # past this the bot hands off: the baby may already be without status
 

@@ -13,17 +13,17 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.adminmsg import msg
 from bot.cases.hours import DeskHours, load_desk_hours
+from bot.content.adminmsg import msg
+from bot.content.i18n import Catalog
+from bot.content.yamlfile import ProblemsError, load_yaml_with_lines
+from bot.dialogue.triage import TriageRules
+from bot.dialogue.triage_rules import load_triage_rules
 from bot.flows.loader import load_flows
 from bot.flows.model import FlowSet
-from bot.i18n import Catalog
 from bot.resources.lines import PhoneLines, load_phone_lines
 from bot.resources.loader import load_index
 from bot.resources.model import ResourceIndex
-from bot.triage import TriageRules
-from bot.triage_rules import load_triage_rules
-from bot.yamlfile import ProblemsError, load_yaml_with_lines
 
 log = logging.getLogger(__name__)
 

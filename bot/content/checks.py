@@ -6,10 +6,10 @@ from pathlib import Path
 from jinja2 import Environment, TemplateSyntaxError
 
 from bot import LOCALES
-from bot.adminmsg import did_you_mean, msg
-from bot.i18n import Catalog, CatalogError
-from bot.messages import MAX_LABEL_CHARS, MAX_TEXT_UTF16, utf16_len
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.content.adminmsg import did_you_mean, msg
+from bot.content.i18n import Catalog, CatalogError
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_LABEL_CHARS, MAX_TEXT_UTF16, utf16_len
 
 # Texts the code itself uses as button labels (flows' labels are checked with the flows).
 CODE_LABEL_KEYS = ("core.continue", "core.start_over", "core.keep_language", "core.more_languages",
@@ -69,7 +69,7 @@ def _where(refs, key: str, path: str) -> str:
 
 
 def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[str]:
-    from bot.content import ContentError, load_content
+    from bot.content.registry import ContentError, load_content
 
     problems: list[str] = []
     try:
@@ -96,7 +96,7 @@ def _rich_menu_problems(flows_dir: Path, catalog: Catalog | None) -> list[str]:
 
 
 def _triage_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:
-    from bot.triage_rules import check_triage_rules
+    from bot.dialogue.triage_rules import check_triage_rules
     triage_dir = flows_dir / "triage"
     if not triage_dir.exists():
         return [msg("triage.missing_dir", path=triage_dir)]

@@ -1,7 +1,7 @@
 """Ports inside a conversation turn: what `Conversation` needs from its collaborators.
 
-Each is a small protocol; the real classes (bot/cases/desk.py, bot/safety.py, bot/answering.py,
-bot/privacy.py, bot/store/conversations.py) satisfy them structurally, and bot/domain.py wires
+Each is a small protocol; the real classes (bot/cases/desk.py, bot/dialogue/safety.py, bot/dialogue/answering.py,
+bot/dialogue/privacy.py, bot/store/conversations.py) satisfy them structurally, and bot/domain.py wires
 them together for every turn.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from bot.cases.desk import Receipt
-    from bot.conversation import Conversation
+    from bot.dialogue.conversation import Conversation
+    from bot.dialogue.triage import TriageResult
+    from bot.dialogue.turn import TurnContext
     from bot.flows.engine import FlowState
     from bot.store.conversations import StoredConversation
     from bot.store.models import Case
-    from bot.triage import TriageResult
-    from bot.turn import TurnContext
 
 # Entry ids and a locale (and the user's municipality) -> LINE messages showing those entries.
 RenderEntries = Callable[..., list[dict]]

@@ -1,6 +1,6 @@
 """Safety triage, matching: is this message an emergency, a crisis, or a case for a person?
 
-Pure logic over compiled rules (bot/triage_rules.py reads and checks them from ``flows/triage/``).
+Pure logic over compiled rules (bot/dialogue/triage_rules.py reads and checks them from ``flows/triage/``).
 
 Every message is checked against the terms of ALL files, because people mix languages and pick
 the wrong one. Text and terms are compared in a canonical form (see ``canonical_text``): NFKC,

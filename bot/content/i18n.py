@@ -8,8 +8,8 @@ from pathlib import Path
 from jinja2 import Environment, StrictUndefined, TemplateError
 
 from bot import LOCALES
-from bot.localformat import format_date, format_number
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.content.localformat import format_date, format_number
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 FALLBACK_LOCALE = "en"
 

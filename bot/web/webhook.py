@@ -6,9 +6,9 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot.events import MAX_EVENT_DEPTH, clean_event
+from bot.pipeline.events import MAX_EVENT_DEPTH, clean_event
 from bot.ports import QueueUnavailableError
-from bot.signature import signature_is_valid
+from bot.web.signature import signature_is_valid
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)

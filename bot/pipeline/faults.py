@@ -51,7 +51,7 @@ def _direct_dependency(error: BaseException) -> str | None:
         return DATABASE
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError)):
         return REDIS
-    if type(error).__name__ == "DeliveryPendingError":          # bot.delivery: LINE 5xx/429/timeouts
+    if type(error).__name__ == "DeliveryPendingError":          # bot.pipeline.delivery: LINE 5xx/429/timeouts
         return LINE
     if type(error).__module__.startswith("google.api_core") and type(error).__name__ in {
             "DeadlineExceeded", "ServiceUnavailable", "TooManyRequests", "RetryError", "InternalServerError"}:

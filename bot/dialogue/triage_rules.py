@@ -5,7 +5,7 @@
 - ``<locale>.yaml`` (17 locales) and ``romaji.yaml``: per signal, the ``terms``, ``patterns``
   (regular expressions) and ``negations`` that recognise it in that language.
 
-Terms become regular expressions here; bot/triage.py matches messages against them. Every
+Terms become regular expressions here; bot/dialogue/triage.py matches messages against them. Every
 problem is reported as "path:line: what is wrong and how to fix it" (TriageRulesError).
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.adminmsg import did_you_mean, msg
-from bot.triage import (
+from bot.content.adminmsg import did_you_mean, msg
+from bot.dialogue.triage import (
     Rule,
     Signal,
     TriageRules,
@@ -35,7 +35,7 @@ LOCALES = ("ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", 
            "my", "si", "th", "hi", "bn")
 EXTRA_TERM_FILES = ("romaji",)          # romanised Japanese: applied like a locale, not required to be complete
 RULES_FILE = "rules.yaml"
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "flows" / "triage.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "flows" / "triage.schema.json"
 
 NEVER_LOWERED = ("emergency", "crisis")      # rules of these levels may not have `unless`
 CATEGORIES = {

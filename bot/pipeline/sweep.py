@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from bot.delivery import DeliveryPendingError
+from bot.pipeline.delivery import DeliveryPendingError
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK_KEY = "bot:sweep-lock"
