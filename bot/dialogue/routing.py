@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, TriageResult, canonical_text, strip_accents, triage
 
 if TYPE_CHECKING:
-    from bot.ports import Classifier
+    from bot.ports import Classifier, Translator
     from bot.resources.model import ResourceIndex
     from bot.resources.search import SearchResult
 
@@ -278,7 +278,7 @@ class TurnTranslation:
     """The English translation of a turn's message, asked for at most once and shared by the
     safety check and the answers (the translator itself also caches in Redis)."""
 
-    def __init__(self, translator):
+    def __init__(self, translator: Translator):
         self._translator = translator
         self._done: dict[str, str | None] = {}
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.dialogue.ui import parse_postback
 from bot.inbox.labels import language_label
+
+if TYPE_CHECKING:
+    from bot.content.registry import Content
 
 VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)[^}]*}}")
 COMMAND_KEYS = {"menu": "menu.main", "person": "menu.person", "language": "menu.language",
@@ -31,7 +35,7 @@ class _Pattern:
 class Gloss:
     """Japanese for one content set; patterns are compiled per locale on first use."""
 
-    def __init__(self, content):
+    def __init__(self, content: Content):
         self._content = content
         self._catalog = content.catalog
         self._exact: dict[str, dict[str, str]] = {}

@@ -154,7 +154,7 @@ class EventProcessor:
 class _LoadingIndicator:
     """Shows LINE's loading animation only when handling takes longer than `after_s`."""
 
-    def __init__(self, show, user_id, after_s):
+    def __init__(self, show: Callable[[str], None] | None, user_id: str | None, after_s: float):
         self._timer = threading.Timer(after_s, show, (user_id,)) if show else None
 
     def __enter__(self):

@@ -12,8 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.pipeline.delivery import DeliveryPendingError
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 SWEEP_LOCK_KEY = "bot:sweep-lock"
@@ -26,7 +30,7 @@ class SweepResult:
 
 
 class Sweeper:
-    def __init__(self, services):
+    def __init__(self, services: Services):
         self._services = services
         self._settings = services.settings
 
