@@ -126,7 +126,8 @@ class EventProcessor:
             ctx.after_commit = []
         if user:
             # Without consent only the language is kept: the message is logged without its text.
-            record_inbound(session, user, event, event_id, keep_content=state is not None and state.consent is True)
+            consented = ctx.user is not None and ctx.user.consent is True
+            record_inbound(session, user, event, event_id, keep_content=consented)
             record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
         reply_token = event.get("replyToken")
         session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
