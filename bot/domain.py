@@ -17,7 +17,7 @@ from bot.dialogue.conversation import Conversation, ConversationDeps
 from bot.dialogue.privacy import PrivacyDesk
 from bot.dialogue.routing import TurnTranslation, assess_message
 from bot.dialogue.safety import SafetyResponder
-from bot.dialogue.turn import UserState
+from bot.dialogue.turn import TurnServices, UserState
 from bot.ports import Classifier, Clock, LiveFeed, TaskQueue, Translator
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
@@ -37,7 +37,7 @@ class DomainExtras(TypedDict, total=False):
 
 
 def make_domain_services(settings: Settings, session: Session, content: Content, clock: Clock,
-                         extra: DomainExtras | None = None, user: UserState | None = None) -> dict:
+                         extra: DomainExtras | None = None, user: UserState | None = None) -> TurnServices:
     """`extra` carries what the composition root built once: the task queue, the translators, the
     classifier and the inbox's live feed (bot/services.py); `user` is the turn's user, so every
     answer (safety hotlines too) shows the offices of their municipality.
@@ -65,7 +65,7 @@ def make_domain_services(settings: Settings, session: Session, content: Content,
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
         municipalities=content.municipalities,
     )
-    return {"conversation": Conversation(deps), "cases": cases}
+    return TurnServices(conversation=Conversation(deps), cases=cases)
 
 
 def _turn_translation(translator: Translator | None) -> TurnTranslation | None:

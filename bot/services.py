@@ -22,9 +22,9 @@ from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
 from bot.cases.live import RedisLiveFeed
-from bot.content.registry import ContentRegistry
+from bot.content.registry import Content, ContentRegistry
 from bot.dialogue.classifier import load_classifier
-from bot.dialogue.turn import TurnContext, UserState
+from bot.dialogue.turn import TurnContext, TurnServices, UserState
 from bot.domain import DomainExtras, make_domain_services
 from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
@@ -83,7 +83,7 @@ class Services:
                            default_locale=self.settings.default_locale, now=self.clock.now,
                            services=self.domain_services(session, content, user))
 
-    def domain_services(self, session: Session, content, user: UserState | None = None) -> dict:
+    def domain_services(self, session: Session, content: Content, user: UserState | None = None) -> TurnServices:
         return make_domain_services(self.settings, session, content, self.clock, extra=self.extras, user=user)
 
     def event_processor(self) -> EventProcessor:

@@ -8,10 +8,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 from bot.content.i18n import FALLBACK_LOCALE, Catalog
 from bot.dialogue.messages import text_message
 from bot.ports import Messenger, Profile
+
+if TYPE_CHECKING:
+    from bot.cases.desk import CaseDesk
+    from bot.dialogue.conversation import Conversation
+
+
+class TurnServices(TypedDict, total=False):
+    """The domain services of one turn (bot/domain.py builds them with the turn's session)."""
+    conversation: Conversation
+    cases: CaseDesk
 
 
 @dataclass
@@ -37,7 +48,7 @@ class TurnContext:
     default_locale: str = FALLBACK_LOCALE
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     outgoing: list[dict] = field(default_factory=list)
-    services: dict = field(default_factory=dict)   # optional domain services (flows, index, cases...)
+    services: TurnServices = field(default_factory=lambda: TurnServices())
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # e.g. notify advisors
     outcome: dict | None = None      # what the turn decided (answer, suggest, handoff...): eval and stats
 
@@ -64,5 +75,11 @@ class TurnContext:
             return None
         return self.messenger.get_profile(self.user.line_user_id)
 
-    def service(self, name: str):
-        return self.services.get(name)
+    @overload
+    def service(self, name: Literal["conversation"]) -> Conversation: ...
+    @overload
+    def service(self, name: Literal["cases"]) -> CaseDesk: ...
+
+    def service(self, name: Literal["conversation", "cases"]) -> Conversation | CaseDesk:
+        """A domain service of this turn; every turn the worker or the offline tools run has both."""
+        return self.services[name]
