@@ -281,7 +281,7 @@ def temp_dir(prefix: str) -> tempfile.TemporaryDirectory:
 
 def signed_request(body: bytes, path: str = "/callback") -> bytes:
     """The complete bytes of one POST, signed now so nothing is computed while timing."""
-    from bot.signature import sign
+    from bot.web.signature import sign
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"X-Line-Signature: {sign(body, SECRET)}\r\nContent-Length: {len(body)}\r\n\r\n")
     return head.encode() + body

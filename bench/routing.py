@@ -8,7 +8,7 @@ Same run, same messages, interleaved so background load hits every variant alike
 - classifier:  the classifier's prediction alone (triage signals + features + both heads);
 - full:        route_text with rules, classifier and search fused (what the bot runs).
 Messages: a sample of training/*.yaml (all categories, 17 languages) and eval/dev.yaml; never
-eval/heldout. Start cost: a fresh process imports numpy and bot.classifier and loads the model,
+eval/heldout. Start cost: a fresh process imports numpy and bot.dialogue.classifier and loads the model,
 timing each step and reading its resident memory before and after.
 
     .venv/bin/python bench/routing.py [--json] [--messages 1500]
@@ -53,10 +53,10 @@ def messages(count: int) -> list[tuple[str, str]]:
 
 
 def latency(count: int) -> dict:
-    from bot.classifier import load_classifier
+    from bot.dialogue.classifier import load_classifier
     from bot.resources.loader import load_index
-    from bot.routing import classify, route_text
-    from bot.triage import load_triage_rules
+    from bot.dialogue.routing import classify, route_text
+    from bot.dialogue.triage_rules import load_triage_rules
     index = load_index(ROOT / "resources")
     rules = load_triage_rules(ROOT / "flows" / "triage")
     model = load_classifier()
@@ -92,13 +92,13 @@ def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize() / 1e6
 t0, m0 = time.perf_counter(), rss()
-import numpy, bot.classifier
+import numpy, bot.dialogue.classifier
 t1, m1 = time.perf_counter(), rss()
-model = bot.classifier.load_classifier()
+model = bot.dialogue.classifier.load_classifier()
 t2, m2 = time.perf_counter(), rss()
 model.predict("warm up")
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "import_mb": m1 - m0, "load_mb": m2 - m1,
-                  "file_mb": bot.classifier.MODEL_PATH.stat().st_size / 1e6}))
+                  "file_mb": bot.dialogue.classifier.MODEL_PATH.stat().st_size / 1e6}))
 """
 
 
@@ -133,7 +133,7 @@ def render(figures: dict) -> str:
     m, start = figures["machine"], figures["start"]
     lines = [f"machine: {m}", f"load average (1 min): {figures['load_average_before']} before, "
                               f"{figures['load_average_after']} after",
-             f"model start cost (median of 5 fresh processes): import numpy + bot.classifier "
+             f"model start cost (median of 5 fresh processes): import numpy + bot.dialogue.classifier "
              f"{start['import_s'] * 1000:.0f} ms / {start['import_mb']:.1f} MB, load {start['load_s'] * 1000:.0f} ms / "
              f"{start['load_mb']:.1f} MB; total {start['total_s']:.2f} s (budget {START_BUDGET_S:.0f} s), "
              f"{start['total_mb']:.0f} MB (budget {MEMORY_BUDGET_MB:.0f} MB); file {start['file_mb']:.1f} MB"]

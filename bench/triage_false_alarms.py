@@ -25,7 +25,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.triage import load_triage_rules, triage  # noqa: E402
+from bot.dialogue.triage_rules import load_triage_rules  # noqa: E402
+from bot.dialogue.triage import triage  # noqa: E402
 
 EVAL_DEV = REPO / "eval" / "dev.yaml"
 RANK = {"none": 0, "advisor": 1, "crisis": 2, "emergency": 3}

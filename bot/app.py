@@ -9,10 +9,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.adapters.redis_persistence import check_redis_persistence
 from bot.inbox import register_inbox
-from bot.logsafe import install_log_scrubbing
+from bot.pipeline.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError, load_settings
-from bot.webhook import bp as webhook_bp
+from bot.web.webhook import bp as webhook_bp
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.trusted_proxy_hops:
         # The login rate limit keys on the client's address: take it from exactly the
         # X-Forwarded-For entries our own proxies add, never from what a client could write.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=1)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add middleware
+            app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=1)
 
     app.register_blueprint(webhook_bp)
     register_inbox(app, services)

@@ -15,7 +15,7 @@ COMMAND_MODULES = (
     "bot.commands.users",
     "bot.commands.dead_letters",
     "bot.resources.cli",
-    "bot.evaluation",
+    "bot.dialogue.evaluation",
     "bot.richmenu.cli",
     "bot.commands.classifier",
 )

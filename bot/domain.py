@@ -6,24 +6,38 @@ admin's tryout run exactly the same logic.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy.orm import Session
 
-from bot.answering import IndexAnswerer
 from bot.cases.desk import CaseDesk
-from bot.conversation import Conversation, ConversationDeps
-from bot.langdetect import clear_language_of
-from bot.ports import Clock
-from bot.privacy import PrivacyDesk
-from bot.routing import TurnTranslation, assess_message
-from bot.safety import SafetyResponder
+from bot.content.langdetect import clear_language_of
+from bot.dialogue.answering import IndexAnswerer
+from bot.dialogue.conversation import Conversation, ConversationDeps
+from bot.dialogue.privacy import PrivacyDesk
+from bot.dialogue.routing import TurnTranslation, assess_message
+from bot.dialogue.safety import SafetyResponder
+from bot.dialogue.turn import TurnServices, UserState
+from bot.ports import Classifier, Clock, LiveFeed, TaskQueue, Translator
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
 from bot.store.questions import SqlQuestionLog
 
+if TYPE_CHECKING:
+    from bot.content.registry import Content
 
-def make_domain_services(settings: Settings, session: Session, content, clock: Clock,
-                         extra: dict | None = None, user=None) -> dict:
+
+class DomainExtras(TypedDict, total=False):
+    """What the composition root builds once and every turn shares (absent: that part is off)."""
+    tasks: TaskQueue
+    translator: Translator
+    pivot_translator: Translator          # the safety net's and the search's English, with a short timeout
+    classifier: Classifier | None
+    live: LiveFeed
+
+
+def make_domain_services(settings: Settings, session: Session, content: Content, clock: Clock,
+                         extra: DomainExtras | None = None, user: UserState | None = None) -> TurnServices:
     """`extra` carries what the composition root built once: the task queue, the translators, the
     classifier and the inbox's live feed (bot/services.py); `user` is the turn's user, so every
     answer (safety hotlines too) shows the offices of their municipality.
@@ -31,7 +45,7 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
     `clock` gives UTC for storage and Japan's date for everything a person reads.
     """
     now = clock.now
-    extra = extra or {}
+    extra = extra or DomainExtras()
     tasks = extra.get("tasks")
     classifier = extra.get("classifier")
     translation = _turn_translation(extra.get("pivot_translator") or extra.get("translator"))
@@ -51,10 +65,10 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
         municipalities=content.municipalities,
     )
-    return {"conversation": Conversation(deps), "cases": cases}
+    return TurnServices(conversation=Conversation(deps), cases=cases)
 
 
-def _turn_translation(translator) -> TurnTranslation | None:
+def _turn_translation(translator: Translator | None) -> TurnTranslation | None:
     """One translation per message for this turn; None without a real translator."""
     if translator is None or not getattr(translator, "translates", False):
         return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.runtime import current_services
+from bot.pipeline.runtime import current_services
 from bot.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ def drain_partition(partition: str) -> int:
     worker pauses while the database is down, and the sweep drains again once it is back.
     An error of the event's own is raised, so RQ retries the job.
     """
-    from bot.faults import DATABASE, REDIS, dependency_of
+    from bot.pipeline.faults import DATABASE, REDIS, dependency_of
     services = current_services()
     try:
         return services.event_processor().drain(partition)
@@ -56,7 +56,7 @@ def erase_user_data(line_user_id: str, locale: str) -> dict:
     """The user's "delete my data": erase, then tell them it is done (sent without storing it)."""
     import uuid
 
-    from bot.messages import text_message
+    from bot.dialogue.messages import text_message
     from bot.store.erase import erase_user
     from bot.store.users import RETRY_KEY_NAMESPACE
 
@@ -73,7 +73,7 @@ def run_retention_job() -> int:
     """Daily: delete what is older than MESSAGE_RETENTION_DAYS, then schedule the next run."""
     from datetime import timedelta
 
-    from bot.retention import RETENTION_JOB_ID, run_retention
+    from bot.store.retention import RETENTION_JOB_ID, run_retention
 
     services = current_services()
     now = utcnow()
@@ -97,7 +97,7 @@ def alert_admins(subject: str, body: str) -> int:
 
 def refresh_line_quota() -> bool:
     """Hourly: read LINE's message quota (dashboard, 80 %/95 % warnings), then schedule the next run."""
-    from bot.quota import QUOTA_JOB_ID, REFRESH_AFTER
+    from bot.pipeline.quota import QUOTA_JOB_ID, REFRESH_AFTER
 
     services = current_services()
     read = services.quota.refresh() is not None

@@ -5,9 +5,14 @@ SQLAlchemy, Google Cloud Translation); tests use the same adapters against local
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
-from typing import Protocol
+from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bot.adapters.notify import CaseNotice
+    from bot.dialogue.classifier import Scores
 
 
 class QueueUnavailableError(Exception):
@@ -48,8 +53,21 @@ class EventQueue(Protocol):
     def ping(self) -> bool: ...
 
 
+class PartitionInbox(Protocol):
+    """Each user's waiting events in order, drained under a per-user lock (bot/adapters/redis_queue.py)."""
+    def new_owner(self) -> str: ...
+    def acquire(self, partition: str, owner: str) -> bool: ...
+    def refresh(self, partition: str, owner: str) -> None: ...
+    def release(self, partition: str, owner: str) -> None: ...
+    def peek(self, partition: str) -> str | None: ...
+    def ack(self, partition: str, raw: str) -> None: ...
+    def length(self, partition: str) -> int: ...
+    def note_failure(self, raw: str) -> int: ...
+    def dead_letter(self, raw: str, reason: str, partition: str | None = None) -> None: ...
+
+
 class Translator(Protocol):
-    def translate(self, text: str, target: str, source: str | None = None) -> "Translation": ...
+    def translate(self, text: str, target: str, source: str | None = None) -> Translation: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,8 @@ class Translation:
 
 class Clock(Protocol):
     """Time as people in Japan live it. Store `now()` (UTC); show `today()` and `local(...)`."""
-    zone: tzinfo
+    @property
+    def zone(self) -> tzinfo: ...
 
     def now(self) -> datetime:
         """This moment, timezone-aware, in UTC (what the database stores)."""
@@ -76,3 +95,20 @@ class Clock(Protocol):
 class LiveFeed(Protocol):
     """Tells open inbox pages what changed (a new case, a message, an escalation) within a second."""
     def publish(self, kind: str, case_id: int, **data) -> None: ...
+
+
+class TaskQueue(Protocol):
+    """Background jobs with retries (notifications, escalations, erasure, inbox translations)."""
+    def enqueue(self, function_path: str, *args: Any) -> None: ...
+    def enqueue_in(self, delay: timedelta, function_path: str, *args: Any, job_id: str | None = None) -> None: ...
+
+
+class Notifier(Protocol):
+    """Tells the advisors' team outside the inbox (e-mail, a chat webhook)."""
+    def notify(self, notice: CaseNotice) -> None: ...
+    def alert(self, subject: str, body: str) -> None: ...
+
+
+class Classifier(Protocol):
+    """Probabilities per label family (triage level, entry...) for a message; see bot/dialogue/classifier.py."""
+    def predict(self, text: str, signals: Iterable[str] = ()) -> dict[str, Scores]: ...

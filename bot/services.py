@@ -7,37 +7,36 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.clock import ZoneClock
+from bot.adapters.dead_letters import RedisDeadLetters
 from bot.adapters.line import LineMessenger
 from bot.adapters.line_multicast import LineMulticaster
 from bot.adapters.line_quota import LineQuotaReader
 from bot.adapters.line_richmenu import LineRichMenus
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
+from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.adapters.tasks import RqTaskQueue
 from bot.adapters.translate import CachedTranslator, CloudTranslator, NoneTranslator
-from bot.adapters.dead_letters import RedisDeadLetters
-from bot.adapters.redis_queue import RedisPartitionInbox, RqEventQueue
 from bot.cases.live import RedisLiveFeed
-from bot.classifier import load_classifier
-from bot.content import ContentRegistry
-from bot.delivery import Delivery
+from bot.content.registry import Content, ContentRegistry
+from bot.dialogue.classifier import load_classifier
+from bot.dialogue.turn import TurnContext, TurnServices, UserState
+from bot.domain import DomainExtras, make_domain_services
 from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
-from bot.domain import make_domain_services
-from bot.ports import Clock
-from bot.faults import DATABASE, REDIS, DependencyWatch
-from bot.processing import EventProcessor
-from bot.quota import QuotaMonitor
+from bot.pipeline.delivery import Delivery
+from bot.pipeline.faults import DATABASE, REDIS, DependencyWatch
+from bot.pipeline.processing import EventProcessor
+from bot.pipeline.quota import QuotaMonitor
+from bot.ports import Classifier, Clock, Notifier, Translator
 from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
 from bot.store.database import database_ok, make_engine, make_session_factory
-from bot.turn import TurnContext, UserState
 
 
 @dataclass
@@ -55,21 +54,20 @@ class Services:
     inbox_sessions: RedisInboxSessions
     inbox_translations: InboundTranslations
     quota: QuotaMonitor
-    translator: Any = None
+    translator: Translator | None = None
     clock: Clock = field(default_factory=ZoneClock)
-    preview_translator: Any = None       # the advisor's reply preview: in a web request, so a shorter timeout
-    classifier: Any = None
-    notifiers: list = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    preview_translator: Translator | None = None   # the advisor's reply preview: in a web request, so a shorter timeout
+    classifier: Classifier | None = None
+    notifiers: list[Notifier] = field(default_factory=list)
+    extras: DomainExtras = field(default_factory=lambda: DomainExtras())
     rich_menus: LineRichMenus | None = None
     rich_menu_links: RichMenuLinks | None = None
     multicaster: LineMulticaster | None = None     # announcements (bot/announce/)
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
-    watch: DependencyWatch | None = None
+    watch: DependencyWatch = field(init=False)      # built from this object's own probes
 
     def __post_init__(self) -> None:
-        if self.watch is None:
-            self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
+        self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
 
     @property
     def dead_letters(self) -> RedisDeadLetters:
@@ -87,7 +85,7 @@ class Services:
                            default_locale=self.settings.default_locale, now=self.clock.now,
                            services=self.domain_services(session, content, user))
 
-    def domain_services(self, session: Session, content, user: UserState | None = None) -> dict:
+    def domain_services(self, session: Session, content: Content, user: UserState | None = None) -> TurnServices:
         return make_domain_services(self.settings, session, content, self.clock, extra=self.extras, user=user)
 
     def event_processor(self) -> EventProcessor:
@@ -132,9 +130,10 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         tasks=tasks, translator=translator, clock=ZoneClock(settings.time_zone),
         preview_translator=build_translator(settings, connection, settings.translate_preview_timeout_s),
         inbox_sessions=RedisInboxSessions(connection, settings.inbox_idle_minutes),
-        inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier, notifiers=build_notifiers(settings),
-        extras={"tasks": tasks, "translator": translator, "pivot_translator": pivot_translator,
-                "classifier": classifier, "live": RedisLiveFeed(connection)},
+        inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier,
+        notifiers=build_notifiers(settings),
+        extras=DomainExtras(tasks=tasks, translator=translator, pivot_translator=pivot_translator,
+                            classifier=classifier, live=RedisLiveFeed(connection)),
     )
     services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
                                         settings.line_channel_access_token, settings.line_timeout_s)
@@ -148,10 +147,12 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
 
 def build_quota_monitor(settings: Settings, connection: redis.Redis, tasks: RqTaskQueue) -> QuotaMonitor:
     reader = LineQuotaReader(settings.line_api_host, settings.line_channel_access_token, settings.line_timeout_s)
-    return QuotaMonitor(connection, reader, alert=lambda subject, body: tasks.enqueue("bot.jobs.alert_admins", subject, body))
+    def alert(subject: str, body: str) -> None:
+        tasks.enqueue("bot.jobs.alert_admins", subject, body)
+    return QuotaMonitor(connection, reader, alert=alert)
 
 
-def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0):
+def build_translator(settings: Settings, connection: redis.Redis, timeout_s: float = 10.0) -> Translator:
     if settings.translate_backend != "google":
         return NoneTranslator()
     credentials = None
@@ -164,8 +165,8 @@ def build_translator(settings: Settings, connection: redis.Redis, timeout_s: flo
     return CachedTranslator(cloud, connection, ttl_s=settings.translation_cache_days * 24 * 3600)
 
 
-def build_notifiers(settings: Settings) -> list:
-    notifiers: list = []
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    notifiers: list[Notifier] = []
     if settings.smtp_host:
         notifiers.append(SmtpNotifier(settings.smtp_host, settings.smtp_port, settings.notify_email_from,
                                       list(settings.notify_email_to), settings.smtp_username,

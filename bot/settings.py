@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 from bot import LOCALES
 
@@ -169,9 +170,12 @@ def _data_host_default(env: Mapping[str, str]) -> str:
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     """Build Settings from `env` (default: os.environ); `overrides` win (tests, `python -m bot dev`)."""
     env = os.environ if env is None else env
-    values = dict(
-        line_channel_secret=_require(env, "LINE_CHANNEL_SECRET", "copy the channel secret from the LINE Developers console (Basic settings)."),
-        line_channel_access_token=_require(env, "LINE_CHANNEL_ACCESS_TOKEN", "issue a long-lived channel access token in the LINE Developers console (Messaging API tab)."),
+    values: dict[str, Any] = dict(
+        line_channel_secret=_require(env, "LINE_CHANNEL_SECRET",
+                                     "copy the channel secret from the LINE Developers console (Basic settings)."),
+        line_channel_access_token=_require(env, "LINE_CHANNEL_ACCESS_TOKEN",
+                                           "issue a long-lived channel access token in the LINE Developers console "
+                                           "(Messaging API tab)."),
         line_api_host=_url(env, "LINE_API_HOST", LINE_API_DEFAULT, ("http://", "https://")),
         # A fake LINE server (tests, dev) serves both hosts, so the data host follows LINE_API_HOST.
         line_api_data_host=_url(env, "LINE_API_DATA_HOST", _data_host_default(env), ("http://", "https://")),
@@ -202,7 +206,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         notify_email_to=tuple(a.strip() for a in env.get("NOTIFY_EMAIL_TO", "").split(",") if a.strip()),
     )
     if values["smtp_host"] and not (values["notify_email_from"] and values["notify_email_to"]):
-        raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) are needed too")
+        raise SettingsError("SMTP_HOST is set, so NOTIFY_EMAIL_FROM and NOTIFY_EMAIL_TO (comma-separated) "
+                            "are needed too")
     values.update(_outage_settings(env))
     if env.get("CLASSIFIER_MODEL"):
         values["classifier_path"] = Path(env["CLASSIFIER_MODEL"])
@@ -220,7 +225,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
     if values["translate_backend"] not in {"none", "google"}:
         raise SettingsError(f"TRANSLATE_BACKEND={values['translate_backend']!r} must be 'none' or 'google'")
     if values["translate_backend"] == "google" and not values["google_project"]:
-        raise SettingsError("TRANSLATE_BACKEND=google needs GOOGLE_CLOUD_PROJECT (the Cloud project id that has the Translation API enabled)")
+        raise SettingsError("TRANSLATE_BACKEND=google needs GOOGLE_CLOUD_PROJECT "
+                            "(the Cloud project id that has the Translation API enabled)")
     known = {f.name for f in fields(Settings)}
     values.update({k: v for k, v in overrides.items() if k in known})
     return Settings(**values)

@@ -1,7 +1,7 @@
 """follow: a parent added the bot (or unblocked it). Greet in their language, offer the choice."""
-from bot.languages import match_locale
-from bot.turn import TurnContext
-from bot.ui import language_picker
+from bot.content.languages import match_locale
+from bot.dialogue.turn import TurnContext
+from bot.dialogue.ui import language_picker
 
 
 def handle_follow(ctx: TurnContext) -> None:

@@ -1,5 +1,5 @@
 """message: text goes to the conversation (safety triage first); other kinds get a short, kind answer."""
-from bot.turn import TurnContext
+from bot.dialogue.turn import TurnContext
 
 ANSWERED_KINDS = {"image", "video", "audio", "file", "location", "sticker"}
 

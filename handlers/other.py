@@ -2,7 +2,7 @@
 
 Only `join` gets an answer: the bot is for private one-to-one chats, and says so once.
 """
-from bot.turn import TurnContext
+from bot.dialogue.turn import TurnContext
 
 
 def handle_other(ctx: TurnContext) -> None:

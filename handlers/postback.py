@@ -1,7 +1,7 @@
 """postback: a button was tapped. Language buttons are handled here; the rest go to the conversation."""
-from bot.languages import match_locale
-from bot.turn import TurnContext
-from bot.ui import language_picker, parse_postback
+from bot.content.languages import match_locale
+from bot.dialogue.turn import TurnContext
+from bot.dialogue.ui import language_picker, parse_postback
 
 
 def handle_postback(ctx: TurnContext) -> None:

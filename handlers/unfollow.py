@@ -1,5 +1,5 @@
 """unfollow: the user blocked the bot. Remember it, send nothing (LINE would refuse anyway)."""
-from bot.turn import TurnContext
+from bot.dialogue.turn import TurnContext
 
 
 def handle_unfollow(ctx: TurnContext) -> None:

@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PYTHONDONTWRITEBYTECODE=1
+# Types and lint first (configuration in pyproject.toml): seconds, and they name the line at fault.
+.venv/bin/python -m mypy
+.venv/bin/python -m ruff check
 # Content checks first: a broken flow, locale or index entry fails the run with file:line errors.
 .venv/bin/python -m bot flows check
 .venv/bin/python -m bot resources check

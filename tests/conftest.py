@@ -78,7 +78,7 @@ def settings(tmp_path, redis_server, fake_line, database_url):
 @pytest.fixture(scope="session")
 def shared_content():
     """Loading all content takes seconds; tests that do not edit it share one loaded set."""
-    from bot.content import ContentRegistry
+    from bot.content.registry import ContentRegistry
     from bot.settings import PROJECT_ROOT
     return ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.adminmsg import MESSAGES_FILE, admin_language
-from bot.checks import check_all
-from bot.content import ContentRegistry
+from bot.content.adminmsg import MESSAGES_FILE, admin_language
+from bot.content.checks import check_all
+from bot.content.registry import ContentRegistry
 from tests.test_flows import REPO, copy_content
 from tests.test_resource_index import write_resources
 

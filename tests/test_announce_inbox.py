@@ -12,7 +12,7 @@ from bot.adapters.tasks import TASK_QUEUE
 from bot.devtools.fake_translate import FakeTranslateServer
 from bot.store.announcements import Announcement, AnnouncementTranslation
 from bot.store.models import AuditEntry, User
-from bot.worker import run_worker
+from bot.pipeline.worker import run_worker
 from tests.conftest import make_settings
 from tests.test_inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401  (fixtures)
 

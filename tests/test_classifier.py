@@ -12,12 +12,13 @@ import sys
 
 import pytest
 
-import bot.routing as routing
-from bot.classifier import MODEL_PATH, TextClassifier, load_classifier
-from bot.evaluation import evaluate, load_questions, summarise
+import bot.dialogue.routing as routing
+from bot.dialogue.classifier import MODEL_PATH, TextClassifier, load_classifier
+from bot.dialogue.evaluation import evaluate, load_questions, summarise
 from bot.resources.loader import load_index
-from bot.routing import assess, route_text
-from bot.triage import TriageResult, load_triage_rules
+from bot.dialogue.routing import assess, route_text
+from bot.dialogue.triage import TriageResult
+from bot.dialogue.triage_rules import load_triage_rules
 from tests.conftest import REPO
 
 HELDOUT = REPO / "eval" / "heldout"
@@ -87,7 +88,7 @@ class _Says:
     """A stand-in classifier with fixed triage probabilities (the real one is tested above)."""
 
     def __init__(self, **probabilities):
-        from bot.classifier import Scores
+        from bot.dialogue.classifier import Scores
         ranked = tuple(sorted(probabilities.items(), key=lambda item: -item[1]))
         self.scores = {"triage": Scores(ranked), "route": Scores((("emergency-119", 1.0),))}
 
@@ -117,7 +118,7 @@ def test_a_raise_borrows_the_numbers_of_the_admins_rule(monkeypatch, rules):
 def test_the_safety_answer_uses_the_same_assessment(tmp_path):
     """The live path (SafetyResponder through the conversation) raises as route_text does."""
     from bot.commands.content import offline_settings
-    from bot.offline import OfflineBot
+    from bot.pipeline.offline import OfflineBot
     bot = OfflineBot(offline_settings())
     emergency_text = bot.content.current().catalog.text("id", "danger.emergency.general")
 
@@ -228,7 +229,7 @@ def _bot_with_translator(server, timeout_s: float = 2.0):
 
     from bot.adapters.translate import CloudTranslator
     from bot.commands.content import offline_settings
-    from bot.offline import OfflineBot
+    from bot.pipeline.offline import OfflineBot
     bot = OfflineBot(offline_settings())
     bot.extras["pivot_translator"] = CloudTranslator("demo", "global", api_endpoint=server.url,
                                                      credentials=AnonymousCredentials(), timeout_s=timeout_s)

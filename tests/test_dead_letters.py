@@ -33,7 +33,7 @@ def _broken_event(services, user_id: str) -> str:
 
 
 def test_an_outage_never_counts_toward_setting_an_event_aside(bot, services, monkeypatch):
-    from bot import processing
+    from bot.pipeline import processing
     assert bot.post(text_event("Uoutage", "hello")).status_code == 200
 
     def database_gone(*args, **kwargs):
@@ -112,7 +112,7 @@ def test_dead_letter_command_lists_replays_and_drops(settings, services, fake_li
     assert drop.returncode == 1 and "nosuchid" in drop.stdout
     assert json.loads(_cli(settings, "list", "--json").stdout) == []
 
-    from bot.worker import run_worker
+    from bot.pipeline.worker import run_worker
     run_worker(services, burst=True)                      # the replayed event is handled now
     assert len(fake_line.messages_to("Ucli1")) == 1
     assert fake_line.messages_to("Ucli2") == []
@@ -186,7 +186,7 @@ def test_the_inbox_shows_how_long_answers_have_waited_for_line(bot, services, cl
 
 def test_the_daily_retention_job_erases_set_aside_events_older_than_the_retention(services):
     from bot.jobs import run_retention_job
-    from bot.runtime import using_services
+    from bot.pipeline.runtime import using_services
     services.dead_letters.add(_old_text_event("Uancient", "old text"), "Uancient", "RuntimeError",
                               now=time.time() - 20 * 24 * 3600)
     services.inbox.dead_letter(_old_text_event("Urecent", "new text"), "RuntimeError")

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bot.routing as routing
+import bot.dialogue.routing as routing
 from bot.cli import main as cli
-from bot.evaluation import Outcome, summarise
+from bot.dialogue.evaluation import Outcome, summarise
 from bot.resources.loader import load_index
-from bot.routing import route_text
-from bot.triage import NO_MATCH, TriageResult, load_triage_rules
+from bot.dialogue.routing import route_text
+from bot.dialogue.triage import NO_MATCH, TriageResult
+from bot.dialogue.triage_rules import load_triage_rules
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL_DEV = REPO / "eval" / "dev.yaml"
@@ -130,7 +131,7 @@ def test_eval_command_text_report(tmp_path, capsys):
 
 @pytest.mark.skipif(not EVAL_DEV.exists(), reason="shared development question set not present")
 def test_development_set_meets_the_targets(index, rules):
-    from bot.evaluation import evaluate, load_questions
+    from bot.dialogue.evaluation import evaluate, load_questions
     summary = summarise(evaluate(load_questions(EVAL_DEV), index, rules))
     assert summary["top1_accuracy"] >= 0.90
     assert summary["emergency_recall"] == 1.0

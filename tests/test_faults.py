@@ -100,7 +100,7 @@ def test_line_keeps_failing_the_message_stays_pending_and_the_event_queued(bot, 
 
 
 def test_database_unavailable_nothing_half_written_then_handled_once(bot, services, monkeypatch):
-    from bot import processing
+    from bot.pipeline import processing
     assert bot.post(text_event("Udb", "hello")).status_code == 200
     original = processing.record_inbound
 
@@ -138,7 +138,7 @@ def test_fuzzed_callback_never_5xx_and_the_worker_survives(bot, body, sign):
     response = bot.client.post("/callback", data=body, headers=headers)
     assert response.status_code < 500
     bot.services.event_processor().drain                  # noqa: B018 - the attribute exists
-    from bot.worker import run_worker
+    from bot.pipeline.worker import run_worker
     run_worker(bot.services, burst=True)
     assert bot.services.inbox.backlog() == 0
 

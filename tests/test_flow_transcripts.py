@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 
 from bot import LOCALES
-from bot.content import load_content
+from bot.content.registry import load_content
 from bot.flows.engine import FlowEngine, FlowState
-from bot.messages import MAX_LABEL_CHARS, utf16_len
+from bot.dialogue.messages import MAX_LABEL_CHARS, utf16_len
 from tests.conftest import REPO
 
 TODAY = date(2026, 11, 23)

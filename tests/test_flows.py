@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import ContentError, ContentRegistry, load_content
-from bot.deadlines import add_months, birth_date_problem, birth_deadlines
+from bot.content.registry import ContentError, ContentRegistry, load_content
+from bot.flows.deadlines import add_months, birth_date_problem, birth_deadlines
 from bot.flows.inputs import parse_date, parse_number, parse_yes_no
 from tests.conftest import REPO
 
@@ -103,8 +103,8 @@ def test_unknown_step_and_missing_text_are_reported(tmp_path):
 
 
 def test_too_long_label_is_reported_with_its_line(tmp_path):
-    from bot.checks import check_catalog
-    from bot.i18n import Catalog
+    from bot.content.checks import check_catalog
+    from bot.content.i18n import Catalog
     locales, _, _ = copy_content(tmp_path)
     path = locales / "en.yaml"
     path.write_text(path.read_text().replace("  person: Talk to a person", "  person: Talk to a person from our team now"))

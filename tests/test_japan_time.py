@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from bot.adapters.clock import ZoneClock, fixed_clock
-from bot.deadlines import birth_deadlines, checkup_window
+from bot.flows.deadlines import birth_deadlines, checkup_window
 from bot.flows.functions import compute_birth_deadlines
-from bot.office_days import is_office_closed, national_holidays
+from bot.flows.office_days import is_office_closed, national_holidays
 from tests.conftest import REPO
 
 TOKYO = ZoneInfo("Asia/Tokyo")

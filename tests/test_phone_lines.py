@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import tel_uri
+from bot.dialogue.messages import tel_uri
 from bot.resources.lines import PhoneLinesError, load_phone_lines
 from tests.conftest import REPO
 
@@ -51,7 +51,7 @@ def test_mistakes_are_explained_with_the_file(tmp_path, text, expected):
 def test_call_button_labels_fit_line_in_every_locale(lines):
     """LINE cuts labels at 20 characters; the emoji may count twice, so 19 at most."""
     from bot import LOCALES
-    from bot.i18n import Catalog
+    from bot.content.i18n import Catalog
     catalog = Catalog.load(REPO / "locales")
     numbers = {"ambulance": "119", "police": "110", "child": lines.line("child", None).dial,
                "adult": lines.line("adult", None).dial}
@@ -72,11 +72,11 @@ GUIDE_FIRST_LINE = {          # what the first message must already say, for a M
 
 def test_every_calm_answer_gives_the_number_first_and_offers_a_person_in_every_locale():
     from bot import LOCALES
-    from bot.content import load_content
-    from bot.i18n import Catalog
-    from bot.safety import CalmAnswers
-    from bot.triage import TriageResult
-    from bot.turn import TurnContext, UserState
+    from bot.content.registry import load_content
+    from bot.content.i18n import Catalog
+    from bot.dialogue.safety import CalmAnswers
+    from bot.dialogue.triage import TriageResult
+    from bot.dialogue.turn import TurnContext, UserState
     content = load_content(REPO / "locales", REPO / "flows", REPO / "resources")
     answers = CalmAnswers(content, render_entries=lambda ids, locale: [])
     assert isinstance(content.catalog, Catalog)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from bot.retention import run_retention
+from bot.store.retention import run_retention
 from bot.store.erase import export_user
 from bot.store.models import Base, Case, Message, Question, RetentionRun, User
 

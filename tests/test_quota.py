@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.adapters.notify import WebhookNotifier
-from bot.delivery import MONTHLY_LIMIT_ERROR
-from bot.quota import QuotaStatus
+from bot.pipeline.delivery import MONTHLY_LIMIT_ERROR
+from bot.pipeline.quota import QuotaStatus
 from bot.store.models import Case, Message, User
 from bot.store.users import record_outbound
 from tests.support.fake_servers import FakeWebhookServer
@@ -99,7 +99,7 @@ def test_month_end_forecast_in_japan_time():
 def _advisor_answer_endpoint(bot, services, fake_line, user_id: str, *, bot_answered: bool, age_s: float = 0) -> str:
     from datetime import timedelta
 
-    from bot.delivery import Delivery
+    from bot.pipeline.delivery import Delivery
     open_case(bot, user_id)
     bot.say(user_id, "dạ")                          # the first message in a case is acknowledged (issue 12)...
     assert bot.say(user_id, "vâng ạ") == []         # ...the next one within 10 minutes: the case takes it silently

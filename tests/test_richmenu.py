@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from bot import LOCALES
 from bot.adapters.line_richmenu import RichMenuApiError
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
 from bot.richmenu.deploy import RichMenuDeployer, build_content
 from bot.richmenu.links import alias_for
 from bot.richmenu.model import check_rich_menu, load_rich_menu

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot import LOCALES
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
 from bot.richmenu.deploy import RichMenuDeployer, build_content
 from bot.richmenu.model import load_rich_menu
 from bot.settings import PROJECT_ROOT

@@ -12,7 +12,7 @@ from tests.support.line_events import text_event
 
 
 def test_the_sweep_requeues_each_waiting_user_once_until_its_job_ran(bot, services):
-    from bot.sweep import Sweeper
+    from bot.pipeline.sweep import Sweeper
     for user in ("Usweep1", "Usweep2"):
         assert bot.post(text_event(user, "hello")).status_code == 200
     queue = Queue("line-events", connection=services.redis)
@@ -27,7 +27,7 @@ def test_the_sweep_requeues_each_waiting_user_once_until_its_job_ran(bot, servic
 
 
 def test_the_sweep_pushes_stale_pending_answers_once_with_their_retry_key(services, fake_line):
-    from bot.sweep import Sweeper
+    from bot.pipeline.sweep import Sweeper
     from bot.store.users import record_outbound
     consenting_users(services.sessions, ["Ustale"])
     with services.sessions.begin() as session:
@@ -45,7 +45,7 @@ def test_the_sweep_pushes_stale_pending_answers_once_with_their_retry_key(servic
 
 
 def test_a_fresh_pending_answer_is_left_to_its_own_job(services, fake_line):
-    from bot.sweep import Sweeper
+    from bot.pipeline.sweep import Sweeper
     from bot.store.users import record_outbound
     consenting_users(services.sessions, ["Ufresh2"])
     with services.sessions.begin() as session:

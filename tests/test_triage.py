@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.triage import (LOCALES, TriageResult, TriageRulesError, check_triage_rules, load_triage_rules,
-                        triage)
+from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
+from bot.dialogue.triage import TriageResult, triage
 
 REPO = Path(__file__).resolve().parents[1]
 TRIAGE_DIR = REPO / "flows" / "triage"

@@ -154,7 +154,7 @@ def test_any_job_failing_on_a_database_outage_pauses_the_worker(services, monkey
     import bot.jobs
     from sqlalchemy.exc import OperationalError
 
-    from bot.worker import run_worker
+    from bot.pipeline.worker import run_worker
 
     def database_gone(*args):
         raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))

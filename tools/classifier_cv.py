@@ -1,10 +1,10 @@
 """Cross-validation of the classifier and its fusion with the rules and the search.
 
 Holds out one fifth of the training/ messages (by a hash of the text), trains the classifier on
-the rest plus the index, and routes the held-out fifth through bot.routing exactly as the bot
+the rest plus the index, and routes the held-out fifth through bot.dialogue.routing exactly as the bot
 does. Prints, per setting: top-1 on ordinary and calm questions, questions wrongly handed to a
 person, emergency recall, crisis recall and calm questions raised to an alarm. eval/ is never
-read: this is how the settings in bot/classifier_train.py and bot/routing.py were chosen.
+read: this is how the settings in bot/dialogue/classifier_train.py and bot/dialogue/routing.py were chosen.
 
     .venv/bin/python tools/classifier_cv.py [--fold 0] [--quick]
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import bot.routing as routing  # noqa: E402
-from bot import classifier_train as ct  # noqa: E402
+import bot.dialogue.routing as routing  # noqa: E402
+from bot.dialogue import classifier_train as ct  # noqa: E402
 from bot.resources.loader import load_index  # noqa: E402
-from bot.triage import load_triage_rules  # noqa: E402
+from bot.dialogue.triage_rules import load_triage_rules  # noqa: E402
 
 FOLDS = 5
 

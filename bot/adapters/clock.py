@@ -6,15 +6,15 @@ moment; production reads the system clock (so `faketime` works for a CLI check).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 DEFAULT_ZONE = "Asia/Tokyo"
 
 
 def system_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ZoneClock:
@@ -34,7 +34,7 @@ class ZoneClock:
 
 def as_utc(moment: datetime) -> datetime:
     """Naive datetimes are UTC here (SQLite drops the offset); aware ones are converted."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def fixed_clock(moment: datetime, zone: str | ZoneInfo = DEFAULT_ZONE) -> ZoneClock:

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import redis
 
+from bot.adapters import redis_text
+
 INDEX_KEY = "bot:dead-letters"
 LEGACY_LIST_KEY = "bot:dead-letter"          # before entries expired: a plain list, moved on first read
 
@@ -55,7 +57,7 @@ class RedisDeadLetters:
     def list(self) -> list[DeadLetter]:
         """Every entry still kept, oldest first (expired ones leave the index here)."""
         self._move_legacy_entries()
-        ids = [i.decode() for i in self._redis.zrange(INDEX_KEY, 0, -1)]
+        ids = [redis_text(i) for i in self._redis.zrange(INDEX_KEY, 0, -1)]
         entries, gone = [], []
         for entry_id, raw in zip(ids, self._redis.mget([_entry_key(i) for i in ids]) if ids else []):
             if raw is None:
@@ -94,7 +96,7 @@ class RedisDeadLetters:
     def _move_legacy_entries(self) -> None:
         while (raw := self._redis.lpop(LEGACY_LIST_KEY)) is not None:
             try:
-                item = json.loads(raw)
+                item = json.loads(redis_text(raw))
                 event = item["event"]
                 partition = _partition(event)
                 self.add(event, partition, item.get("reason", ""))
@@ -110,7 +112,7 @@ def _event_type(raw: str) -> str:
 
 
 def _partition(raw: str) -> str:
-    from bot.events import partition_of
+    from bot.pipeline.events import partition_of
     try:
         return partition_of(json.loads(raw))
     except (ValueError, AttributeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import urllib3
 from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi
 
-from bot.quota import QuotaReading, QuotaUnavailableError
+from bot.pipeline.quota import QuotaReading, QuotaUnavailableError
 
 
 class LineQuotaReader:

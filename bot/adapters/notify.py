@@ -39,12 +39,6 @@ class CaseNotice:
                 "No message text is sent by e-mail; read it in the inbox.")
 
 
-@dataclass(frozen=True)
-class AdminAlert:
-    subject: str
-    body: str
-
-
 class SmtpNotifier:
     def __init__(self, host: str, port: int, sender: str, recipients: list[str],
                  username: str = "", password: str = "", starttls: bool = False, timeout: float = 10.0):
@@ -52,9 +46,12 @@ class SmtpNotifier:
         self._username, self._password, self._starttls, self._timeout = username, password, starttls, timeout
 
     def notify(self, notice: CaseNotice) -> None:
+        self._send(notice.subject, notice.body)
+
+    def _send(self, subject: str, body: str) -> None:
         message = EmailMessage()
-        message["Subject"], message["From"], message["To"] = notice.subject, self._sender, ", ".join(self._recipients)
-        message.set_content(notice.body)
+        message["Subject"], message["From"], message["To"] = subject, self._sender, ", ".join(self._recipients)
+        message.set_content(body)
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
                 if self._starttls:
@@ -67,7 +64,7 @@ class SmtpNotifier:
 
     def alert(self, subject: str, body: str) -> None:
         """An operational alert for admins (LINE quota): same channel, no personal data."""
-        self.notify(AdminAlert(subject, body))
+        self._send(subject, body)
 
 
 class WebhookNotifier:

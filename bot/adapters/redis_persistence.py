@@ -50,6 +50,7 @@ def check_redis_persistence(connection: redis.Redis, mode: str, who: str) -> boo
                "(REDIS_PERSISTENCE_CHECK=refuse stops the bot from starting without it).")
     if mode == "refuse":
         raise RedisPersistenceError(message.replace("REDIS_PERSISTENCE_CHECK=refuse stops the bot from starting "
-                                                    "without it", "or set REDIS_PERSISTENCE_CHECK=warn to start anyway"))
+                                                    "without it",
+                                                    "or set REDIS_PERSISTENCE_CHECK=warn to start anyway"))
     log.error("!!! %s", message)
     return False

@@ -15,8 +15,9 @@ import socket
 import redis
 from rq import Queue, Retry
 
+from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
-from bot.events import event_id_of, partition_of
+from bot.pipeline.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
 
 QUEUE_NAME = "line-events"
@@ -153,7 +154,7 @@ class RedisPartitionInbox:
         if self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
             return True
         holder = self._redis.get(key)
-        if holder and self._is_stale_owner(holder.decode()):
+        if holder and self._is_stale_owner(redis_text(holder)):
             # A worker on this machine was killed while holding the lock, or this process lost
             # Redis during a drain and the lock survived (AOF): take it over now instead of
             # waiting for the lock to expire.
@@ -178,7 +179,7 @@ class RedisPartitionInbox:
 
     def peek(self, partition: str) -> str | None:
         raw = self._redis.lindex(_events_key(partition), 0)
-        return raw.decode() if raw is not None else None
+        return redis_text(raw) if raw is not None else None
 
     def ack(self, partition: str, raw: str) -> None:
         self._ack(keys=[_events_key(partition), PENDING_KEY], args=[raw, partition])
@@ -188,7 +189,7 @@ class RedisPartitionInbox:
 
     def recover(self) -> int:
         """Schedule a drain for every user with waiting events (after a crash or restart)."""
-        partitions = [p.decode() for p in self._redis.smembers(PENDING_KEY)]
+        partitions = [redis_text(p) for p in self._redis.smembers(PENDING_KEY)]
         if partitions:
             self._queue.enqueue_many([drain_job_data(p) for p in partitions])
         return len(partitions)
@@ -215,7 +216,7 @@ class RedisPartitionInbox:
         return partition
 
     def waiting_partitions(self) -> list[str]:
-        return [p.decode() for p in self._redis.smembers(PENDING_KEY)]
+        return [redis_text(p) for p in self._redis.smembers(PENDING_KEY)]
 
     def requeue_idle(self) -> int:
         """The sweep: schedule a drain for every user with waiting events whose list nobody holds.
@@ -237,7 +238,7 @@ class RedisPartitionInbox:
         return len(due)
 
     def backlog(self) -> int:
-        return sum(self.length(p.decode()) for p in self._redis.smembers(PENDING_KEY))
+        return sum(self.length(redis_text(p)) for p in self._redis.smembers(PENDING_KEY))
 
 
 def _sweep_job_id(partition: str) -> str:

@@ -22,8 +22,8 @@ class RqTaskQueue:
 
     def ensure_scheduled(self, job_id: str, delay: timedelta, function_path: str) -> bool:
         """Schedule a recurring job unless it is already waiting; True when it was added now."""
-        from rq.job import Job
         from rq.exceptions import NoSuchJobError
+        from rq.job import Job
         try:
             job = Job.fetch(job_id, connection=self._queue.connection)
             if job.get_status(refresh=True) in {"scheduled", "queued", "started", "deferred"}:

@@ -11,7 +11,7 @@ import logging
 
 import redis
 
-from bot.ports import Translation
+from bot.ports import Translation, Translator
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class CloudTranslator:
     def translate(self, text: str, target: str, source: str | None = None) -> Translation:
         from google.api_core import exceptions as google_errors
 
-        request = {"parent": self._parent, "contents": [text], "mime_type": "text/plain",
+        request: dict[str, object] = {"parent": self._parent, "contents": [text], "mime_type": "text/plain",
                    "target_language_code": google_code(target)}
         if source:
             request["source_language_code"] = google_code(source)
@@ -68,7 +68,7 @@ class CloudTranslator:
 class CachedTranslator:
     """Keeps successful translations in Redis, keyed by a digest of the text and the language pair."""
 
-    def __init__(self, inner, connection: redis.Redis, ttl_s: int = 30 * 24 * 3600):
+    def __init__(self, inner: Translator, connection: redis.Redis, ttl_s: int = 30 * 24 * 3600):
         self._inner, self._redis, self._ttl = inner, connection, ttl_s
         self.translates = getattr(inner, "translates", True)
 

@@ -119,7 +119,7 @@ def readiness(session: Session, announcement: Announcement) -> Readiness:
 
 
 def text_for(announcement: Announcement, rows: dict[str, AnnouncementTranslation], locale: str) -> str:
-    return announcement.body_ja if locale == "ja" else rows[locale].text
+    return announcement.body_ja if locale == "ja" else rows[locale].text or ""
 
 
 def schedule(session: Session, announcement: Announcement, advisor_id: int, when: datetime, now: datetime) -> None:

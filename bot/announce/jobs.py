@@ -13,7 +13,7 @@ from rq import Queue, Retry
 from sqlalchemy import select
 
 from bot.adapters.tasks import TASK_QUEUE
-from bot.runtime import current_services
+from bot.pipeline.runtime import current_services
 from bot.store.announcements import Announcement
 
 log = logging.getLogger(__name__)

@@ -92,7 +92,8 @@ class AnnouncementSender:
             if announcement.status == "scheduled" and due:
                 plan_batches(session, announcement, self._audience)
                 announcement.status, announcement.started_at = "sending", now
-                session.add(AuditEntry(advisor_id=None, action="announce.start", target=f"announcement:{announcement.id}",
+                session.add(AuditEntry(advisor_id=None, action="announce.start",
+                                       target=f"announcement:{announcement.id}",
                                        detail={"recipients": planned_recipients(session, announcement.id)}))
             return announcement.status if announcement.status != "scheduled" else "not_due"
 
@@ -137,7 +138,8 @@ class AnnouncementSender:
                 return [], None
             if batch.first_attempt_at and now - _aware(batch.first_attempt_at) > RETRY_KEY_LIFETIME:
                 # LINE has forgotten the key: resending could deliver twice. Say so instead.
-                batch.status, batch.error = "failed", "not known whether it arrived: the retry key expired before LINE answered"
+                batch.status = "failed"
+                batch.error = "not known whether it arrived: the retry key expired before LINE answered"
                 return [], None
             batch.first_attempt_at = batch.first_attempt_at or now
             still = set(session.scalars(select(User.line_user_id).where(
@@ -180,8 +182,9 @@ class AnnouncementSender:
             announcement = session.get(Announcement, announcement_id)
             if announcement.status == "sending":
                 announcement.status, announcement.finished_at = "sent", self._clock.now()
-                session.add(AuditEntry(advisor_id=None, action="announce.sent", target=f"announcement:{announcement_id}",
-                                       detail={"report": {k: v.as_dict() for k, v in delivery_report(session, announcement_id).items()}}))
+                report = {k: v.as_dict() for k, v in delivery_report(session, announcement_id).items()}
+                session.add(AuditEntry(advisor_id=None, action="announce.sent",
+                                       target=f"announcement:{announcement_id}", detail={"report": report}))
             return announcement.status
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from bot.announce.segment import Audience
 from bot.announce.sending import AnnouncementSender, SendPolicy
-from bot.messages import text_message
+from bot.dialogue.messages import text_message
 
 HEADING_KEY = "announcement.heading"
 FOOTER_KEY = "announcement.footer"

@@ -1,16 +1,18 @@
 """The case desk: opening cases, routing the user's messages to them, telling the user what happens."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases.hours import DeskHours
-from bot.messages import postback_action, text_message
+from bot.dialogue.messages import postback_action, text_message
+from bot.dialogue.turn import TurnContext
+from bot.ports import LiveFeed, TaskQueue
 from bot.store.models import AuditEntry, Case, User
-from bot.turn import TurnContext
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
@@ -28,11 +30,12 @@ class Receipt:
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class CaseDesk:
-    def __init__(self, session: Session, hours: DeskHours, now, tasks=None, live=None):
+    def __init__(self, session: Session, hours: DeskHours, now: Callable[[], datetime], tasks: TaskQueue | None = None,
+                 live: LiveFeed | None = None):
         self._session = session
         self._hours = hours
         self._now = now
@@ -47,7 +50,7 @@ class CaseDesk:
 
     # ---- queries --------------------------------------------------------------------------
     def _user(self, ctx: TurnContext) -> User:
-        return self._session.scalar(select(User).where(User.line_user_id == ctx.user.line_user_id))
+        return self._session.scalars(select(User).where(User.line_user_id == ctx.known_user.line_user_id)).one()
 
     def open_case_of(self, user: User) -> Case | None:
         return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))
@@ -56,8 +59,8 @@ class CaseDesk:
     def _recently_resolved(self, user: User) -> Case | None:
         case = self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status == "resolved")
                                     .order_by(Case.resolved_at.desc()).limit(1))
-        if case and case.user_engaged and _aware(case.resolved_at) and \
-                self._now() - _aware(case.resolved_at) <= self._hours.reopen_within:
+        resolved_at = _aware(case.resolved_at) if case else None
+        if case and case.user_engaged and resolved_at and self._now() - resolved_at <= self._hours.reopen_within:
             return case
         return None
 
@@ -187,10 +190,11 @@ class CaseDesk:
         return True
 
     def _publish(self, ctx: TurnContext, kind: str, case: Case, **data) -> None:
-        if self._live is None:
+        live = self._live
+        if live is None:
             return
         case_id, details = case.id, {"priority": case.priority, "topic": case.topic, "status": case.status, **data}
-        ctx.after_commit.append(lambda: self._live.publish(kind, case_id, **details))
+        ctx.after_commit.append(lambda: live.publish(kind, case_id, **details))
 
     def _tell_user_about_wait(self, ctx: TurnContext, case: Case) -> None:
         if self._hours.is_open(self._now()):
@@ -201,15 +205,17 @@ class CaseDesk:
     def _tell_out_of_hours(self, ctx: TurnContext, case: Case) -> None:
         opening = self._hours.next_opening(self._now())
         if opening:
-            ctx.say(ctx.t("handoff.out_of_hours", opens_day=opening.date().isoformat(), opens_time=opening.strftime("%H:%M")))
+            ctx.say(ctx.t("handoff.out_of_hours", opens_day=opening.date().isoformat(),
+                          opens_time=opening.strftime("%H:%M")))
         else:
             ctx.say(ctx.t("handoff.out_of_hours_unknown"))
         case.out_of_hours_notified = True
 
     def _schedule(self, ctx: TurnContext, case: Case, kind: str) -> None:
-        if self._tasks is None:
+        tasks = self._tasks
+        if tasks is None:
             return
         case_id, priority, escalate_after = case.id, case.priority, self._hours.escalate_urgent_after
-        ctx.after_commit.append(lambda: self._tasks.enqueue("bot.jobs.notify_advisors", case_id, kind))
+        ctx.after_commit.append(lambda: tasks.enqueue("bot.jobs.notify_advisors", case_id, kind))
         if priority == "urgent":
-            ctx.after_commit.append(lambda: self._tasks.enqueue_in(escalate_after, "bot.jobs.escalate_if_unclaimed", case_id))
+            ctx.after_commit.append(lambda: tasks.enqueue_in(escalate_after, "bot.jobs.escalate_if_unclaimed", case_id))

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -57,7 +57,8 @@ def load_desk_hours(path: Path) -> DeskHours:
         for text in (data.get("weekly") or {}).get(name, []) or []:
             period = _period(str(text))
             if period is None:
-                problems.append(f"{path}:{lines.get(f'weekly.{name}', 1)}: '{text}' is not a time range; write it like \"09:00-17:00\"")
+                problems.append(f"{path}:{lines.get(f'weekly.{name}', 1)}: '{text}' is not a time range; "
+                                'write it like "09:00-17:00"')
             else:
                 periods.append(period)
         weekly[index] = tuple(periods)

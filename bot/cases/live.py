@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
+
+import redis
 
 log = logging.getLogger(__name__)
 STREAM = "inbox:live"
@@ -16,7 +19,7 @@ KEEP = 5000                    # events kept; a page away longer than that reloa
 
 
 class RedisLiveFeed:
-    def __init__(self, redis_client, stream: str = STREAM):
+    def __init__(self, redis_client: redis.Redis, stream: str = STREAM):
         self._redis = redis_client
         self._stream = stream
 
@@ -34,7 +37,7 @@ class RedisLiveFeed:
 
     def read(self, after: str, block_ms: int | None = None, count: int = 100) -> list[tuple[str, dict]]:
         """Events after `after` (a stream id); waits up to `block_ms` for the first one when given."""
-        answer = self._redis.xread({self._stream: after or "0-0"}, count=count, block=block_ms)
+        answer: Any = self._redis.xread({self._stream: after or "0-0"}, count=count, block=block_ms)
         events = []
         for _stream, entries in answer or []:
             for entry_id, fields in entries:

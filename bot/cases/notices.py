@@ -1,7 +1,7 @@
 """Telling advisors about cases (run as RQ jobs, retried on failure)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.adapters.notify import CaseNotice
 from bot.store.models import Case
@@ -10,7 +10,7 @@ MAX_ESCALATIONS = 12        # an hour of reminders at 5-minute intervals, then t
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def notice_for(case: Case, kind: str, base_url: str, now: datetime) -> CaseNotice:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.cases.desk import OPEN_STATUSES, PRIORITY_RANK, TOPICS
@@ -46,7 +47,7 @@ def claim(session: Session, case_id: int, advisor_id: int, now: datetime) -> boo
         .where(Case.id == case_id, Case.assigned_advisor_id.is_(None), Case.status.in_(OPEN_STATUSES))
         .values(assigned_advisor_id=advisor_id, status="assigned", updated_at=now)
         .execution_options(synchronize_session=False))
-    claimed = result.rowcount == 1
+    claimed = cast(CursorResult, result).rowcount == 1
     if claimed:
         audit(session, advisor_id, "case.claim", f"case:{case_id}")
     return claimed

@@ -1,4 +1,4 @@
-"""`python -m bot classifier train|check`: the learned layer beside the rules (bot/classifier.py)."""
+"""`python -m bot classifier train|check`: the learned layer beside the rules (bot/dialogue/classifier.py)."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train from training/*.yaml and the resource index (needs scikit-learn)")
     train.add_argument("--output", type=Path, default=None, help="where to write the model (default: the shipped one)")
     train.set_defaults(func=run_train)
-    check = commands.add_parser("check", help="exit 1 when the shipped model was trained from other data than the YAML now")
+    check = commands.add_parser("check",
+                                help="exit 1 when the shipped model was trained from other data than the YAML now")
     check.set_defaults(func=run_check)
     for command in (train, check):
         command.add_argument("--resources", type=Path, default=PROJECT_ROOT / "resources", help=argparse.SUPPRESS)
@@ -24,11 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_train(args) -> int:
     try:
-        from bot import classifier_train
+        from bot.dialogue import classifier_train
     except ImportError as exc:                     # scikit-learn is a training-time dependency only
         print(f"training needs scikit-learn: pip install -e '.[train]' ({exc})", file=sys.stderr)
         return 2
-    from bot.classifier import MODEL_PATH
+    from bot.dialogue.classifier import MODEL_PATH
     from bot.resources.loader import load_index
     started = time.perf_counter()
     output = args.output or MODEL_PATH
@@ -50,8 +51,8 @@ def run_check(args) -> int:
 
 
 def stale_classifier_warning(resources_dir: Path, training_dir: Path) -> str | None:
-    from bot.classifier import load_classifier
-    from bot.classifier_train import stale_reason
+    from bot.dialogue.classifier import load_classifier
+    from bot.dialogue.classifier_train import stale_reason
     from bot.resources.loader import load_index
     try:
         model = load_classifier()

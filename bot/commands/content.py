@@ -31,13 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def offline_settings():
     import os
-    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in {"MUNICIPALITY", "DEFAULT_LOCALE", "TIME_ZONE"}}}
+    passed_on = {"MUNICIPALITY", "DEFAULT_LOCALE", "TIME_ZONE"}
+    env = {**OFFLINE_ENV, **{k: v for k, v in os.environ.items() if k in passed_on}}
     return load_settings(env)
 
 
 def run_flows_check(args) -> int:
-    from bot.adminmsg import msg
-    from bot.checks import check_all
+    from bot.content.adminmsg import msg
+    from bot.content.checks import check_all
     settings = offline_settings()
     problems = check_all(settings.locales_dir, settings.flows_dir, settings.resources_dir)
     for problem in problems:
@@ -63,7 +64,7 @@ def _warn_if_classifier_is_stale(settings) -> None:
 
 def run_chat(args) -> int:
     from bot import LOCALES
-    from bot.offline import OfflineBot
+    from bot.pipeline.offline import OfflineBot
     if args.locale not in LOCALES:
         print(f"--locale must be one of: {', '.join(LOCALES)}", file=sys.stderr)
         return 2
@@ -91,7 +92,7 @@ def run_chat(args) -> int:
 
 
 def _explain(bot, text: str, locale: str) -> dict:
-    from bot.routing import explain
+    from bot.dialogue.routing import explain
     content = bot.content.current()
     return explain(text, locale, triage_rules=content.triage_rules, index=content.index,
                    municipality=bot.settings.municipality, classifier=bot.extras.get("classifier"))
@@ -122,7 +123,7 @@ def render_explanation(why: dict) -> str:
 
 
 def render_for_terminal(message: dict) -> str:
-    from bot.messages import message_summary
+    from bot.dialogue.messages import message_summary
     lines = [message_summary(message) if message.get("type") != "flex" else _flex_text(message)]
     for item in (message.get("quickReply") or {}).get("items", []):
         action = item["action"]

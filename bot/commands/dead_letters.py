@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def _services():
 
 
 def _time(unix: float) -> str:
-    return datetime.fromtimestamp(unix, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(unix, tz=UTC).isoformat(timespec="seconds")
 
 
 def run_list(args) -> int:

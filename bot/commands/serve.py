@@ -48,8 +48,8 @@ def _logging() -> None:
 
 def run_worker_command(args) -> int:
     from bot.adapters.redis_persistence import RedisPersistenceError
+    from bot.pipeline.worker import WorkerExit, run_worker
     from bot.services import build_services
-    from bot.worker import WorkerExit, run_worker
     _logging()
     services = build_services(_settings_or_exit())
     try:
@@ -73,8 +73,9 @@ def run_web_command(args) -> int:
 
 
 def run_fake_line_command(args) -> int:
-    from bot.devtools.fake_line import create_fake_line_app
     from werkzeug.serving import run_simple
+
+    from bot.devtools.fake_line import create_fake_line_app
     _logging()
     print(f"fake LINE API on http://{args.host}:{args.port}  (what it received: /_test/messages)")
     run_simple(args.host, args.port, create_fake_line_app(), threaded=True)

@@ -12,14 +12,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     create = users_sub.add_parser("create", help="create an account (password prompted, or read from stdin)")
     create.add_argument("--email", required=True)
     create.add_argument("--role", choices=("advisor", "admin"), default="advisor")
-    create.add_argument("--name", help="display name in the inbox and to Japanese-reading users (default: the part before @)")
+    create.add_argument("--name",
+                        help="display name in the inbox and to Japanese-reading users (default: the part before @)")
     create.add_argument("--latin-name", help="name parents who do not read Japanese see on LINE, in Latin letters "
                                              "(default: 'Advisor' in their language)")
     create.set_defaults(func=run_create)
     deactivate = users_sub.add_parser("deactivate", help="deactivate an account and end all its inbox sessions")
     deactivate.add_argument("--email", required=True)
     deactivate.set_defaults(func=run_deactivate)
-    reset = users_sub.add_parser("reset-password", help="set a new password (prompted, or read from stdin) and end all sessions")
+    reset = users_sub.add_parser("reset-password",
+                                 help="set a new password (prompted, or read from stdin) and end all sessions")
     reset.add_argument("--email", required=True)
     reset.set_defaults(func=run_reset_password)
 

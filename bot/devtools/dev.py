@@ -127,7 +127,8 @@ def run_dev(port: int = 8000) -> int:
     # The rich menus, drawn and sent to the fake LINE server, so the simulator shows them (~10 s).
     subprocess.Popen([sys.executable, "-m", "bot", "richmenu", "deploy"], env=env, stdout=subprocess.DEVNULL)
     web = _serve(create_app(settings), port)
-    print(f"\n  Simulator:  http://127.0.0.1:{port}/simulator/\n  Inbox:      http://127.0.0.1:{port}/inbox/  ({login_line})\n"
+    print(f"\n  Simulator:  http://127.0.0.1:{port}/simulator/\n"
+          f"  Inbox:      http://127.0.0.1:{port}/inbox/  ({login_line})\n"
           f"  Fake LINE:  http://127.0.0.1:{line_port}/_test/messages\n  Ctrl-C stops everything.\n", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -17,10 +17,10 @@ import uuid
 from flask import Flask, jsonify, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from bot.devtools.line_rules import request_errors
+from bot.devtools.fake_line_multicast import register_multicast_endpoints, reset_multicast
 from bot.devtools.fake_line_quota import register_quota_endpoints, reset_quota, spend_or_refuse
 from bot.devtools.fake_line_richmenu import register_richmenu_endpoints, reset_richmenus
-from bot.devtools.fake_line_multicast import register_multicast_endpoints, reset_multicast
+from bot.devtools.line_rules import request_errors
 
 
 class FakeLineState:
@@ -28,6 +28,8 @@ class FakeLineState:
         self.lock = threading.Lock()
         # Load benchmarks send thousands of events without registering their tokens; only they turn this on.
         self.accept_unregistered_reply_tokens = False
+        self.quota_limit: int | None = None          # set by reset_quota (bot/devtools/fake_line_quota.py)
+        self.quota_used = 0
         self.reset()
 
     def reset(self):
@@ -118,11 +120,13 @@ def create_fake_line_app(state: FakeLineState | None = None) -> Flask:
         retry_key = request.headers.get("X-Line-Retry-Key")
         with state.lock:
             if retry_key and retry_key in state.accepted_retry_keys:
-                state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(), "retryKey": retry_key})
+                state.calls.append({"endpoint": "push", "status": 409, "body": body, "time": time.time(),
+                                    "retryKey": retry_key})
                 return jsonify(message="The retry key is already accepted",
                                sentMessages=state.accepted_retry_keys[retry_key]), 409
             if (over_quota := spend_or_refuse(state)) is not None:
-                state.calls.append({"endpoint": "push", "status": 429, "body": body, "time": time.time(), "retryKey": retry_key})
+                state.calls.append({"endpoint": "push", "status": 429, "body": body, "time": time.time(),
+                                    "retryKey": retry_key})
                 return over_quota
             sent = [{"id": uuid.uuid4().hex[:18], "quoteToken": uuid.uuid4().hex} for _ in body["messages"]]
             if retry_key:
@@ -224,11 +228,12 @@ class FakeLineServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.state = FakeLineState()
-        self._server = make_server(host, port, create_fake_line_app(self.state), threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(host, port, create_fake_line_app(self.state), threaded=True,
+                                   request_handler=_QuietHandler)
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> "FakeLineServer":
+    def start(self) -> FakeLineServer:
         self._thread.start()
         return self
 

@@ -67,6 +67,8 @@ def register_multicast_endpoints(app: Flask, state, refused, injected_failure, n
             return failure
         if (refusal := refused("multicast", body)) is not None:
             return refusal
+        if body is None:                       # the spec check refuses a body that is not an object
+            return jsonify(message="The request body has 1 error(s)"), 400
         retry_key = request.headers.get("X-Line-Retry-Key")
         with state.lock:
             if retry_key and retry_key in state.accepted_retry_keys:

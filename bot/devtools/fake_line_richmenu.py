@@ -28,7 +28,7 @@ def reset_richmenus(state) -> None:
 
 
 def _bad(message: str, *details: tuple[str, str]):
-    body = {"message": message}
+    body: dict[str, object] = {"message": message}
     if details:
         body["details"] = [{"message": m, "property": p} for m, p in details]
     return jsonify(body), 400
@@ -43,13 +43,17 @@ def _injected_failure(state, endpoint: str):
     return None
 
 
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _not_found():
     return jsonify(message="Not found"), 404
 
 
 def _menu_problems(body: dict) -> list[tuple[str, str]]:
     problems = []
-    size = body.get("size") if isinstance(body.get("size"), dict) else {}
+    size = _mapping(body.get("size"))
     width, height = size.get("width"), size.get("height")
     if not (isinstance(width, int) and isinstance(height, int)):
         return [("must be specified", "size")]
@@ -76,15 +80,17 @@ def _menu_problems(body: dict) -> list[tuple[str, str]]:
 def _area_problems(area, i: int, width: int, height: int) -> list[tuple[str, str]]:
     bounds = area.get("bounds", {}) if isinstance(area, dict) else {}
     values = [bounds.get(k) for k in ("x", "y", "width", "height")]
-    if not all(isinstance(v, int) for v in values):
+    numbers = [v for v in values if isinstance(v, int)]
+    if len(numbers) < len(values):
         return [("must be specified", f"areas[{i}].bounds")]
-    x, y, w, h = values
+    x, y, w, h = numbers
     problems = []
     if x < 0 or y < 0 or w < 1 or h < 1 or x + w > width or y + h > height:
         problems.append(("must be inside the rich menu", f"areas[{i}].bounds"))
     action = area.get("action") if isinstance(area.get("action"), dict) else {}
     kind = action.get("type")
-    if kind not in {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll", "location", "clipboard"}:
+    if kind not in {"postback", "message", "uri", "datetimepicker", "richmenuswitch", "camera", "cameraRoll",
+                    "location", "clipboard"}:
         problems.append(("invalid action type", f"areas[{i}].action.type"))
     if len(action.get("label", "")) > 20:
         problems.append(("size must be between 0 and 20", f"areas[{i}].action.label"))
@@ -121,7 +127,8 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.before_request
     def _authorized():
-        if request.path.startswith("/v2/bot/") and "richmenu" in request.path and not request.headers.get("Authorization", "").startswith("Bearer "):
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        if request.path.startswith("/v2/bot/") and "richmenu" in request.path and not bearer:
             return jsonify(message="Authentication failed"), 401
         return None
 
@@ -130,7 +137,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
         body = request.get_json(silent=True) or {}
         if problems := _menu_problems(body):
             note("richmenu.create", 400, body)
-            return _bad("The request body has %d error(s)" % len(problems), *problems)
+            return _bad(f"The request body has {len(problems)} error(s)", *problems)
         with state.lock:
             if len(state.richmenus) >= MAX_MENUS:
                 return _bad("The number of rich menus has reached the upper limit")
@@ -258,7 +265,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
         if not isinstance(user_ids, list) or not 1 <= len(user_ids) <= 500:
             return _bad("The request body has 1 error(s)", ("size must be between 1 and 500", "userIds"))
         with state.lock:
-            if (refused := _linkable(menu_id)) is not None:
+            if (refused := _linkable(str(menu_id))) is not None:
                 return refused
             for user_id in user_ids:
                 state.user_richmenus[user_id] = menu_id
@@ -268,7 +275,7 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
     @app.post("/v2/bot/user/all/richmenu/<menu_id>")
     def set_default(menu_id):
         with state.lock:
-            if (refused := _linkable(menu_id)) is not None:
+            if (refused := _linkable(str(menu_id))) is not None:
                 return refused
             state.default_richmenu = menu_id
             note("richmenu.default", 200, {"richMenuId": menu_id})

@@ -17,7 +17,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 _DEMO = {
     ("vi", "ja"): {"Con tôi bị sốt": "子どもが熱を出しています", "Xin chào": "こんにちは"},
-    ("ja", "vi"): {"こんにちは": "Xin chào", "明日の10時に窓口に来てください。": "Vui lòng đến quầy lúc 10 giờ ngày mai."},
+    ("ja", "vi"): {"こんにちは": "Xin chào",
+                   "明日の10時に窓口に来てください。": "Vui lòng đến quầy lúc 10 giờ ngày mai."},
     # Auto-detected source (the safety net's pivot): Swahili, a language the bot has no offline words for.
     ("", "en"): {"Mtoto wangu hapumui, midomo ni ya bluu": "My baby is not breathing, his lips are blue",
                  "Nahitaji msaada wa posho la mtoto kila mwezi": "I need help with the monthly child allowance"},
@@ -77,7 +78,8 @@ def create_fake_translate_app(state: FakeTranslateState | None = None) -> Flask:
         if failure and "hang" in failure:
             time.sleep(float(failure["hang"]))
         elif failure:
-            return jsonify(error={"code": failure["status"], "message": "injected failure", "status": "UNAVAILABLE"}), failure["status"]
+            return jsonify(error={"code": failure["status"], "message": "injected failure",
+                                  "status": "UNAVAILABLE"}), failure["status"]
         source, target = body.get("sourceLanguageCode"), body["targetLanguageCode"]
         translations = [{"translatedText": fake_translation(t, source, target),
                          **({} if source else {"detectedLanguageCode": "vi"})} for t in body.get("contents", [])]

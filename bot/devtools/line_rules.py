@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,7 +118,7 @@ def _is_uuid(value) -> bool:
 _SpecValidator = extend(Draft202012Validator, validators={"x-discriminator": _discriminator})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(schema_name: str):
     document = spec_json_schema(load_spec())
     document = {**document, "$ref": f"#/$defs/{schema_name}"}
@@ -362,7 +362,8 @@ def request_errors(path: str, body, headers, method: str = "post") -> tuple[int,
     object, or None when the body was missing, not JSON or not an object.
     """
     if not str(headers.get("Authorization", "")).startswith("Bearer ") or len(headers["Authorization"]) <= 7:
-        return 401, {"message": "Authentication failed. Confirm that the access token in the authorization header is valid."}
+        return 401, {"message": "Authentication failed. "
+                                "Confirm that the access token in the authorization header is valid."}
     retry_key = headers.get("X-Line-Retry-Key")
     if retry_key is not None and "x-line-retry-key" not in header_names(path, method):
         return 400, {"message": "The retry key cannot be used with this endpoint (only push, multicast, "

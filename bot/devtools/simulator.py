@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import urllib.request
 import uuid
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from bot.languages import NATIVE_NAMES
-from bot.signature import sign
+from bot.content.languages import NATIVE_NAMES
+from bot.web.signature import sign
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates")
 
@@ -100,13 +101,14 @@ def messages():
 @bp.get("/api/richmenu")
 def rich_menu():
     """The rich menu the fake LINE server would show this user (hers, else the default)."""
-    return jsonify(_fake_line(f"/_test/richmenu/{urllib.request.quote(request.args['userId'])}"))
+    return jsonify(_fake_line(f"/_test/richmenu/{urllib.parse.quote(request.args['userId'])}"))
 
 
 @bp.get("/api/richmenu/<menu_id>/image")
 def rich_menu_image(menu_id: str):
     settings = _services().settings
-    req = urllib.request.Request(f"{settings.line_api_data_host}/v2/bot/richmenu/{urllib.request.quote(menu_id)}/content",
+    url = f"{settings.line_api_data_host}/v2/bot/richmenu/{urllib.parse.quote(menu_id)}/content"
+    req = urllib.request.Request(url,
                                  headers={"Authorization": f"Bearer {settings.line_channel_access_token}"})
     with urllib.request.urlopen(req, timeout=5) as response:
         return current_app.response_class(response.read(), mimetype=response.headers.get_content_type())

@@ -5,17 +5,17 @@ state and any request for a person. The conversation service stores the state an
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.content.i18n import Catalog
+from bot.dialogue.messages import fit_label, postback_action, text_message
 from bot.flows.functions import FUNCTIONS
 from bot.flows.inputs import normalise, parse_date, parse_number, parse_yes_no
 from bot.flows.model import Flow, FlowSet, Step
-from bot.i18n import Catalog
-from bot.messages import fit_label, postback_action, text_message
 
 MAX_AUTOMATIC_STEPS = 50
 _EXPRESSIONS = SandboxedEnvironment()
@@ -60,7 +60,7 @@ class FlowEngine:
 
     # ---- entry points -------------------------------------------------------------------
     def start(self, flow_id: str, step_id: str | None = None, variables: dict | None = None) -> FlowResult:
-        flow = self.flows.get(flow_id)
+        flow = self.flows.flow(flow_id)
         return self._run(flow, step_id or flow.start, dict(variables or {}))
 
     def answer_text(self, state: FlowState, text: str) -> FlowResult | None:
@@ -78,7 +78,8 @@ class FlowEngine:
             return self._reask(state, step)
         return self._accept(state, step, value)
 
-    def tap(self, state: FlowState, flow_id: str, step_id: str, option_id: str, params: dict | None = None) -> FlowResult | None:
+    def tap(self, state: FlowState, flow_id: str, step_id: str, option_id: str,
+            params: dict | None = None) -> FlowResult | None:
         """A button of a choice or question was tapped (it may be from an earlier message)."""
         step = self.flows.step(flow_id, step_id)
         if step is None:
@@ -95,7 +96,7 @@ class FlowEngine:
         step = self.flows.step(state.flow_id, state.step_id) if state.active else None
         if step is None:
             return None
-        return FlowResult([self._question(self.flows.get(state.flow_id), step, state.variables)], state)
+        return FlowResult([self._question(self.flows.flow(state.flow_id), step, state.variables)], state)
 
     # ---- running --------------------------------------------------------------------------
     def _run(self, flow: Flow, step_id: str, variables: dict, messages: list[dict] | None = None) -> FlowResult:
@@ -107,7 +108,7 @@ class FlowEngine:
                 messages.append(self._question(flow, step, variables))
                 return FlowResult(messages, FlowState(flow.id, step.id, variables))
             if step.type == "goto":
-                flow = self.flows.get(step.get("flow"))
+                flow = self.flows.flow(step.get("flow"))
                 step_id = step.get("step") or flow.start
                 continue
             outcome = self._automatic(step, variables, messages)
@@ -137,7 +138,8 @@ class FlowEngine:
         elif kind == "handoff":
             if step.get("text"):
                 messages.append(text_message(self._text(step.get("text"), variables)))
-            return FlowResult(messages, FlowState(), handoff={"topic": step.get("topic"), "priority": step.get("priority")})
+            return FlowResult(messages, FlowState(), handoff={"topic": step.get("topic"),
+                                                              "priority": step.get("priority")})
         elif kind == "end":
             if step.get("text"):
                 messages.append(text_message(self._text(step.get("text"), variables)))
@@ -171,11 +173,11 @@ class FlowEngine:
             value = parse_date(text, self.today)
             return value.isoformat() if value else None
         if kind == "number":
-            value = parse_number(text)
+            number = parse_number(text)
             low, high = step.get("min"), step.get("max")
-            if value is None or (low is not None and value < low) or (high is not None and value > high):
+            if number is None or (low is not None and number < low) or (high is not None and number > high):
                 return None
-            return value
+            return number
         if kind == "yes_no":
             return parse_yes_no(text, self._words("input.yes_words"), self._words("input.no_words"))
         cleaned = text.strip()
@@ -191,11 +193,11 @@ class FlowEngine:
     def _accept(self, state: FlowState, step: Step, value) -> FlowResult:
         variables = dict(state.variables)
         variables[step.get("save_as")] = value
-        return self._run(self.flows.get(state.flow_id), step.get("next"), variables)
+        return self._run(self.flows.flow(state.flow_id), step.get("next"), variables)
 
     def _reask(self, state: FlowState, step: Step) -> FlowResult:
         invalid_key = step.get("invalid") or f"input.invalid_{step.get('input')}"
-        flow = self.flows.get(state.flow_id)
+        flow = self.flows.flow(state.flow_id)
         return FlowResult([text_message(self._text(invalid_key, state.variables)),
                            self._question(flow, step, state.variables)], state)
 
@@ -207,7 +209,7 @@ class FlowEngine:
             return FlowResult([], FlowState(), command=option["command"])
         if option.get("flow"):
             return self.start(option["flow"])
-        return self._run(self.flows.get(state.flow_id), option["next"], variables)
+        return self._run(self.flows.flow(state.flow_id), option["next"], variables)
 
     def _option_by_label(self, step: Step, text: str) -> dict | None:
         typed = normalise(text).casefold()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.deadlines import CITY, NATIONAL, Deadline, birth_date_problem, birth_deadlines, checkup_window
+from bot.flows.deadlines import CITY, NATIONAL, Deadline, birth_date_problem, birth_deadlines, checkup_window
 
 # Sentences added after a deadline's status when its last day is a closed day (locales: deadline.*).
 _MOVED_NOTE = {CITY: "deadline.moved_city", NATIONAL: "deadline.moved_national"}
@@ -19,7 +19,7 @@ def _status(days_left: int) -> str:
 def _notes(deadline: Deadline) -> list[str]:
     if deadline.original is None:
         return []
-    notes = [_MOVED_NOTE.get(deadline.office, "deadline.closed_not_moved")]
+    notes = [_MOVED_NOTE.get(deadline.office or "", "deadline.closed_not_moved")]
     if deadline.go_by:
         notes.append("deadline.go_by")
     return notes

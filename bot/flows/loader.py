@@ -5,6 +5,7 @@ Every problem reads `file:line: what is wrong and how to fix it`.
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
@@ -12,12 +13,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.adminmsg import closest, did_you_mean, msg
+from bot.content.adminmsg import closest, did_you_mean, msg
+from bot.content.i18n import Catalog
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_LABEL_CHARS
 from bot.flows.model import Flow, FlowSet, Step
-from bot.i18n import Catalog
 from bot.resources.loader import drop_typo_twins
-from bot.messages import MAX_LABEL_CHARS
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 
 SCHEMA_FILE = "schema.json"
 _EXPRESSIONS = SandboxedEnvironment()
@@ -87,7 +88,8 @@ def _schema_problem(path: Path, lines: dict, error) -> str:
         if isinstance(error.instance.get(field), dict) and "type" in error.instance[field]:
             # a whole step under another one: indented too far, not a misspelt field
             return msg("flow.schema.nested_step", field=field, **{**place, "line": line})
-        return msg("flow.schema.unknown_field", field=field, hint=did_you_mean(field, allowed), **{**place, "line": line})
+        return msg("flow.schema.unknown_field", field=field, hint=did_you_mean(field, allowed),
+                   **{**place, "line": line})
     if error.validator == "enum":
         allowed = [str(v) for v in error.validator_value]
         return msg("flow.schema.enum", value=error.instance, allowed=", ".join(allowed),
@@ -108,7 +110,7 @@ def _nearest_line(lines: dict, dotted: str) -> int:
 
 
 def _check_references(flow: Flow, flows: FlowSet, lines: dict, catalog: Catalog | None, index,
-                      broken: set[str] = frozenset()) -> list[str]:
+                      broken: AbstractSet[str] = frozenset()) -> list[str]:
     problems: list[str] = []
     steps = list(flow.steps)
 
@@ -156,7 +158,7 @@ def _target_paths(step: Step) -> list[tuple[str, str]]:
     return [(where, target) for where, target in found if target]
 
 
-def _goto_problems(flow: Flow, flows: FlowSet, step: Step, line_of, broken: set[str]) -> list[str]:
+def _goto_problems(flow: Flow, flows: FlowSet, step: Step, line_of, broken: AbstractSet[str]) -> list[str]:
     flow_id, step_id = step.get("flow"), step.get("step")
     target = flows.get(flow_id)
     if target is None and flow_id in broken:
@@ -189,7 +191,7 @@ def _text_problems(flow: Flow, step: Step, catalog: Catalog, line_of) -> list[st
     problems = []
     english = catalog.texts.get("en", {})
     # A key missing in English breaks the flow; one missing in another locale falls back to
-    # English at run time and is reported by `flows check` (bot/checks.py).
+    # English at run time and is reported by `flows check` (bot/content/checks.py).
     for key in step_text_keys(step):
         if not catalog.has("en", key):
             problems.append(msg("flow.unknown_text", path=flow.path, line=_key_line(step, key, line_of), key=key,

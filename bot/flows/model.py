@@ -37,12 +37,19 @@ class Flow:
 class FlowSet:
     flows: dict[str, Flow] = field(default_factory=dict)
 
-    def get(self, flow_id: str) -> Flow | None:
-        return self.flows.get(flow_id)
+    def get(self, flow_id: str | None) -> Flow | None:
+        return self.flows.get(flow_id) if flow_id else None
 
-    def step(self, flow_id: str, step_id: str) -> Step | None:
-        flow = self.flows.get(flow_id)
-        return flow.steps.get(step_id) if flow else None
+    def flow(self, flow_id: str | None) -> Flow:
+        """A flow the checks guarantee exists (a start, a goto, a running state's flow)."""
+        flow = self.get(flow_id)
+        if flow is None:
+            raise KeyError(f"no flow {flow_id!r}")
+        return flow
+
+    def step(self, flow_id: str | None, step_id: str | None) -> Step | None:
+        flow = self.get(flow_id)
+        return flow.steps.get(step_id) if flow and step_id else None
 
     def for_postback(self, data: str) -> Flow | None:
         return next((f for f in self.flows.values() if data in f.postback_triggers), None)

@@ -5,7 +5,9 @@ change is audited in bot/announce/drafts.py; the send itself runs in a worker jo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -21,11 +23,16 @@ from bot.inbox.pages import ui_language
 from bot.inbox.views import _services, bp, login_required, utcnow
 from bot.store.announcements import Announcement, AnnouncementBatch
 
+T = TypeVar("T")
+
 STATUS_LABELS = {
-    "ja": {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "sent": "送信済み", "stopped": "停止(月の上限)"},
-    "en": {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent", "stopped": "Stopped (monthly limit)"},
+    "ja": {"draft": "下書き", "scheduled": "予約済み", "sending": "送信中", "sent": "送信済み",
+           "stopped": "停止(月の上限)"},
+    "en": {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
+           "stopped": "Stopped (monthly limit)"},
 }
-TRANSLATION_STATES = {"pending": "翻訳中…", "done": "機械翻訳", "failed": "翻訳できませんでした", "manual": "手で書く言語"}
+TRANSLATION_STATES = {"pending": "翻訳中…", "done": "機械翻訳", "failed": "翻訳できませんでした",
+                      "manual": "手で書く言語"}
 
 
 def _queue() -> AnnouncementQueue:
@@ -106,13 +113,24 @@ def _back(announcement_id: int):
     return redirect(url_for("inbox.announcement", announcement_id=announcement_id))
 
 
-def _apply(announcement_id: int, change) -> object:
-    """Run one change in the request's transaction; an AnnouncementError becomes a flash message."""
+def _apply(announcement_id: int, change: Callable[[Announcement], T]) -> T | None:
+    """Run one change in the request's transaction; an AnnouncementError becomes a flash message
+    and the result is None."""
+    outcome = _run(announcement_id, change)
+    return outcome[1] if outcome else None
+
+
+def _applied(announcement_id: int, change: Callable[[Announcement], None]) -> bool:
+    """Like _apply, for changes that return nothing: whether the change was made."""
+    return _run(announcement_id, change) is not None
+
+
+def _run(announcement_id: int, change: Callable[[Announcement], T]) -> tuple[bool, T] | None:
     item = _announcement(announcement_id)
     try:
         result = change(item)
         g.db.commit()
-        return result
+        return True, result
     except AnnouncementError as exc:
         g.db.rollback()
         flash(str(exc))
@@ -140,8 +158,8 @@ def announcement_translation(announcement_id: int, locale: str):
     if locale not in LOCALES:
         abort(404)
     if action == "save":
-        saved = _apply(announcement_id, lambda item: drafts.edit_translation(
-            g.db, item, locale, g.advisor.id, request.form.get("text", "")) or True)
+        saved = _applied(announcement_id, lambda item: drafts.edit_translation(
+            g.db, item, locale, g.advisor.id, request.form.get("text", "")))
         if saved and locale in drafts.MACHINE_TRANSLATED:
             _queue().translate(announcement_id, [locale], back_only=True)     # what does the new wording say?
     elif action == "review":
@@ -153,7 +171,7 @@ def announcement_translation(announcement_id: int, locale: str):
             drafts.set_segment(g.db, item, g.advisor.id, Segment.from_dict(item.segment), sorted(excluded))
         _apply(announcement_id, toggle)
     elif action == "retranslate" and locale in drafts.MACHINE_TRANSLATED:
-        if _apply(announcement_id, lambda item: drafts.forget_edit(g.db, item, locale, g.advisor.id) or True):
+        if _applied(announcement_id, lambda item: drafts.forget_edit(g.db, item, locale, g.advisor.id)):
             _queue().translate(announcement_id, [locale])
     else:
         abort(400)
@@ -175,7 +193,7 @@ def announcement_send(announcement_id: int):
         if when <= now:
             flash("予約の日時が過ぎています。")
             return _back(announcement_id)
-    if _apply(announcement_id, lambda item: drafts.schedule(g.db, item, g.advisor.id, when, now) or True):
+    if _applied(announcement_id, lambda item: drafts.schedule(g.db, item, g.advisor.id, when, now)):
         if when <= now:
             _queue().send_now(announcement_id)
             flash("送信を始めました。")
@@ -188,7 +206,7 @@ def announcement_send(announcement_id: int):
 @bp.post("/admin/announcements/<int:announcement_id>/cancel")
 @login_required(role="admin")
 def announcement_cancel(announcement_id: int):
-    if _apply(announcement_id, lambda item: drafts.cancel(g.db, item, g.advisor.id) or True):
+    if _applied(announcement_id, lambda item: drafts.cancel(g.db, item, g.advisor.id)):
         _queue().cancel(announcement_id)
         flash("予約を取り消しました。下書きに戻りました。")
     return _back(announcement_id)
@@ -197,7 +215,7 @@ def announcement_cancel(announcement_id: int):
 @bp.post("/admin/announcements/<int:announcement_id>/resume")
 @login_required(role="admin")
 def announcement_resume(announcement_id: int):
-    if _apply(announcement_id, lambda item: drafts.resume(g.db, item, g.advisor.id) or True):
+    if _applied(announcement_id, lambda item: drafts.resume(g.db, item, g.advisor.id)):
         _queue().send_now(announcement_id)
         flash("残りの送信を再開しました。")
     return _back(announcement_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
 
 
 def load_canned_replies(flows_dir: Path) -> list[dict]:

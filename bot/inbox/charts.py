@@ -1,14 +1,15 @@
 """Small server-rendered SVG charts: no JavaScript, no CDN, readable on a phone."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d")
 
 
-def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str, width: int = 640, height: int = 220,
-                 html_legend: bool = False) -> str:
+def stacked_bars(labels: list[str], series: Mapping[str, Sequence[float]], title: str, width: int = 640,
+                 height: int = 220, html_legend: bool = False) -> str:
     """One bar per label, stacked by series; a legend under the chart (or, with `html_legend`, none
     inside: the page writes title and legend as text, readable on a phone, see `legend`)."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
@@ -22,15 +23,18 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str, 
              f'<text x="2" y="{20 + 4}" font-size="14">{int(top)}</text>']
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
     for i, label in enumerate(labels):
-        y = height - bottom
+        y: float = height - bottom
         for name, values in series.items():
             h = plot_h * values[i] / top
             if h:
                 parts.append(f'<rect x="{left + i * bar_w:.1f}" y="{y - h:.1f}" width="{max(1, bar_w - 2):.1f}" '
-                             f'height="{h:.1f}" fill="{colours[name]}"><title>{escape(label)} {escape(name)}: {values[i]:g}</title></rect>')
+                             f'height="{h:.1f}" fill="{colours[name]}">'
+                             f'<title>{escape(label)} {escape(name)}: {values[i]:g}</title></rect>')
                 y -= h
         if len(labels) <= 31 and (i % max(1, len(labels) // 8) == 0):
-            parts.append(f'<text x="{left + i * bar_w:.1f}" y="{height - 12}" font-size="{14 if html_legend else 10}">{escape(label)}</text>')
+            size = 14 if html_legend else 10
+            parts.append(f'<text x="{left + i * bar_w:.1f}" y="{height - 12}" font-size="{size}">'
+                         f'{escape(label)}</text>')
     for i, name in enumerate([] if html_legend else series):
         x, y = left + (i % 4) * 150, height + 8 + 20 * (i // 4)     # room for Japanese names
         parts.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colours[name]}"/>'

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from bot.dialogue.ui import parse_postback
 from bot.inbox.labels import language_label
-from bot.ui import parse_postback
+
+if TYPE_CHECKING:
+    from bot.content.registry import Content
 
 VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)[^}]*}}")
 COMMAND_KEYS = {"menu": "menu.main", "person": "menu.person", "language": "menu.language",
@@ -31,7 +35,7 @@ class _Pattern:
 class Gloss:
     """Japanese for one content set; patterns are compiled per locale on first use."""
 
-    def __init__(self, content):
+    def __init__(self, content: Content):
         self._content = content
         self._catalog = content.catalog
         self._exact: dict[str, dict[str, str]] = {}
@@ -73,7 +77,7 @@ class Gloss:
 
     def _exact_keys(self, locale: str) -> dict[str, str]:
         if locale not in self._exact:
-            table = {}
+            table: dict[str, str] = {}
             for key, source in self._catalog.texts.get(locale, {}).items():
                 if isinstance(source, str) and "{{" not in source and "{%" not in source and source.strip():
                     table.setdefault(source.strip(), key)

@@ -9,7 +9,8 @@ UI_LANGUAGES = ("ja", "en")
 
 STATUS = {
     "ja": {"waiting": "受付待ち", "assigned": "対応中", "waiting_user": "利用者の返事待ち", "resolved": "解決済み"},
-    "en": {"waiting": "waiting", "assigned": "assigned", "waiting_user": "waiting for the user", "resolved": "resolved"},
+    "en": {"waiting": "waiting", "assigned": "assigned", "waiting_user": "waiting for the user",
+           "resolved": "resolved"},
 }
 PRIORITY = {
     "ja": {"urgent": "緊急", "high": "高", "normal": "通常"},
@@ -39,12 +40,14 @@ CATEGORY = {
     "ja": {"adult-medical": "大人の急病", "child-abuse": "子どもへの虐待", "child-medical": "子どもの急病",
            "deportation": "強制送還のおそれ", "dv": "DV", "exploitation": "搾取", "labour-dispute": "労働トラブル",
            "legal-dispute": "法律トラブル", "medical-symptoms": "体の症状", "person-request": "相談員を希望",
-           "poverty": "生活困窮", "pregnancy-medical": "妊娠中の急な症状", "residence-status": "在留資格の問題", "suicidal": "自殺の危険",
+           "poverty": "生活困窮", "pregnancy-medical": "妊娠中の急な症状", "residence-status": "在留資格の問題",
+           "suicidal": "自殺の危険",
            "suicide": "自殺の危険", "violence": "暴力", "general": "その他"},
     "en": {},
 }
 OUTCOME = {
-    "ja": {"not_found": "答えが見つからない", "not_helpful": "役に立たなかった", "answered": "回答", "suggested": "候補を提示"},
+    "ja": {"not_found": "答えが見つからない", "not_helpful": "役に立たなかった", "answered": "回答",
+           "suggested": "候補を提示"},
     "en": {"not_found": "not found", "not_helpful": "not helpful", "answered": "answered", "suggested": "suggested"},
 }
 SAFETY_LEVELS = ("emergency", "crisis")

@@ -13,7 +13,6 @@ from bot.inbox.presence import CasePresence
 from bot.inbox.timefmt import jst
 from bot.store.models import Advisor, AuditEntry, Message
 
-
 ESCALATION_WORDS = {"emergency": "⚠ 緊急の言葉", "crisis": "⚠ 危機の言葉", None: "⚠ 優先度が上がった言葉"}
 
 
@@ -79,10 +78,11 @@ def viewer_names(db, case_id: int) -> list[str]:
         return []
     if not ids:
         return []
-    return [a.display_name for a in db.scalars(select(Advisor).where(Advisor.id.in_(ids)).order_by(Advisor.display_name))]
+    advisors = db.scalars(select(Advisor).where(Advisor.id.in_(ids)).order_by(Advisor.display_name))
+    return [a.display_name for a in advisors]
 
 
 def sorted_canned(replies: list[dict], topic: str) -> list[dict]:
     """Every canned reply, the case's topic first, then the general ones, then the rest."""
     order = {topic: 0, "any": 1}
-    return sorted(replies, key=lambda r: order.get(r.get("topic"), 2))
+    return sorted(replies, key=lambda r: order.get(str(r.get("topic")), 2))

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
+import redis
+
+from bot.adapters import redis_text
 
 SEEN_WITHIN_S = 40
 KEY = "inbox:viewing:{case_id}"
 
 
 class CasePresence:
-    def __init__(self, redis_client, clock=time.time):
+    def __init__(self, redis_client: redis.Redis, clock: Callable[[], float] = time.time):
         self._redis = redis_client
         self._clock = clock
 
@@ -26,4 +31,4 @@ class CasePresence:
     def viewers(self, case_id: int) -> list[int]:
         now = self._clock()
         found = self._redis.zrangebyscore(KEY.format(case_id=case_id), now - SEEN_WITHIN_S, "+inf")
-        return [int(v) for v in found]
+        return [int(redis_text(v)) for v in found]

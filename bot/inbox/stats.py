@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,7 +18,7 @@ JST = ZoneInfo("Asia/Tokyo")
 
 
 def _local(moment: datetime, zone: ZoneInfo = JST) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -37,13 +37,13 @@ def week_start(day: date) -> date:
 @dataclass
 class Dashboard:
     days: list[date]
-    cases_by_day_locale: dict[date, Counter]
-    cases_by_day_topic: dict[date, Counter]
+    cases_by_day_locale: dict[date, Counter[str]]
+    cases_by_day_topic: dict[date, Counter[str]]
     weeks: list[date]
     first_response: dict[date, tuple[float | None, float | None]]     # week -> (median, p90) minutes
     resolution: dict[date, tuple[float | None, float | None]]
     answered_share: dict[date, float | None]                          # week -> share answered by the index
-    safety_by_week: dict[date, Counter]                               # week -> {emergency, crisis}
+    safety_by_week: dict[date, Counter[str]]                               # week -> {emergency, crisis}
     by_hour: Counter
     unanswered: list[dict] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
@@ -52,16 +52,21 @@ class Dashboard:
 def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 12, zone: ZoneInfo = JST) -> Dashboard:
     """`today` and `zone` come from the clock: days and weeks are Japan's, not UTC's."""
     since = datetime.combine(week_start(today) - timedelta(weeks=weeks - 1), datetime.min.time(), zone)
-    rows = session.execute(select(Case.id, Case.created_at, Case.locale, Case.topic, Case.reason, Case.first_response_at,
-                                  Case.resolved_at).where(Case.created_at >= since)).all()
+    rows = session.execute(select(Case.id, Case.created_at, Case.locale, Case.topic, Case.reason,
+                                  Case.first_response_at, Case.resolved_at)
+                           .where(Case.created_at >= since)).all()
     escalations = session.execute(select(AuditEntry.created_at, AuditEntry.target, AuditEntry.detail)
                                   .where(AuditEntry.action == ESCALATE_ACTION, AuditEntry.created_at >= since)
                                   .order_by(AuditEntry.id)).all()
     opening_reason = _opening_reasons(escalations)
     day_list = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
     week_list = [week_start(today) - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    by_locale, by_topic = defaultdict(Counter), defaultdict(Counter)
-    first, resolve, safety, hours = defaultdict(list), defaultdict(list), defaultdict(Counter), Counter()
+    by_locale: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    by_topic: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    first: defaultdict[date, list[float]] = defaultdict(list)
+    resolve: defaultdict[date, list[float]] = defaultdict(list)
+    safety: defaultdict[date, Counter[str]] = defaultdict(Counter)
+    hours: Counter[int] = Counter()
     for case_id, created, locale, topic, reason, first_at, resolved_at in rows:
         local = _local(created, zone)
         by_locale[local.date()][locale] += 1
@@ -77,9 +82,9 @@ def build_dashboard(session: Session, today: date, days: int = 30, weeks: int = 
         if level in SAFETY_LEVELS:
             safety[week][level] += 1
     for created, _target, detail in escalations:
-        level = (detail or {}).get("level")
-        if level in SAFETY_LEVELS:
-            safety[week_start(_local(created, zone).date())][level] += 1
+        raised_to = (detail or {}).get("level")
+        if raised_to in SAFETY_LEVELS:
+            safety[week_start(_local(created, zone).date())][raised_to] += 1
     return Dashboard(
         days=day_list, cases_by_day_locale=by_locale, cases_by_day_topic=by_topic, weeks=week_list,
         first_response={w: (percentile(first[w], 0.5), percentile(first[w], 0.9)) for w in week_list},
@@ -104,7 +109,8 @@ def _opening_reasons(escalations) -> dict[str, str | None]:
 
 def _answered_share(session: Session, since: datetime, weeks: list[date], zone: ZoneInfo) -> dict[date, float | None]:
     counts: dict[date, Counter] = defaultdict(Counter)
-    for created, outcome in session.execute(select(Question.created_at, Question.outcome).where(Question.created_at >= since)):
+    query = select(Question.created_at, Question.outcome).where(Question.created_at >= since)
+    for created, outcome in session.execute(query):
         counts[week_start(_local(created, zone).date())][outcome] += 1
     share = {}
     for week in weeks:
@@ -116,7 +122,8 @@ def _answered_share(session: Session, since: datetime, weeks: list[date], zone: 
 def unanswered_groups(session: Session, limit: int = 50) -> list[dict]:
     """Questions the index could not answer or that were marked unhelpful, grouped by wording/entry."""
     groups: dict[tuple, dict] = {}
-    query = select(Question).where(Question.outcome.in_(("not_found", "not_helpful"))).order_by(Question.id.desc()).limit(5000)
+    query = (select(Question).where(Question.outcome.in_(("not_found", "not_helpful")))
+             .order_by(Question.id.desc()).limit(5000))
     for question in session.scalars(query):
         key = (question.outcome, question.entry_id or "", " ".join((question.text or "").casefold().split()))
         group = groups.setdefault(key, {"outcome": question.outcome, "entry_id": question.entry_id,
@@ -128,7 +135,7 @@ def unanswered_groups(session: Session, limit: int = 50) -> list[dict]:
 
 
 def dashboard_csv_rows(board: Dashboard) -> list[list]:
-    rows = [["metric", "period", "key", "value"]]
+    rows: list[list] = [["metric", "period", "key", "value"]]
     for day in board.days:
         for locale, count in sorted(board.cases_by_day_locale.get(day, {}).items()):
             rows.append(["cases_by_language", day.isoformat(), locale, count])

@@ -14,7 +14,7 @@ import logging
 import redis
 from sqlalchemy import select
 
-from bot.ports import Translator
+from bot.ports import TaskQueue, Translator
 from bot.store.models import Message
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def _failed_key(message_id: int) -> str:
 
 
 class InboundTranslations:
-    def __init__(self, connection: redis.Redis, tasks):
+    def __init__(self, connection: redis.Redis, tasks: TaskQueue):
         self._redis = connection
         self._tasks = tasks
 
@@ -79,7 +79,8 @@ class InboundTranslations:
         pipe.execute()
 
 
-def translate_inbound(sessions, translator: Translator, markers: InboundTranslations, message_ids: list[int], locale: str) -> int:
+def translate_inbound(sessions, translator: Translator, markers: InboundTranslations, message_ids: list[int],
+                      locale: str) -> int:
     """The job's work: translate each message to Japanese and store it; returns how many were done.
 
     The call to the Translation API happens outside any database transaction. At the first
@@ -96,7 +97,8 @@ def translate_inbound(sessions, translator: Translator, markers: InboundTranslat
     for position, (message_id, text) in enumerate(todo):
         result = translator.translate(text, target="ja", source=locale)
         if not result.translated:
-            log.warning("inbox translation failed (%s); %d message(s) marked for retry", result.error, len(todo) - position)
+            log.warning("inbox translation failed (%s); %d message(s) marked for retry", result.error,
+                        len(todo) - position)
             for failed_id, _ in todo[position:]:
                 markers.finished(failed_id, ok=False)
             break

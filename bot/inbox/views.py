@@ -3,26 +3,34 @@ from __future__ import annotations
 
 import json
 import secrets
-
-import redis
-from datetime import datetime, timezone
+from collections import Counter
+from datetime import UTC, datetime
 from functools import wraps
 
+import redis
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 
 from bot.cases import queue as case_queue
 from bot.cases.desk import TOPICS
-from bot.inbox.auth import (AccountError, authenticate, change_password, count_login_failure, create_advisor,
-                            login_failures_exceeded, reset_password, set_latin_name)
-from bot.inbox.sessions import SessionStoreError
+from bot.content.languages import NATIVE_NAMES
+from bot.inbox.auth import (
+    AccountError,
+    authenticate,
+    change_password,
+    count_login_failure,
+    create_advisor,
+    login_failures_exceeded,
+    reset_password,
+    set_latin_name,
+)
 from bot.inbox.canned import load_canned_replies
 from bot.inbox.labels import reason_label
 from bot.inbox.pages import case_extras, page_helpers, sorted_canned, ui_language
 from bot.inbox.replies import ReplyService, sender_name
+from bot.inbox.sessions import SessionStoreError
 from bot.inbox.translations import NO_TRANSLATION_LOCALES, needs_translation
-from bot.languages import NATIVE_NAMES
 from bot.store.models import Advisor, AuditEntry, Case, CaseNote, Message, User
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="templates", static_folder="static")
@@ -48,7 +56,8 @@ def load_advisor_and_check_csrf():
         try:
             advisor_id = _services().inbox_sessions.advisor_of(session_id)
         except SessionStoreError:
-            abort(503, description="The inbox cannot check your login right now (Redis is not answering). Try again in a minute.")
+            abort(503, description="The inbox cannot check your login right now (Redis is not answering). "
+                                   "Try again in a minute.")
         if advisor_id is not None:
             g.db = _services().sessions()
             g.advisor = g.db.get(Advisor, advisor_id)
@@ -58,7 +67,8 @@ def load_advisor_and_check_csrf():
     if request.method == "POST":
         sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
         if not sent or not secrets.compare_digest(sent, session.get("csrf_token", "")):
-            abort(400, description="The form expired or did not come from this inbox (CSRF check). Reload the page and try again.")
+            abort(400, description="The form expired or did not come from this inbox (CSRF check). "
+                                   "Reload the page and try again.")
 
 
 @bp.teardown_request
@@ -103,7 +113,8 @@ def login():
         close_db(None)      # logging in again while logged in: SQLite allows one writer at a time
         client_ip = request.remote_addr or "unknown"
         if login_failures_exceeded(services.redis, client_ip):
-            return render_template("login.html", error="Too many failed attempts from this network. Wait a minute."), 429
+            error = "Too many failed attempts from this network. Wait a minute."
+            return render_template("login.html", error=error), 429
         with services.sessions.begin() as db:
             advisor, error = authenticate(db, request.form.get("email", ""), request.form.get("password", ""), utcnow())
             if advisor:
@@ -166,7 +177,7 @@ def _case_rows(db, filters: dict) -> list[dict]:
     now = utcnow()
     rows = []
     for case in case_queue.queue(db, **filters):
-        created = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=timezone.utc)
+        created = case.created_at if case.created_at.tzinfo else case.created_at.replace(tzinfo=UTC)
         waiting = int((now - created).total_seconds() // 60)
         amber, red = SLA_MINUTES[case.priority]
         sla = "ok" if case.first_response_at else ("red" if waiting >= red else "amber" if waiting >= amber else "ok")
@@ -423,7 +434,8 @@ def canned_text(case_id: int, reply_id: str):
     if reply is None:
         abort(404)
     text = SandboxedEnvironment().from_string(reply["text"]).render(
-        name=user.display_name or "", advisor=sender_name(g.advisor, case.locale, _services().content.current().catalog))
+        name=user.display_name or "",
+        advisor=sender_name(g.advisor, case.locale, _services().content.current().catalog))
     return jsonify(text=text)
 
 
@@ -454,8 +466,10 @@ def _account_action(action: str) -> str:
         raise AccountError("no such account")
     if action == "latin_name":
         set_latin_name(target, request.form.get("display_name_latin", ""))
-        case_queue.audit(g.db, g.advisor.id, "account.latin_name", f"advisor:{target.id}", name=target.display_name_latin)
-        return f"{target.email}: LINE name for parents is now {target.display_name_latin or '(the word Advisor in their language)'}."
+        case_queue.audit(g.db, g.advisor.id, "account.latin_name", f"advisor:{target.id}",
+                         name=target.display_name_latin)
+        shown = target.display_name_latin or "(the word Advisor in their language)"
+        return f"{target.email}: LINE name for parents is now {shown}."
     if action in ("deactivate", "activate"):
         if target.id == g.advisor.id:
             raise AccountError("you cannot deactivate your own account")
@@ -495,18 +509,24 @@ def dashboard():
     topics = sorted({t for c in board.cases_by_day_topic.values() for t in c})
     level_names = {"emergency": "緊急(119・110)", "crisis": "危機(相談窓口)"} if ui == "ja" else \
         {"emergency": "emergency", "crisis": "crisis"}
-    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, {}).get(loc, 0) for d in board.days] for loc in locales}
-    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, {}).get(t, 0) for d in board.days] for t in topics}
-    by_level = {level_names[lvl]: [board.safety_by_week.get(w, {}).get(lvl, 0) for w in board.weeks] for lvl in ("emergency", "crisis")}
+    by_language = {language_label(loc, ui): [board.cases_by_day_locale.get(d, Counter())[loc] for d in board.days]
+                   for loc in locales}
+    by_topic = {topic_label(t, ui): [board.cases_by_day_topic.get(d, Counter())[t] for d in board.days] for t in topics}
+    by_level = {level_names[lvl]: [board.safety_by_week.get(w, Counter())[lvl] for w in board.weeks]
+                for lvl in ("emergency", "crisis")}
     charts = [   # (title, svg, legend, one line saying what is counted)
-        ("言語別の相談件数(日ごと)", stacked_bars(day_labels, by_language, "言語別の相談件数", html_legend=True), legend(list(by_language)),
+        ("言語別の相談件数(日ごと)", stacked_bars(day_labels, by_language, "言語別の相談件数", html_legend=True),
+         legend(list(by_language)),
          "その日に始まった相談(ケース)の数を、利用者の言語ごとに色分けしています。"),
-        ("分野別の相談件数(日ごと)", stacked_bars(day_labels, by_topic, "分野別の相談件数", html_legend=True), legend(list(by_topic)),
+        ("分野別の相談件数(日ごと)", stacked_bars(day_labels, by_topic, "分野別の相談件数", html_legend=True),
+         legend(list(by_topic)),
          "その日に始まった相談の数を、分野(相談員が変更した後の分野)ごとに色分けしています。"),
-        ("緊急・危機の件数(週ごと)", stacked_bars(week_labels, by_level, "緊急・危機の件数", html_legend=True), legend(list(by_level)),
+        ("緊急・危機の件数(週ごと)", stacked_bars(week_labels, by_level, "緊急・危機の件数", html_legend=True),
+         legend(list(by_level)),
          "緊急・危機の言葉で始まった相談と、相談の途中で緊急・危機の言葉があった回数の合計です(週は月曜から)。"),
-        ("時間帯別の相談件数(日本時間)", bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別",
-                                        unit="件数", html_legend=True), [],
+        ("時間帯別の相談件数(日本時間)",
+         bars([f"{h:02d}" for h in range(24)], [board.by_hour[h] for h in range(24)], "時間帯別",
+              unit="件数", html_legend=True), [],
          "相談が始まった時刻(日本時間)ごとの数です。相談員を多く置く時間帯の目安になります。"),
     ]
     quota = _services().quota.status()
@@ -519,6 +539,7 @@ def dashboard():
 def dashboard_csv():
     import csv
     import io
+
     from bot.inbox.stats import build_dashboard, dashboard_csv_rows
     clock = _services().clock
     board = build_dashboard(g.db, clock.today(), zone=clock.zone)
@@ -571,9 +592,10 @@ def dead_letters():
     from bot.store.delivery_status import pending_deliveries
     entries = _services().dead_letters.list()
     chats = {e.partition for e in entries}
-    users = {u.line_user_id: u.id for u in g.db.scalars(select(User).where(User.line_user_id.in_(chats)))} if chats else {}
+    users = ({u.line_user_id: u.id for u in g.db.scalars(select(User).where(User.line_user_id.in_(chats)))}
+             if chats else {})
     rows = [{"entry": e, "user_id": users.get(e.partition),
-             "time": _services().clock.local(datetime.fromtimestamp(e.set_aside_at, tz=timezone.utc))} for e in entries]
+             "time": _services().clock.local(datetime.fromtimestamp(e.set_aside_at, tz=UTC))} for e in entries]
     return render_template("dead_letters.html", rows=rows, pending=pending_deliveries(g.db, utcnow()),
                            keep_days=_services().settings.dead_letter_days)
 
@@ -591,7 +613,8 @@ def dead_letter_action(entry_id: str):
     elif action != "drop":
         abort(400, description=f"Unknown action {action!r}.")
     services.dead_letters.drop(entry.id)
-    case_queue.audit(g.db, g.advisor.id, f"dead_letter.{action}", f"dead_letter:{entry.id}", event_type=entry.event_type)
+    case_queue.audit(g.db, g.advisor.id, f"dead_letter.{action}", f"dead_letter:{entry.id}",
+                     event_type=entry.event_type)
     g.db.commit()
     flash("再処理に戻しました。" if action == "replay" else "削除しました。")
     return redirect(url_for("inbox.dead_letters"))

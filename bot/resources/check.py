@@ -17,10 +17,10 @@ from urllib.parse import urlparse
 
 from bot import LOCALES
 from bot.adapters.clock import ZoneClock
-from bot.adminmsg import msg
-from bot.messages import MAX_TEXT_UTF16, utf16_len
+from bot.content.adminmsg import msg
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_TEXT_UTF16, utf16_len
 from bot.resources.loader import RawFile, display_path, read_index
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 STALE_AFTER = timedelta(days=365)
 MAX_TITLE = 60

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args) -> int:
-    from bot.adminmsg import msg
+    from bot.content.adminmsg import msg
     from bot.resources.check import check_resources
     problems = check_resources(args.dir)
     errors = [p for p in problems if not p.warning]

@@ -130,7 +130,8 @@ def _taken_ids(resources_dir: Path, reimported: set[str]) -> dict[str, str]:
 # ---- converting rows -------------------------------------------------------------------------
 
 def _convert(rows, slug: str, taken: dict[str, str], report: ImportReport, today: date):
-    entries, texts = [], {}
+    entries: list[dict] = []
+    texts: dict[str, dict] = {}
     for number, row in enumerate(rows, start=2):            # row 1 is the header, as in a spreadsheet
         reason = _rejection(row, taken, texts)
         if reason:
@@ -162,8 +163,9 @@ def _rejection(row: dict[str, str], taken: dict[str, str], seen: dict) -> str | 
 
 def _field_rejection(row: dict[str, str]) -> str | None:
     phone = row.get("phone", "")
-    if phone and phone_problem(phone) and not phone_problem(phone)[1]:
-        return phone_problem(phone)[0]
+    problem = phone_problem(phone) if phone else None
+    if problem and not problem[1]:
+        return problem[0]
     for column in ("url", "source_url"):
         if row.get(column) and url_problem(row[column]):
             return f"{column}: {url_problem(row[column])}"
@@ -188,8 +190,9 @@ def _is_date(value: str) -> bool:
 
 def _row_to_entry(row: dict[str, str], slug: str, today: date) -> tuple[dict, dict, list[str]]:
     notes = []
-    if row.get("phone") and phone_problem(row["phone"]):
-        notes.append(phone_problem(row["phone"])[0])
+    problem = phone_problem(row["phone"]) if row.get("phone") else None
+    if problem:
+        notes.append(problem[0])
     contact = {key: row[column] for key, column in (("phone", "phone"), ("hours", "hours"), ("url", "url"))
                if row.get(column)}
     if contact:

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.messages import tel_uri
-from bot.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import tel_uri
 
 DAY_GROUPS = ("every_day", "mon_fri", "mon_sat", "sat_sun_holidays", "sun_holidays")
 KINDS = ("adult", "child")

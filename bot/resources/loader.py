@@ -17,9 +17,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bot import LOCALES
-from bot.adminmsg import closest, did_you_mean, msg
+from bot.content.adminmsg import closest, did_you_mean, msg
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
 from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
 
@@ -237,7 +237,8 @@ def _texts(files: list[RawFile], known_ids: set[str] | None, problems: list[str]
     for raw in files:
         locale = _file_locale(raw)
         if locale not in LOCALES:
-            problems.append(msg("res.unknown_locale_file", where=raw.where(), locale=locale, locales=", ".join(LOCALES)))
+            problems.append(msg("res.unknown_locale_file", where=raw.where(), locale=locale,
+                                locales=", ".join(LOCALES)))
             continue
         found = schema_problems(raw, "textFile")
         problems.extend(message for _, message in found)

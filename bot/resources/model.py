@@ -37,7 +37,7 @@ class Contact:
 class LocalVariant:
     """What a user of one municipality (or of the area it is in) is shown instead of the contacts."""
     contacts: tuple[Contact, ...]
-    sources: tuple["Source", ...]
+    sources: tuple[Source, ...]
     verify: str | None = None
 
 
@@ -85,9 +85,10 @@ class Entry:
 class ResourceIndex:
     entries: dict[str, Entry]
     texts: dict[str, dict[str, EntryText]]          # locale -> entry id -> text
-    words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # locale -> contact_roles/days -> key -> text
+    # locale -> contact_roles/days -> key -> text
+    words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
-    engine: "SearchEngine | None" = field(default=None, repr=False)
+    engine: SearchEngine | None = field(default=None, repr=False)
 
     def ids(self) -> list[str]:
         return list(self.entries)
@@ -97,6 +98,17 @@ class ResourceIndex:
 
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
+
+    def entry(self, entry_id: str) -> Entry:
+        """An entry the caller knows exists (checked with `has`, or named by checked content)."""
+        return self.entries[entry_id]
+
+    def known_text(self, entry_id: str, locale: str) -> EntryText:
+        """`text` for an entry the checks guarantee has one (every entry has Japanese and English)."""
+        found = self.text(entry_id, locale)
+        if found is None:
+            raise KeyError(f"entry {entry_id!r} has no text")
+        return found
 
     def text(self, entry_id: str, locale: str) -> EntryText | None:
         """The entry's text in `locale`, else in English, else in Japanese."""
@@ -115,7 +127,7 @@ class ResourceIndex:
         return None
 
     def search(self, query: str, locale: str, municipality: str | None = None,
-               pivot_text: str | None = None) -> "SearchResult":
+               pivot_text: str | None = None) -> SearchResult:
         if self.engine is None:
             from bot.resources.search import SearchEngine
             self.engine = SearchEngine.build(self)

@@ -130,7 +130,8 @@ def _script(ch: str) -> str:
 def runs(text: str) -> list[tuple[str, str]]:
     """(script, run) pieces of normalised text: letters of one script, marks attached."""
     pieces: list[tuple[str, str]] = []
-    current, script = [], None
+    current: list[str] = []
+    script: str | None = None
     for ch in text:
         kind = _CLASSES.get(ch) or _classify(ch)
         if kind != script:
@@ -192,7 +193,7 @@ class SearchEngine:
                        for form in (slug.split("-")[0], slug.replace("-", ""))}
 
     @classmethod
-    def build(cls, index) -> "SearchEngine":
+    def build(cls, index) -> SearchEngine:
         ids = list(index.entries)
         positions: dict[str, array] = {}
         frequencies: dict[str, array] = {}
@@ -209,9 +210,9 @@ class SearchEngine:
                 if locale:
                     locale_terms[locale].update(terms)
             counts: dict[str, float] = defaultdict(float)
-            for field, terms in by_field.items():         # Counter counts in C: builds stay fast
+            for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
                 weight = FIELD_WEIGHTS[field]
-                for term, times in Counter(terms).items():
+                for term, times in Counter(field_terms).items():
                     counts[term] += weight * times
             lengths.append(sum(counts.values()))
             for term, count in counts.items():
@@ -284,7 +285,7 @@ class SearchEngine:
         placed = {p: s * self._place_factor(p, home) for p, s in scores.items()}
         if not rest:
             return placed
-        best = heapq.nlargest(CANDIDATES, placed, key=placed.get)
+        best = heapq.nlargest(CANDIDATES, placed, key=placed.__getitem__)
         for term, factor in rest:
             for position in best:
                 placed[position] += factor * self._weight(term, position) * self._place_factor(position, home)

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _content():
     from bot.commands.content import offline_settings
-    from bot.i18n import Catalog
+    from bot.content.i18n import Catalog
     from bot.richmenu.model import load_rich_menu
     settings = offline_settings()
     return settings.flows_dir, load_rich_menu(settings.flows_dir), Catalog.load(settings.locales_dir)
@@ -34,7 +34,7 @@ def _content():
 
 def run_check(args) -> int:
     from bot.commands.content import offline_settings
-    from bot.i18n import Catalog
+    from bot.content.i18n import Catalog
     from bot.richmenu.model import check_rich_menu
     settings = offline_settings()
     problems = check_rich_menu(settings.flows_dir, Catalog.load(settings.locales_dir))
@@ -58,7 +58,8 @@ def run_build(args) -> int:
             content = build_content(spec, catalog, flows_dir, locale)
             suffix = ".png" if content.content_type == "image/png" else ".jpg"
             (out / f"{locale}{suffix}").write_bytes(content.image)
-            print(f"{out / (locale + suffix)}  {len(content.image) // 1024} KB  chat bar: {content.request['chatBarText']}")
+            size_kb = len(content.image) // 1024
+            print(f"{out / (locale + suffix)}  {size_kb} KB  chat bar: {content.request['chatBarText']}")
     except (RichMenuError, RenderError) as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -77,15 +78,17 @@ def run_deploy(args) -> int:
     from bot.store.models import User
 
     services = build_services(load_settings())
+    links, menus = services.rich_menu_links, services.rich_menus
+    assert links is not None and menus is not None, "build_services always builds the rich menu adapters"
     try:
         flows_dir, spec, catalog = _content()
         contents = [build_content(spec, catalog, flows_dir, locale) for locale in LOCALES]
-        deployer = RichMenuDeployer(services.rich_menus, services.rich_menu_links, services.settings.default_locale)
+        deployer = RichMenuDeployer(menus, links, services.settings.default_locale)
         report = deployer.deploy(contents)
         if not args.no_link:
             with services.sessions() as session:
                 users = session.execute(select(User.line_user_id, User.locale).where(User.blocked.is_(False))).all()
-            report.linked = services.rich_menu_links.bulk_link([(u, loc) for u, loc in users])
+            report.linked = links.bulk_link([(u, loc) for u, loc in users])
     except (RichMenuError, RenderError, RichMenuApiError) as exc:
         print(f"rich menu deploy failed: {exc}", file=sys.stderr)
         return 1
@@ -94,7 +97,8 @@ def run_deploy(args) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        print(f"created {len(report.created)}, unchanged {len(report.unchanged)}, aliases set {len(report.aliases_set)}, "
+        print(f"created {len(report.created)}, unchanged {len(report.unchanged)}, "
+              f"aliases set {len(report.aliases_set)}, "
               f"deleted {len(report.deleted)}, default {'set' if report.default_set else 'unchanged'}, "
               f"users linked {report.linked}")
     return 0

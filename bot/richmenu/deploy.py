@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.i18n import Catalog
+from bot.adapters.line_richmenu import LineRichMenus
+from bot.content.i18n import Catalog
 from bot.richmenu.links import RichMenuLinks, alias_for
 from bot.richmenu.model import RichMenuSpec
 from bot.richmenu.render import render_menu
@@ -58,7 +59,7 @@ def build_content(spec: RichMenuSpec, catalog: Catalog, flows_dir: Path, locale:
 
 
 class RichMenuDeployer:
-    def __init__(self, api, links: RichMenuLinks, default_locale: str):
+    def __init__(self, api: LineRichMenus, links: RichMenuLinks, default_locale: str):
         self._api = api
         self._links = links
         self._default = default_locale

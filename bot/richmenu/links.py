@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
+
+import redis
 
 from bot import LOCALES
-from bot.adapters.line_richmenu import BULK_LINK_MAX, RichMenuApiError
+from bot.adapters.line_richmenu import BULK_LINK_MAX, LineRichMenus, RichMenuApiError
 
 log = logging.getLogger(__name__)
 IDS_KEY = "richmenu:ids"
@@ -27,7 +30,7 @@ def locale_of_alias(alias_id: str) -> str | None:
 
 
 class RichMenuLinks:
-    def __init__(self, redis_client, api, default_locale: str,
+    def __init__(self, redis_client: redis.Redis, api: LineRichMenus, default_locale: str,
                  sleep: Callable[[float], None] = time.sleep, max_attempts: int = 5, backoff_base_s: float = 0.5):
         self._redis = redis_client
         self._api = api
@@ -40,7 +43,7 @@ class RichMenuLinks:
         with self._redis.pipeline() as pipe:
             pipe.delete(IDS_KEY)
             if ids:
-                pipe.hset(IDS_KEY, mapping=ids)
+                pipe.hset(IDS_KEY, mapping=ids)  # type: ignore[arg-type]  # redis-py's key union is invariant
             pipe.execute()
 
     def menu_for(self, locale: str | None, refresh: bool = False) -> str | None:
@@ -81,7 +84,7 @@ class RichMenuLinks:
         for menu_id, user_ids in by_menu.items():
             for start in range(0, len(user_ids), BULK_LINK_MAX):
                 chunk = user_ids[start:start + BULK_LINK_MAX]
-                self._with_retries(lambda: self._api.bulk_link(chunk, menu_id))
+                self._with_retries(partial(self._api.bulk_link, chunk, menu_id))
                 linked += len(chunk)
         return linked
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import LOCALES
-from bot.i18n import Catalog
-from bot.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA
-from bot.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.content.i18n import Catalog
+from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.dialogue.messages import MAX_LABEL_CHARS, MAX_POSTBACK_DATA
 
 MENU_FILE = "richmenu.yaml"
 IMAGES_DIR = "richmenu/images"           # an admin's designed images: <locale>.png or .jpg
@@ -75,19 +75,22 @@ def load_rich_menu(flows_dir: Path) -> RichMenuSpec:
         raise RichMenuError([f"{path}:1: missing; see flows/README.md for the rich menu file"]) from None
     problems: list[str] = []
     where = lambda key: f"{path}:{lines.get(key, 1)}"   # noqa: E731
-    data = data if isinstance(data, dict) else {}
-    size = data.get("size") if isinstance(data.get("size"), dict) else {}
+    data = _mapping(data)
+    size = _mapping(data.get("size"))
     width, height = size.get("width"), size.get("height")
     if not (isinstance(width, int) and isinstance(height, int)):
         problems.append(f"{where('size')}: size needs whole-number width and height (2500 x 1686 or 2500 x 843)")
         width, height = MAX_WIDTH, 1686
     problems += _size_problems(where("size"), width, height)
-    raw_areas = data.get("areas") if isinstance(data.get("areas"), list) else []
+    raw_areas = data.get("areas")
+    raw_areas = raw_areas if isinstance(raw_areas, list) else []
     if not 1 <= len(raw_areas) <= MAX_AREAS:
         problems.append(f"{where('areas')}: a rich menu has 1 to {MAX_AREAS} areas; this one has {len(raw_areas)}")
     areas = []
     for index, raw in enumerate(raw_areas):
-        area, area_problems = _area(raw, index, width, height, lambda key, i=index: where(f"areas.{i}.{key}") if f"areas.{i}.{key}" in lines else where("areas"))
+        def area_where(key: str, i: int = index) -> str:
+            return where(f"areas.{i}.{key}") if f"areas.{i}.{key}" in lines else where("areas")
+        area, area_problems = _area(raw, index, width, height, area_where)
         problems += area_problems
         if area:
             areas.append(area)
@@ -95,9 +98,14 @@ def load_rich_menu(flows_dir: Path) -> RichMenuSpec:
     chat_bar = data.get("chat_bar")
     if not isinstance(chat_bar, str) or not chat_bar:
         problems.append(f"{where('chat_bar')}: chat_bar must name a locale text key (like richmenu.chat_bar)")
-    if problems:
+    if problems or not isinstance(chat_bar, str):
         raise RichMenuError(problems)
     return RichMenuSpec(width, height, chat_bar, str(data.get("background", "#ffffff")), tuple(areas), path)
+
+
+def _mapping(value: object) -> dict:
+    """A YAML mapping, or an empty one for anything else (the checks then name what is missing)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _size_problems(where: str, width: int, height: int) -> list[str]:
@@ -115,24 +123,29 @@ def _area(raw, index: int, width: int, height: int, where) -> tuple[Area | None,
     if not isinstance(raw, dict):
         return None, [f"{where('id')}: area {index + 1} must be a mapping with id, label, action and bounds"]
     problems = []
-    bounds = raw.get("bounds") if isinstance(raw.get("bounds"), dict) else {}
-    x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
-    if not all(isinstance(v, int) for v in (x, y, w, h)) or w < 1 or h < 1 or x < 0 or y < 0:
-        problems.append(f"{where('bounds')}: area {index + 1}: bounds need whole numbers x, y ≥ 0 and width, height ≥ 1")
+    bounds = _mapping(raw.get("bounds"))
+    # Anything but a whole number counts as -1, which the check below refuses.
+    x, y, w, h = (v if isinstance(v, int) else -1 for v in (bounds.get(k) for k in ("x", "y", "width", "height")))
+    if w < 1 or h < 1 or x < 0 or y < 0:
+        problems.append(f"{where('bounds')}: area {index + 1}: "
+                        "bounds need whole numbers x, y ≥ 0 and width, height ≥ 1")
     elif x + w > width or y + h > height:
-        problems.append(f"{where('bounds')}: area {index + 1} ends at {x + w} x {y + h}, outside the {width} x {height} image")
-    action = raw.get("action") if isinstance(raw.get("action"), dict) else {}
+        problems.append(f"{where('bounds')}: area {index + 1} ends at {x + w} x {y + h}, "
+                        f"outside the {width} x {height} image")
+    action = _mapping(raw.get("action"))
     kind = action.get("type")
     if kind not in ACTION_TYPES:
         problems.append(f"{where('action')}: area {index + 1}: action type must be postback or uri")
-    elif kind == "postback" and not (isinstance(action.get("data"), str) and 0 < len(action["data"]) <= MAX_POSTBACK_DATA):
-        problems.append(f"{where('action')}: area {index + 1}: postback data must be 1 to {MAX_POSTBACK_DATA} characters")
+    elif kind == "postback" and not (isinstance(action.get("data"), str)
+                                     and 0 < len(action["data"]) <= MAX_POSTBACK_DATA):
+        problems.append(f"{where('action')}: area {index + 1}: "
+                        f"postback data must be 1 to {MAX_POSTBACK_DATA} characters")
     elif kind == "uri" and not str(action.get("uri", "")).startswith(("https://", "http://", "tel:", "line://")):
         problems.append(f"{where('action')}: area {index + 1}: uri must start with https://, http://, tel: or line://")
     label = raw.get("label")
     if not isinstance(label, str) or not label:
         problems.append(f"{where('label')}: area {index + 1}: label must name a locale text key (like menu.birth)")
-    if problems:
+    if problems or not isinstance(label, str):
         return None, problems
     return Area(str(raw.get("id", f"area{index + 1}")), label, str(raw.get("color", "#f4f4f4")), dict(action),
                 {"x": x, "y": y, "width": w, "height": h}), []
@@ -164,7 +177,8 @@ def check_rich_menu(flows_dir: Path, catalog: Catalog) -> list[str]:
             if not isinstance(text, str):
                 problems.append(f"{where}: the rich menu needs the text '{key}'; add it")
             elif len(text) > limit:
-                problems.append(f"{where}: '{key}' has {len(text)} characters; the rich menu allows {limit}: shorten it")
+                problems.append(f"{where}: '{key}' has {len(text)} characters; "
+                                f"the rich menu allows {limit}: shorten it")
         problems += _designed_image_problems(spec, flows_dir, locale)
     return problems
 

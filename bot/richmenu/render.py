@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, features
 
-from bot.i18n import Catalog
+from bot.content.i18n import Catalog
 from bot.richmenu.model import MAX_IMAGE_BYTES, Area, RichMenuSpec
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
@@ -69,7 +69,7 @@ def font_for(locale: str) -> FontChoice:
     return FontChoice(path, index)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _find_font_file(name: str) -> Path | None:
     for directory in FONT_DIRS:
         if directory.is_dir():
@@ -114,8 +114,9 @@ def _draw_area(draw: ImageDraw.ImageDraw, area: Area, text: str, choice: FontCho
     for number, line in enumerate(lines):
         baseline = top + number * line_height + round(size * 1.05)
         boxes += _draw_line(draw, line, choice, size, b["x"] + b["width"] // 2, baseline)
-    box = (min(x[0] for x in boxes), min(x[1] for x in boxes), max(x[2] for x in boxes), max(x[3] for x in boxes))
-    return LabelLayout(area.id, text, tuple(lines), size, tuple(int(v) for v in box))
+    box = (int(min(x[0] for x in boxes)), int(min(x[1] for x in boxes)),
+           int(max(x[2] for x in boxes)), int(max(x[3] for x in boxes)))
+    return LabelLayout(area.id, text, tuple(lines), size, box)
 
 
 def _draw_line(draw: ImageDraw.ImageDraw, line: str, choice: FontChoice, size: int, centre_x: int, baseline: int):

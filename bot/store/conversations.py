@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +30,11 @@ class SqlConversationStore:
         row = self._row(line_user_id)
         if row is None:
             return StoredConversation(FlowState(), 0, None)
-        updated = row.updated_at if row.updated_at is None or row.updated_at.tzinfo else row.updated_at.replace(tzinfo=timezone.utc)
-        return StoredConversation(FlowState(row.flow_id, row.step_id, dict(row.variables or {})), row.misses or 0, updated)
+        updated = row.updated_at
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)       # SQLite returns naive UTC
+        return StoredConversation(FlowState(row.flow_id, row.step_id, dict(row.variables or {})), row.misses or 0,
+                                  updated)
 
     def save(self, line_user_id: str, state: FlowState, misses: int, now: datetime) -> None:
         row = self._row(line_user_id)

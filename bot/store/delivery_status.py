@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,5 +26,5 @@ def pending_deliveries(session: Session, now: datetime) -> PendingDeliveries:
         .where(Message.direction == "out", Message.delivery_status == "pending")).one()
     if not count or oldest is None:
         return PendingDeliveries(0, None)
-    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=timezone.utc)
+    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
     return PendingDeliveries(int(count), max(0.0, (now - oldest).total_seconds()))

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.messages import batches, fit_messages, message_summary
+from bot.dialogue.messages import batches, fit_messages, message_summary
+from bot.dialogue.turn import UserState
 from bot.store.models import Message, User, utcnow
-from bot.turn import UserState
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
 _STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
@@ -82,7 +82,8 @@ def record_outbound(session: Session, user_id: int, messages: list[dict], *, eve
     return rows
 
 
-def mark_batch(session: Session, rows: list[Message], status: str, error: str | None, when: datetime | None = None) -> None:
+def mark_batch(session: Session, rows: list[Message], status: str, error: str | None,
+               when: datetime | None = None) -> None:
     for row in rows:
         row.delivery_status = status
         row.delivery_error = error

@@ -1,7 +1,7 @@
 """Drive the whole bot in a test: POST signed events to /callback, run the worker, read fake LINE."""
 from __future__ import annotations
 
-from bot.worker import run_worker
+from bot.pipeline.worker import run_worker
 from tests.support.line_events import body_of, follow_event, postback_event, signed_headers, text_event
 
 

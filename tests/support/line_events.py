@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 
-from bot.signature import sign
+from bot.web.signature import sign
 
 _counter = itertools.count(1)
 

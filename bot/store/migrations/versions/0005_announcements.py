@@ -3,9 +3,8 @@
 Revision ID: 0005
 Revises: 0003 (the reminders branch adds 0004 in parallel: re-chain this onto 0004 when merging)
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0003'
@@ -33,7 +32,8 @@ def upgrade() -> None:
     op.create_table(
         'announcement_translations',
         sa.Column('id', sa.Integer(), primary_key=True),
-        sa.Column('announcement_id', sa.Integer(), sa.ForeignKey('announcements.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('announcement_id', sa.Integer(), sa.ForeignKey('announcements.id', ondelete='CASCADE'),
+                  nullable=False),
         sa.Column('locale', sa.String(length=16), nullable=False),
         sa.Column('machine_text', sa.Text(), nullable=True),
         sa.Column('back_translation', sa.Text(), nullable=True),
@@ -51,7 +51,8 @@ def upgrade() -> None:
     op.create_table(
         'announcement_batches',
         sa.Column('id', sa.Integer(), primary_key=True),
-        sa.Column('announcement_id', sa.Integer(), sa.ForeignKey('announcements.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('announcement_id', sa.Integer(), sa.ForeignKey('announcements.id', ondelete='CASCADE'),
+                  nullable=False),
         sa.Column('locale', sa.String(length=16), nullable=False),
         sa.Column('batch_no', sa.Integer(), nullable=False),
         sa.Column('recipients', sa.JSON(), nullable=False),

@@ -1,0 +1,205 @@
+"""Safety triage, matching: is this message an emergency, a crisis, or a case for a person?
+
+Pure logic over compiled rules (bot/dialogue/triage_rules.py reads and checks them from ``flows/triage/``).
+
+Every message is checked against the terms of ALL files, because people mix languages and pick
+the wrong one. Text and terms are compared in a canonical form (see ``canonical_text``): NFKC,
+casefolded, katakana as hiragana, no spaces inside Japanese / Chinese / Thai / Burmese text.
+A term written with accents also matches the same letters typed without accents ("bé không thở"
+matches "be khong tho") but not other accents ("tự tử" does not match "từ từ"); Latin terms match
+whole words, Indic terms the start of a word, CJK / Thai / Burmese / Korean terms anywhere.
+A rule matches when each line of its ``when`` has a signal that matches and no signal of its
+``unless`` does; the highest level wins (emergency > crisis > advisor > guide) and the first
+matching rule of that level gives the category.
+
+Danger now vs. asking about danger: level ``guide`` is a calm question about what to do or whom
+to call ("is there a number to ask at night?", "my cat is not eating"). It is answered at once
+with the right number and an offer of a person, and opens no case. Advisor and guide rules
+may have ``unless`` (e.g. "unless the message is a calm question"); a crisis rule that only names
+its subject ("DV", "189") may give way to a question about a service; an emergency is never
+lowered by any word.
+A negation ("no bleeding", "出血はない", or a cue with ``~`` for the term: "no ~") hides the
+words it covers from that signal only; the same word elsewhere in the message still counts.
+A guide for admins is in flows/TRIAGE.md.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+LEVELS = ("emergency", "crisis", "advisor", "guide")
+LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Public results and errors
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    level: str                      # "emergency" | "crisis" | "advisor" | "guide" | "none"
+    category: str | None
+    topic: str | None
+    resource_ids: tuple[str, ...]
+    matched: tuple[str, ...]        # ids of the rules that matched (never user text)
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.level in ("emergency", "crisis")
+
+    @property
+    def is_calm_question(self) -> bool:
+        """Asking about danger, not in danger: answer with the number now, offer a person, no case."""
+        return self.level == "guide"
+
+
+NO_MATCH = TriageResult(level="none", category=None, topic=None, resource_ids=(), matched=())
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled rules
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: str
+    category: str
+    topic: str | None
+    resource_ids: tuple[str, ...]
+    when: tuple[tuple[str, ...], ...]   # every line must match; a line matches if any of its signals does
+    unless: tuple[str, ...] = ()        # the rule does not apply when any of these signals matches
+    # "answer": a calm question about the subject is answered from the index, with a person
+    # offered, when the classifier is sure it is a question and not distress (bot/dialogue/routing.py)
+    questions: str | None = None
+
+
+@dataclass(frozen=True)
+class Signal:
+    """How one signal is recognised. Terms written with accents run on the canonical text (so
+    "tự tử" matches "tự tử" and "tu tu" but not "từ từ"); everything else runs on the same text
+    without accents, which has the same length, so negation spans line up."""
+    id: str
+    accented: re.Pattern | None
+    plain: re.Pattern | None
+    patterns: tuple[re.Pattern, ...]
+    negations_accented: re.Pattern | None = None
+    negations_plain: re.Pattern | None = None
+    negation_patterns: tuple[re.Pattern, ...] = ()
+
+    def matches(self, text: str, plain: str) -> bool:
+        """``text``: canonical message; ``plain``: the same without accents."""
+        spans = _spans(self.negations_accented, text) + _spans(self.negations_plain, plain)
+        for pattern in self.negation_patterns:
+            spans += _spans(pattern, plain)
+        if spans:
+            text, plain = _mask(text, spans), _mask(plain, spans)
+        if self.accented is not None and self.accented.search(text):
+            return True
+        if self.plain is not None and self.plain.search(plain):
+            return True
+        return any(p.search(plain) for p in self.patterns)
+
+
+def _spans(regex: re.Pattern | None, text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in regex.finditer(text)] if regex is not None else []
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = "\x00" * (end - start)
+    return "".join(chars)
+
+
+@dataclass(frozen=True)
+class TriageRules:
+    rules: tuple[Rule, ...]                 # in file order
+    signals: dict[str, Signal]
+
+
+# ---------------------------------------------------------------------------------------------
+# Triage
+
+
+def triage(text: str, rules: TriageRules) -> TriageResult:
+    """Classify one message. Never raises on any text."""
+    if not text or not text.strip():
+        return NO_MATCH
+    canon = canonical_text(text)
+    plain = strip_accents(canon)
+    seen: dict[str, bool] = {}
+
+    def hit(signal_id: str) -> bool:
+        if signal_id not in seen:
+            signal = rules.signals.get(signal_id)
+            seen[signal_id] = bool(signal and signal.matches(canon, plain))
+        return seen[signal_id]
+
+    matched = [rule for rule in rules.rules
+               if all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
+    if not matched:
+        return NO_MATCH
+    matched.sort(key=lambda rule: LEVEL_RANK[rule.level])        # stable: file order within a level
+    top = matched[0]
+    resource_ids: list[str] = []
+    for rule in matched:
+        resource_ids += [rid for rid in rule.resource_ids if rid not in resource_ids]
+    return TriageResult(level=top.level, category=top.category, topic=top.topic,
+                        resource_ids=tuple(resource_ids), matched=tuple(rule.id for rule in matched))
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical text: the one form that both messages and terms are compared in
+
+_LATIN_EXTRA = {"đ": "d", "ð": "d", "ł": "l", "ø": "o", "ħ": "h", "ı": "i", "ŀ": "l"}
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+_SPACES = re.compile(r"\s+")
+_strip_cache: dict[str, str] = {}
+
+
+def is_latin_letter(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def base_letter(ch: str) -> str:
+    """The letter without its accents ("ệ" -> "e", "đ" -> "d"); other characters unchanged."""
+    cached = _strip_cache.get(ch)
+    if cached is None:
+        cached = _LATIN_EXTRA.get(ch, ch)
+        decomposed = unicodedata.normalize("NFD", ch)
+        if (len(decomposed) > 1 and is_latin_letter(decomposed[0])
+                and all(unicodedata.combining(c) for c in decomposed[1:])):
+            cached = decomposed[0]
+        _strip_cache[ch] = cached
+    return cached
+
+
+def kana_to_hiragana(text: str) -> str:
+    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
+
+
+# Scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer): a space
+# between two such characters is dropped, so "いきを していません" == "いきをしていません".
+# Korean keeps its spaces (they separate words: "도시마구 토요일" must not contain "구토"); a space
+# inside a Korean term is optional instead ("죽고 싶" also matches "죽고싶").
+_RUN_CHARS = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+              "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff")
+_SPACE_IN_RUN = re.compile(f"(?<=[{_RUN_CHARS}]) (?=[{_RUN_CHARS}])")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Indic spelling variants people mix freely: nukta (ख़ = ख), chandrabindu = anusvara (साँस = सांस).
+_INDIC = {0x093C: None, 0x09BC: None, 0x0A3C: None, 0x0901: 0x0902, 0x0981: 0x0982}
+
+
+def canonical_text(text: str) -> str:
+    """NFKC, casefold, one kind of apostrophe, no zero-width characters, katakana as hiragana,
+    single spaces, and no spaces inside runs of CJK / Hangul / Thai / Myanmar text."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).translate(_INVISIBLE).translate(_INDIC)
+    text = _SPACES.sub(" ", kana_to_hiragana(text)).strip()
+    return _SPACE_IN_RUN.sub("", text)
+
+
+def strip_accents(text: str) -> str:
+    """Latin letters without accents, character for character (same length as ``text``)."""
+    return "".join(base_letter(c) for c in text)

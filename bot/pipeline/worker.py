@@ -1,0 +1,217 @@
+"""The worker entry: build services once, recover waiting events, run RQ without forking.
+
+The worker outlives its dependencies' outages. While the database is down it takes no new
+job (it would only fail it); when Redis drops, RQ's loop ends, and the worker waits for Redis,
+then starts a fresh RQ loop (and scheduler) in the same process. It exits non-zero only when
+Redis stays away longer than WORKER_REDIS_WAIT_S. SIGTERM lets the current turn finish.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import redis
+from rq import Queue, SimpleWorker
+
+from bot.adapters.redis_queue import WORKER_QUEUES
+from bot.announce.jobs import watch_announcements_soon
+from bot.pipeline.faults import DATABASE, REDIS, dependency_of
+from bot.pipeline.logsafe import install_log_scrubbing
+from bot.pipeline.quota import QUOTA_JOB_ID
+from bot.pipeline.runtime import using_services
+from bot.pipeline.sweep import Sweeper
+from bot.services import Services
+from bot.store.retention import RETENTION_JOB_ID
+
+log = logging.getLogger(__name__)
+WORKER_TTL_S = 30                 # RQ heartbeats (and looks at its scheduler) at least every 15 s while idle
+MAINTENANCE_INTERVAL_S = 60       # RQ's registry cleaning
+SCHEDULER_CHECK_S = 5             # a scheduler that died (Redis restart) is restarted this soon
+
+
+class WorkerExit(Exception):
+    """The worker cannot continue (Redis away too long); the command exits with status 1."""
+
+
+class Heartbeat:
+    """When the worker's loop last showed it is alive (the health endpoint reports its age)."""
+
+    def __init__(self):
+        self.at = time.monotonic()
+
+    def beat(self) -> None:
+        self.at = time.monotonic()
+
+    def age_s(self) -> float:
+        return time.monotonic() - self.at
+
+
+class BotWorker(SimpleWorker):
+    """SimpleWorker runs each job in this process (no fork per job): services are built once."""
+
+    services: Services
+    beats: Heartbeat
+
+    def execute_job(self, job, queue):
+        super().execute_job(job, queue)
+        if self.services.watch.down():
+            self._pause_until_dependencies_answer()
+
+    @property
+    def should_run_maintenance_tasks(self):
+        # RQ's scheduler process dies when Redis restarts; RQ restarts it only at its next
+        # maintenance (every 10 minutes by default): retries, escalations and retention would wait.
+        return super().should_run_maintenance_tasks or (
+            self._scheduler_is_dead()
+            and time.monotonic() - getattr(self, "_scheduler_checked", 0.0) > SCHEDULER_CHECK_S)
+
+    def run_maintenance_tasks(self):
+        self._scheduler_checked = time.monotonic()
+        super().run_maintenance_tasks()
+
+    def _scheduler_is_dead(self) -> bool:
+        process = self.scheduler._process if self.scheduler else None
+        return self.scheduler is not None and self.last_cleaned_at is not None and not (process and process.is_alive())
+
+    def note_outage(self, job, exc_type, exc_value, traceback) -> bool:
+        """RQ calls this when any job fails (a notification, an erasure...): a database outage
+        pauses the worker, so RQ's few retries are not spent while the database is away."""
+        if dependency_of(exc_value) == DATABASE:
+            self.services.watch.note_down(DATABASE)
+        return True                       # RQ's own handling (retry later) goes on
+
+    def _pause_until_dependencies_answer(self) -> None:
+        # Taking more jobs now would only fail them: wait, keep the heartbeat, then look again
+        # at every waiting chat (the jobs taken meanwhile were set back by the outage).
+        if self.services.watch.wait_until_back(on_tick=self._beat_quietly):
+            self.services.inbox.recover()
+
+    def heartbeat(self, *args, **kwargs):
+        self.beats.beat()
+        return super().heartbeat(*args, **kwargs)
+
+    def _beat_quietly(self) -> None:
+        self.beats.beat()
+        try:
+            super().heartbeat()
+        except redis.RedisError:
+            pass
+
+    def subscribe(self):
+        # RQ listens for commands in a thread that waits up to 60 s per poll, and redis-py joins
+        # that thread on shutdown: a SIGTERM could take a minute. Poll every second instead.
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ declares it None
+            sleep_time=1, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self):
+        """Stops the command thread without waiting on it for long, tolerating redis-py's race.
+
+        redis-py 8.2's stop() waits without a bound for a poll of up to `sleep_time`; and as the
+        thread stops it may close the same connection that close() is closing (AttributeError
+        on a connection already gone). Neither may keep a worker from exiting.
+        """
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        try:
+            self.pubsub.unsubscribe()
+            try:
+                thread.stop(timeout=1)
+            except TypeError:                # redis-py < 8.2: stop() takes no timeout and does not wait
+                thread.stop()
+            thread.join(timeout=1)
+            self.pubsub.close()
+        except (AttributeError, redis.RedisError):
+            pass                             # the connection is closed either way
+
+    def request_stop(self, signum, frame):
+        self.services.stop.set()          # ends backoff and outage waits at once
+        super().request_stop(signum, frame)
+
+
+def run_worker(services: Services, *, burst: bool = False, name: str | None = None) -> bool:
+    if not burst:
+        _exit_on_signals()               # nothing started yet: a SIGTERM while loading just exits
+    services.content.current()           # fail fast on broken content before taking any job
+    install_log_scrubbing()
+    _check_persistence(services)
+    if burst:
+        return _one_rq_loop(services, burst=True, name=name, beats=Heartbeat())
+    return _serve(services, name)
+
+
+def _serve(services: Services, name: str | None) -> bool:
+    """A long-running worker: health endpoint, sweep thread, and RQ loops across Redis outages."""
+    beats = Heartbeat()
+    _stop_on_signals(services)           # from here on a SIGTERM lets the current turn finish
+    if services.settings.port:
+        from bot.pipeline.worker_health import start_health_server
+        start_health_server(services, beats, services.settings.port)
+    Sweeper(services).start(services.stop)
+    worked, round_ = False, 0
+    while not services.stop.is_set():
+        loop_name = name if round_ == 0 or not name else f"{name}-{round_}"
+        try:
+            worked = _one_rq_loop(services, burst=False, name=loop_name, beats=beats) or worked
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.error("lost Redis (%s)", type(exc).__name__)
+        if services.stop.is_set():
+            break
+        _stop_on_signals(services)          # RQ's handlers belong to the loop that ended
+        _wait_for_redis(services, beats)
+        services.stop.wait(min(2 ** round_, 10))       # a loop that keeps ending must not spin
+        round_ += 1
+    return worked
+
+
+def _exit_on_signals() -> None:
+    def leave(*_):
+        raise SystemExit(0)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, leave)
+
+
+def _stop_on_signals(services: Services) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: services.stop.set())
+
+
+def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
+    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
+    services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota")
+    recovered = services.inbox.recover()
+    watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)
+    if recovered:
+        log.info("re-scheduled waiting events of %d chats", recovered)
+    queues = [Queue(queue_name, connection=services.redis) for queue_name in WORKER_QUEUES]
+    worker = BotWorker(queues, connection=services.redis, name=name, worker_ttl=WORKER_TTL_S,
+                       maintenance_interval=MAINTENANCE_INTERVAL_S)
+    worker.services, worker.beats = services, beats
+    worker.push_exc_handler(worker.note_outage)
+    with using_services(services):
+        return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+
+
+def _wait_for_redis(services: Services, beats: Heartbeat) -> None:
+    """RQ's loop ended without a stop request: Redis went away. Wait for it, or give up."""
+    services.watch.note_down(REDIS)
+    deadline = time.monotonic() + services.settings.worker_redis_wait_s
+    waiter = threading.Thread(target=services.watch.wait_until_back, kwargs={"on_tick": beats.beat}, daemon=True)
+    waiter.start()
+    while waiter.is_alive():
+        waiter.join(timeout=1.0)
+        beats.beat()
+        if time.monotonic() > deadline:
+            raise WorkerExit(f"Redis did not answer for {services.settings.worker_redis_wait_s:.0f} s")
+    services.redis.connection_pool.disconnect()
+
+
+def _check_persistence(services: Services) -> None:
+    from bot.adapters.redis_persistence import check_redis_persistence
+    check_redis_persistence(services.redis, services.settings.redis_persistence_check, "worker")
