@@ -169,6 +169,7 @@ class ContentRegistry:
         self._dirs = (locales_dir, flows_dir, resources_dir)
         self._cache = cache if cache is not None else ContentCache.from_env()
         self._digest: str | None = None
+        self.loaded_from = ""                    # "cache" or "yaml": how the live set was loaded (logs, tests)
         self._interval = check_interval_s
         self._background = background
         self._lock = threading.Lock()
@@ -256,8 +257,10 @@ class ContentRegistry:
         """The cached compiled set for these files, else load and check them (and cache the result)."""
         cached = self._cache.load(digest)
         if isinstance(cached, Content):
+            self.loaded_from = "cache"
             return dataclasses.replace(cached, version=time.time())
         content = load_content(*self._dirs, previous=self._content, changed=_changed(self._stamp, stamp)) \
             if self._content is not None else load_content(*self._dirs)
+        self.loaded_from = "yaml"
         self._cache.save(digest, content)
         return content

@@ -47,10 +47,11 @@ CONTENT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def content_digest(folders: tuple[Path, ...]) -> str:
-    """SHA-256 over the content files, the bot's code and the Python version."""
+    """SHA-256 over the content files (and where they are), the bot's code and the Python version."""
     digest = hashlib.sha256(FORMAT + sys.version.encode() + str(_sre_magic()).encode())
     for label, files in (("code", _files(CODE_DIR, (".py", ".yaml", ".json"))),
-                         *((f"content{i}", _files(folder, CONTENT_SUFFIXES)) for i, folder in enumerate(folders))):
+                         # the folders' absolute paths too: compiled texts carry "file:line" for messages
+                         *((str(Path(folder).resolve()), _files(folder, CONTENT_SUFFIXES)) for folder in folders)):
         for path, relative in files:
             try:
                 data = path.read_bytes()
