@@ -17,8 +17,8 @@ import socket
 
 import redis
 from rq import Queue, Retry
-from rq.job import JobStatus
-from rq.utils import now
+from rq.job import Job, JobStatus
+from rq.utils import now, utcformat
 
 from bot.adapters.dead_letters import RedisDeadLetters
 from bot.events import event_id_of, partition_of
@@ -43,11 +43,17 @@ redis.call('SADD', KEYS[3], ARGV[3])
 if length > 1 then
   return 1
 end
-redis.call('HSET', KEYS[4], unpack(ARGV, 6))
+local fields = {'data', ARGV[6], 'created_at', ARGV[8], 'enqueued_at', ARGV[8]}
+for name, value in pairs(cjson.decode(ARGV[7])) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+redis.call('HSET', KEYS[4], unpack(fields))
 redis.call('RPUSH', KEYS[5], ARGV[4])
 redis.call('SADD', KEYS[6], ARGV[5])
 return 2
 """
+
 # Remove the head only if it is the event we handled; forget the user when the list is empty.
 _ACK = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
@@ -83,6 +89,7 @@ return tonumber(redis.call('GET', KEYS[1]) or '0')
 """
 
 PENDING_KEY = "bot:pending-partitions"
+JOB_CACHE_SIZE = 10_000          # users whose drain job fields the webhook keeps ready
 ATTEMPTS_TTL_S = 7 * 24 * 3600
 
 
@@ -105,6 +112,7 @@ class RqEventQueue:
         self._redis = connection
         self._queue = Queue(QUEUE_NAME, connection=connection)
         self._append = connection.register_script(_APPEND)
+        self._job_cache: dict[str, tuple[bytes, str]] = {}
 
     def enqueue(self, events: list[dict]) -> int:
         try:
@@ -114,18 +122,38 @@ class RqEventQueue:
 
     def _enqueue(self, events: list[dict]) -> int:
         calls = []
+        stamp = utcformat(now())
         for event in events:
             event_id = event_id_of(event)
             partition = partition_of(event)
             event["webhookEventId"] = event_id
             raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-            job = self._drain_job(partition, job_id_for(event_id))
-            fields = [item for pair in job.to_dict().items() for item in pair]
-            calls.append(([f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY, job.key, self._queue.key,
-                           Queue.redis_queues_keys],
-                          [raw, SEEN_TTL_S, partition, job.id, self._queue.key, *fields]))
+            job_id = job_id_for(event_id)
+            data, fields = self._job_fields(partition)
+            calls.append(([f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY, Job.key_for(job_id),
+                           self._queue.key, Queue.redis_queues_keys],
+                          [raw, SEEN_TTL_S, partition, job_id, self._queue.key, data, fields, stamp]))
         results = self._run(calls)
         return sum(1 for result in results if result in (1, 2))
+
+    def _job_fields(self, partition: str) -> tuple[bytes, str]:
+        """The drain job of one user as RQ's enqueue stores it, without its times: (the
+        serialised call, the other fields as JSON). RQ builds it; a user writing again reuses it."""
+        cached = self._job_cache.get(partition)
+        if cached is None:
+            job = self._queue.create_job(DRAIN_JOB, args=(partition,), result_ttl=600, failure_ttl=7 * 24 * 3600,
+                                         retry=Retry(max=5, interval=[2, 5, 15, 30, 60]), status=JobStatus.QUEUED)
+            job.origin = self._queue.name
+            job.enqueued_at = now()
+            fields = job.to_dict()
+            data = fields.pop("data")
+            for timed in ("created_at", "enqueued_at"):
+                fields.pop(timed, None)
+            cached = (data, json.dumps({name: _as_text(value) for name, value in fields.items()}))
+            if len(self._job_cache) >= JOB_CACHE_SIZE:
+                self._job_cache.pop(next(iter(self._job_cache)))       # the oldest user first
+            self._job_cache[partition] = cached
+        return cached
 
     def _run(self, calls: list) -> list:
         """EVALSHA straight away (redis-py's Script in a pipeline first asks SCRIPT EXISTS: one
@@ -145,20 +173,16 @@ class RqEventQueue:
                 raise result
         return results
 
-    def _drain_job(self, partition: str, job_id: str):
-        """The drain job as RQ's enqueue would store it (RQ builds and serialises it)."""
-        job = self._queue.create_job(DRAIN_JOB, args=(partition,), job_id=job_id, result_ttl=600,
-                                     failure_ttl=7 * 24 * 3600, retry=Retry(max=5, interval=[2, 5, 15, 30, 60]),
-                                     status=JobStatus.QUEUED)
-        job.origin = self._queue.name
-        job.enqueued_at = now()
-        return job
-
     def ping(self) -> bool:
         try:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
+
+
+def _as_text(value) -> str:
+    """A job field as redis-py would send it (a str enum such as JobStatus as its value)."""
+    return str.__str__(value) if isinstance(value, str) else str(value)
 
 
 def drain_job_data(partition: str, job_id: str | None = None):
