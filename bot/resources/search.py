@@ -423,7 +423,8 @@ class _PostingsBuilder:
         self.ids: dict[str, int] = {}
         self.locale_bits: dict[str, int] = {}
         self._locale_terms: dict[str, set[str]] = defaultdict(set)
-        self._terms, self._positions, self._frequencies = array("i"), array("i"), array("f")
+        self._terms, self._frequencies = array("i"), array("f")
+        self._sizes = array("i")                 # postings per entry: positions are implied by the order
         self._lengths: list[float] = []
 
     def mark(self, terms, locale: str) -> None:
@@ -433,7 +434,7 @@ class _PostingsBuilder:
         self._lengths.append(sum(counts.values()))
         ids = self.ids
         self._terms.extend([ids.setdefault(term, len(ids)) for term in counts])
-        self._positions.extend(array("i", (position,)) * len(counts))
+        self._sizes.append(len(counts))              # entries arrive in position order, 0, 1, 2...
         self._frequencies.extend(counts.values())
 
     def finish(self) -> Postings:
@@ -449,12 +450,15 @@ class _PostingsBuilder:
         norms = np.array([K1 * (1 - B + B * length / average) for length in self._lengths], dtype=np.float64)
         # idf with math.log, as before: the shipped index scores exactly as it always did
         idf = array("d", (math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in documents.tolist()))
-        positions = np.frombuffer(self._positions, dtype=np.int32)[order]
-        self._positions = None
+        sizes = np.frombuffer(self._sizes, dtype=np.int32) if len(self._sizes) else np.zeros(0, dtype=np.int32)
+        positions = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)[order]
         weights = self._weights(np, order, positions, starts, np.frombuffer(idf, dtype=np.float64), norms)
         del order
-        return Postings(self.ids, _array("q", starts), _array("i", positions), _array("f", weights), idf,
-                        self._locale_masks())
+        positions_array = _array("i", positions)
+        del positions
+        weights_array = _array("f", weights)
+        del weights
+        return Postings(self.ids, _array("q", starts), positions_array, weights_array, idf, self._locale_masks())
 
     def _weights(self, np, order, positions, starts, idf, norms, block: int = 1 << 20):
         """BM25 weight of every posting (in place of its frequency), a block at a time so a large
