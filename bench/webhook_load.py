@@ -67,7 +67,7 @@ def _recent_messages(line: FakeLineProcess) -> list:
         return json.load(answer)
 
 
-def run(seconds: float) -> dict:
+def run(seconds: float, inline: bool = True) -> dict:
     requests = prepare(int(seconds * MAX_RPS))
     results: dict = {"machine": machine(), "seconds": seconds, "rate": RATE, "connections": CONNECTIONS}
     with temp_dir("webhook") as tmp_name, RedisServer(f"{tmp_name}/redis") as redis_server, FakeLineProcess() as line:
@@ -81,6 +81,10 @@ def run(seconds: float) -> dict:
             results["ours"] = measure(web.port, requests, seconds, flush)
         with Gunicorn("bench.bare_app:create_app()", env, tmp / "bare.log") as web:
             results["bare"] = measure(web.port, requests, seconds, flush)
+        if not inline:
+            results["load_after"] = load()
+            results["throughput_ratio_vs_bare"] = round(results["ours"]["closed"]["rps"] / results["bare"]["closed"]["rps"], 2)
+            return results
         with Gunicorn("bench.inline_app:create_app()", env, tmp / "inline.log") as web:
             results["inline_fast_line"] = measure(web.port, requests, seconds, reset_fake(line))
         with FakeLineProcess(delay=SLOW_LINE_S) as slow_line, \
@@ -102,6 +106,7 @@ def print_table(r: dict) -> None:
     print(f"{'app':<28}{'p50':>10}{'p99':>10}{'achieved/s':>12}{'failed':>8}   {'req/s':>10}{'p50':>10}{'p99':>10}")
     names = {"ours": "ours (Redis enqueue)", "bare": "bare Flask",
              "inline_fast_line": "inline reply, LINE fast", "inline_slow_line": f"inline reply, LINE +{SLOW_LINE_S}s"}
+    names = {key: label for key, label in names.items() if key in r}
     for key, label in names.items():
         o, c = r[key]["open"], r[key]["closed"]
         print(f"{label:<28}{o['p50_ms']!s:>7} ms{o['p99_ms']!s:>7} ms{o['rps']!s:>12}{o['requests'] - o['ok']:>8}"
@@ -121,8 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured phase")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-inline", action="store_true", help="only ours and bare Flask (skip the inline designs)")
     args = parser.parse_args()
-    results = run(args.seconds)
+    results = run(args.seconds, inline=not args.no_inline)
     print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else "", end="")
     if not args.json:
         print_table(results)

@@ -1,9 +1,12 @@
 """Events in Redis: the webhook's EventQueue and the worker's per-user inbox, on RQ.
 
-Each event is appended to its user's list (order kept) and an RQ job keyed by its
-webhookEventId is enqueued to drain that list. A worker holds a per-user lock while it
-drains, and removes an event from the list only after it was handled and committed, so a
-worker killed mid-job leaves the event for the next one.
+Each event is appended to its user's list (order kept) by one Lua script, which also enqueues
+an RQ job to drain that list when the list was empty: a user's list that already has events has
+a drain job queued or a worker draining it, and a drain goes on until the list is empty (and
+looks again after releasing its lock). A list left waiting anyway (a worker killed, a job out of
+retries) is found by the sweep, which re-queues every waiting user. A worker holds a per-user
+lock while it drains, and removes an event from the list only after it was handled and
+committed, so a worker killed mid-job leaves the event for the next one.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import socket
 
 import redis
 from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from rq.utils import now, utcformat
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
@@ -26,14 +31,30 @@ DRAIN_JOB = "bot.jobs.drain_partition"
 SEEN_TTL_S = 3 * 24 * 3600
 
 # Mark the event as seen and append it, atomically: a redelivery can never be appended twice.
+# When the user's list was empty, the drain job is stored and queued in the same step, as RQ's
+# enqueue writes it (the job's hash, then its id at the end of the queue), so one round trip
+# does it all and a repeat or an event behind others costs no job. Returns 0 (seen before),
+# 1 (appended) or 2 (appended and a drain job queued).
 _APPEND = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('SADD', KEYS[3], ARGV[3])
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+  return 0
+end
+local length = redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[3])
+if length > 1 then
   return 1
 end
-return 0
+local fields = {'data', ARGV[6], 'created_at', ARGV[8], 'enqueued_at', ARGV[8]}
+for name, value in pairs(cjson.decode(ARGV[7])) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+redis.call('HSET', KEYS[4], unpack(fields))
+redis.call('RPUSH', KEYS[5], ARGV[4])
+redis.call('SADD', KEYS[6], ARGV[5])
+return 2
 """
+
 # Remove the head only if it is the event we handled; forget the user when the list is empty.
 _ACK = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
@@ -69,6 +90,7 @@ return tonumber(redis.call('GET', KEYS[1]) or '0')
 """
 
 PENDING_KEY = "bot:pending-partitions"
+JOB_CACHE_SIZE = 10_000          # users whose drain job fields the webhook keeps ready
 ATTEMPTS_TTL_S = 7 * 24 * 3600
 
 
@@ -85,12 +107,13 @@ def job_id_for(event_id: str) -> str:
 
 
 class RqEventQueue:
-    """EventQueue port for the webhook."""
+    """EventQueue port for the webhook: one Lua call per event, all of a body's in one round trip."""
 
     def __init__(self, connection: redis.Redis):
         self._redis = connection
         self._queue = Queue(QUEUE_NAME, connection=connection)
         self._append = connection.register_script(_APPEND)
+        self._job_cache: dict[str, tuple[bytes, str]] = {}
 
     def enqueue(self, events: list[dict]) -> int:
         try:
@@ -99,28 +122,68 @@ class RqEventQueue:
             raise QueueUnavailableError(f"Redis is unreachable: {type(exc).__name__}") from exc
 
     def _enqueue(self, events: list[dict]) -> int:
-        jobs = {}                        # one job per event id, even if a body repeats an event
-        with self._redis.pipeline(transaction=False) as pipe:
-            # One round trip for the whole body: the append scripts and the RQ jobs travel together.
-            for event in events:
-                event_id = event_id_of(event)
-                partition = partition_of(event)
-                event["webhookEventId"] = event_id
-                raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-                self._append(keys=[f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY],
-                             args=[raw, SEEN_TTL_S, partition], client=pipe)
-                # Enqueued even for a repeat: if an earlier delivery stored the event but failed
-                # before this point, the job is what gets it handled. Draining twice is harmless.
-                jobs[event_id] = drain_job_data(partition, job_id_for(event_id))
-            self._queue.enqueue_many(list(jobs.values()), pipeline=pipe)
-            results = pipe.execute()
-        return sum(1 for result in results[:len(events)] if result == 1)
+        calls = []
+        stamp = utcformat(now())
+        for event in events:
+            event_id = event_id_of(event)
+            partition = partition_of(event)
+            event["webhookEventId"] = event_id
+            raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+            job_id = job_id_for(event_id)
+            data, fields = self._job_fields(partition)
+            calls.append(([f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY, Job.key_for(job_id),
+                           self._queue.key, Queue.redis_queues_keys],
+                          [raw, SEEN_TTL_S, partition, job_id, self._queue.key, data, fields, stamp]))
+        results = self._run(calls)
+        return sum(1 for result in results if result in (1, 2))
+
+    def _job_fields(self, partition: str) -> tuple[bytes, str]:
+        """The drain job of one user as RQ's enqueue stores it, without its times: (the
+        serialised call, the other fields as JSON). RQ builds it; a user writing again reuses it."""
+        cached = self._job_cache.get(partition)
+        if cached is None:
+            job = self._queue.create_job(DRAIN_JOB, args=(partition,), result_ttl=600, failure_ttl=7 * 24 * 3600,
+                                         retry=Retry(max=5, interval=[2, 5, 15, 30, 60]), status=JobStatus.QUEUED)
+            job.origin = self._queue.name
+            job.enqueued_at = now()
+            fields = job.to_dict()
+            data = fields.pop("data")
+            for timed in ("created_at", "enqueued_at"):
+                fields.pop(timed, None)
+            cached = (data, json.dumps({name: _as_text(value) for name, value in fields.items()}))
+            if len(self._job_cache) >= JOB_CACHE_SIZE:
+                self._job_cache.pop(next(iter(self._job_cache)))       # the oldest user first
+            self._job_cache[partition] = cached
+        return cached
+
+    def _run(self, calls: list) -> list:
+        """EVALSHA straight away (redis-py's Script in a pipeline first asks SCRIPT EXISTS: one
+        more round trip per request); if Redis lost its scripts (a restart), load it and run
+        again: a call that did run the first time is a repeat now and changes nothing."""
+        for attempt in range(2):
+            with self._redis.pipeline(transaction=False) as pipe:
+                for keys, args in calls:
+                    pipe.evalsha(self._append.sha, len(keys), *keys, *args)
+                results = pipe.execute(raise_on_error=False)
+            missing = [r for r in results if isinstance(r, redis.exceptions.NoScriptError)]
+            if not missing or attempt:
+                break
+            self._redis.script_load(_APPEND)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return results
 
     def ping(self) -> bool:
         try:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
+
+
+def _as_text(value) -> str:
+    """A job field as redis-py would send it (a str enum such as JobStatus as its value)."""
+    return str.__str__(value) if isinstance(value, str) else str(value)
 
 
 def drain_job_data(partition: str, job_id: str | None = None):

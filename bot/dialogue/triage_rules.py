@@ -131,21 +131,35 @@ def term_regex(term: str, plain: bool | None = None) -> str | None:
 
 
 def _alternation(fragments: list[str]) -> re.Pattern | None:
-    """One regex for many terms. Terms that share the same word edges are grouped, so each edge
-    check is written once (compiling thousands of edge classes is slow)."""
+    """One regex for many terms (text and terms are both casefolded)."""
+    source = _alternation_source(fragments, key=lambda f: (-len(f), f))
+    return re.compile(source) if source else None
+
+
+def _alternation_source(fragments: list[str], key) -> str:
+    """Terms that share the same word edges are grouped, so each edge check is written once
+    (compiling thousands of edge classes is slow); `key` orders the terms inside a group."""
     groups: dict[tuple[bool, bool], set[str]] = {}
     for fragment in fragments:
         left = fragment.startswith(_LEFT_EDGE)
         right = fragment.endswith(_RIGHT_EDGE)
         body = fragment[len(_LEFT_EDGE) if left else 0: len(fragment) - len(_RIGHT_EDGE) if right else None]
         groups.setdefault((left, right), set()).add(body)
-    if not groups:
-        return None
     alternatives = []
     for (left, right), bodies in sorted(groups.items()):
-        inner = "|".join(sorted(bodies, key=lambda f: (-len(f), f)))
+        inner = "|".join(sorted(bodies, key=key))
         alternatives.append(f"{_LEFT_EDGE if left else ''}(?:{inner}){_RIGHT_EDGE if right else ''}")
-    return re.compile("|".join(alternatives))        # text and terms are both casefolded
+    return "|".join(alternatives)
+
+
+def _cue_alternation(cues: list[str], terms: list[str], cue_first: bool) -> str:
+    """One regex for every cue of a signal in one file that stands on the same side of '~'
+    ("no ~", "not ~", "without ~" = (no|not|without) then any term): the terms are written once
+    instead of once per cue, and share their word-edge checks, which keeps compiling fast."""
+    cue_part = _alternation_source(cues, key=lambda c: (-len(c), c))
+    regexes = [regex for regex in (term_regex(t, plain=True) for t in terms) if regex]
+    term_part = _alternation_source(regexes, key=lambda f: (-len(f), f))
+    return f"(?:{cue_part}) ?(?:{term_part})" if cue_first else f"(?:{term_part}) ?(?:{cue_part})"
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
@@ -455,11 +469,19 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
             if compiled is not None:
                 draft.patterns.setdefault(sid, []).append(compiled)
                 n_patterns += 1
+        cues: dict[bool, list[str]] = {True: [], False: []}      # cue before '~' / after '~'
         for index, negation in enumerate(spec.get("negations") or []):
+            cue = _one_sided_cue(source, where + ("negations", index), negation, own_terms)
+            if cue is not None:
+                cues[cue[0]].append(cue[1])
+                continue
             fragment = _negation_regex(source, where + ("negations", index), negation, own_terms)
             if fragment:
                 accented = "~" not in negation and has_accents(negation)
                 draft.negations.setdefault((sid, accented), []).append(fragment)
+        for cue_first, found in cues.items():
+            if found:
+                draft.negations.setdefault((sid, False), []).append(_cue_alternation(found, own_terms, cue_first))
         for index, pattern in enumerate(spec.get("negation_patterns") or []):
             compiled = _checked_pattern(source, where + ("negation_patterns", index), pattern)
             if compiled is not None:
@@ -497,6 +519,20 @@ def _checked_pattern(source: _Source, where: tuple, pattern: str) -> re.Pattern 
         source.problem(where, f"pattern '{pattern}' matches empty text, so it would match every message")
         return None
     return compiled
+
+
+def _one_sided_cue(source: _Source, where: tuple, negation: str, own_terms: list[str]) -> tuple[bool, str] | None:
+    """(cue before the term?, the cue's regex) for "no ~" or "~ stopped"; None for anything else
+    (a plain phrase, "~" on both sides or twice, or a negation with a problem, which
+    `_negation_regex` reports)."""
+    pieces = [piece.strip() for piece in negation.split("~")]
+    if len(pieces) != 2 or bool(pieces[0]) == bool(pieces[1]) or not own_terms:
+        return None
+    cue = pieces[0] or pieces[1]
+    if not _letters(canonical_term(cue)):
+        return None
+    regex = term_regex(cue, plain=True)
+    return (bool(pieces[0]), regex) if regex else None
 
 
 def _negation_regex(source: _Source, where: tuple, negation: str, own_terms: list[str]) -> str | None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable
 
-import redis
 from sqlalchemy import exc as sa_errors
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ def _direct_dependency(error: BaseException) -> str | None:
         return DATABASE                      # connection refused/lost, failover, "database is locked"
     if isinstance(error, sa_errors.DBAPIError) and error.connection_invalidated:
         return DATABASE
-    if isinstance(error, (redis.ConnectionError, redis.TimeoutError, redis.exceptions.BusyLoadingError)):
+    redis = sys.modules.get("redis")    # not imported (the offline `chat`): no Redis error can occur
+    if redis is not None and isinstance(error, (redis.ConnectionError, redis.TimeoutError,
+                                                redis.exceptions.BusyLoadingError)):
         return REDIS
     if type(error).__name__ == "DeliveryPendingError":          # bot.pipeline.delivery: LINE 5xx/429/timeouts
         return LINE

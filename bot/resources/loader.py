@@ -12,14 +12,15 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from bot import LOCALES
 from bot.content.adminmsg import closest, did_you_mean, msg
 from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
 from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
 
@@ -112,6 +113,7 @@ def _read_all(paths: list[Path], problems: list[str]) -> list[RawFile]:
 
 @lru_cache(maxsize=2)
 def _validator(definition: str | None) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # only loading from YAML needs it
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     if definition:
         schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
