@@ -157,7 +157,9 @@ class Delivery:
         with self._sessions() as session:
             rows = session.execute(
                 select(Message.id, Message.event_id, User.line_user_id).join(User, User.id == Message.user_id)
-                .where(Message.direction == "out", Message.delivery_status == "pending", Message.created_at < cutoff)
+                .where(Message.direction == "out", Message.delivery_status == "pending", Message.created_at < cutoff,
+                       # reminders are retried by their own sweep, in daytime only (bot/reminders/sweep.py)
+                       Message.event_id.is_(None) | Message.event_id.not_like("rem:%"))
                 .order_by(Message.id).limit(limit)).all()
         sent = 0
         for event_id in dict.fromkeys(r.event_id for r in rows if r.event_id and r.line_user_id not in skip_partitions):

@@ -15,6 +15,8 @@ from bot.conversation import Conversation, ConversationDeps
 from bot.langdetect import clear_language_of
 from bot.ports import Clock
 from bot.privacy import PrivacyDesk
+from bot.reminders.desk import ReminderDesk
+from bot.reminders.schedule import schedule_source
 from bot.routing import TurnTranslation, assess_message
 from bot.safety import SafetyResponder
 from bot.settings import Settings
@@ -51,7 +53,13 @@ def make_domain_services(settings: Settings, session: Session, content, clock: C
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
         municipalities=content.municipalities,
     )
-    return {"conversation": Conversation(deps), "cases": cases}
+    reminders = ReminderDesk(session, clock, _reminder_schedule(settings, extra), settings.municipality)
+    return {"conversation": Conversation(deps), "cases": cases, "reminders": reminders}
+
+
+def _reminder_schedule(settings: Settings, extra: dict):
+    """The worker's cached schedule loader; offline tools (`chat`) load their own."""
+    return extra.get("reminder_schedule") or schedule_source(settings.flows_dir)
 
 
 def _turn_translation(translator) -> TurnTranslation | None:

@@ -27,7 +27,7 @@ class FlowError(ProblemsError):
     pass
 
 
-NOT_FLOWS = {"richmenu.yaml"}       # the rich menu lives beside the flows (bot/richmenu/model.py)
+NOT_FLOWS = {"richmenu.yaml", "reminders.yaml"}   # the rich menu (bot/richmenu/model.py) and the reminder schedule (bot/reminders/)
 
 
 def flow_files(flows_dir: Path) -> list[Path]:
