@@ -41,7 +41,7 @@ class ReminderDesk:
                 postback_action(ctx.t("menu.main"), "cmd:menu")]))
             return
         self._subscribe(ctx.user.line_user_id, basis, day)
-        ctx.say(ctx.t("reminders.on", time=self._schedule().send_at.strftime("%H:%M")))
+        ctx.say(ctx.t("reminders.started", time=self._schedule().send_at.strftime("%H:%M")))
         self.list(ctx)
 
     def on_postback(self, ctx, value: str) -> bool:

@@ -164,7 +164,8 @@ class ReminderSweep:
                 session.add(ReminderSent(user_id=due.user_id, reminder_id=due.occurrence.reminder.id,
                                          occurrence=due.occurrence.key, send_day=due.occurrence.send_day,
                                          created_at=self._clock.now()))
-                record_outbound(session, due.user_id, [message], event_id=due.event_id, key_seed=due.key)
+                for row in record_outbound(session, due.user_id, [message], event_id=due.event_id, key_seed=due.key):
+                    row.created_at = self._clock.now()          # the clock's time: catch-up counts from it
         except IntegrityError:
             report.already_sent += 1             # another sweep wrote it first
             return False
