@@ -3,31 +3,16 @@ the daily sweep through the real fake LINE server, quota, night, erasure and exp
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.clock import ZoneClock
 from bot.reminders.schedule import load_schedule
 from bot.settings import PROJECT_ROOT
 from bot.store.models import Message, User
 from bot.store.reminders import ReminderSent, ReminderSubscription
-from tests.support.line_events import postback_event, text_event
+from tests.support.sim_clock import SimClock
 
-TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-class SimClock(ZoneClock):
-    """The Clock port, moved by the test (the bot never reads the wall clock for reminders)."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-        super().__init__("Asia/Tokyo", lambda: self.moment)
-
-    def at(self, day: date, hour: int = 10, minute: int = 0) -> datetime:
-        self.moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=TOKYO).astimezone(timezone.utc)
-        return self.moment
 
 
 @pytest.fixture

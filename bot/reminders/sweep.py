@@ -105,7 +105,7 @@ class ReminderSweep:
                 if budget is not None and budget <= 0:
                     report.stopped_at_quota = True
                     break
-                if self._write(due, report):
+                if self._write(due, report, now):
                     budget = None if budget is None else budget - 1
                     if not self._push(due, report):
                         break
@@ -156,16 +156,16 @@ class ReminderSweep:
         return fresh
 
     # ---- writing and pushing ------------------------------------------------------------------
-    def _write(self, due: Due, report: SweepReport) -> bool:
+    def _write(self, due: Due, report: SweepReport, now: datetime) -> bool:
         """The sent-log row and the pending message, in one transaction; False if already there."""
         message = reminder_message(self._catalog, due.locale, due.occurrence, due.municipality)
         try:
             with self._sessions.begin() as session:
                 session.add(ReminderSent(user_id=due.user_id, reminder_id=due.occurrence.reminder.id,
                                          occurrence=due.occurrence.key, send_day=due.occurrence.send_day,
-                                         created_at=self._clock.now()))
+                                         created_at=now))
                 for row in record_outbound(session, due.user_id, [message], event_id=due.event_id, key_seed=due.key):
-                    row.created_at = self._clock.now()          # the clock's time: catch-up counts from it
+                    row.created_at = now                # the sweep's moment: catch-up counts from it
         except IntegrityError:
             report.already_sent += 1             # another sweep wrote it first
             return False
