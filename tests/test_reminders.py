@@ -200,3 +200,19 @@ def test_a_reminder_reads_well_in_vi_my_and_ja_easy(services, schedule):
         print(f"\n[{locale}] {text}")
         assert "{{" not in text and "2027" in text and "10" in text
         assert text != reminder_text(catalog, "en", occurrence)
+
+
+def test_simulator_runs_the_sweep_for_a_day_and_the_reminder_arrives(tmp_path, redis_server, fake_line, database_url,
+                                                                      shared_content, redis_client):
+    from bot.app import create_app
+    from bot.services import build_services
+    from tests.conftest import make_settings
+    settings = make_settings(tmp_path, redis_server.url, fake_line.url, database_url, dev_mode=True)
+    services = build_services(settings, redis_client, content=shared_content)
+    _subscribe(services, "Usim", "my", birth=date(2026, 11, 10))
+    client = create_app(services=services).test_client()
+    answer = client.post("/simulator/api/reminders", json={"day": "2026-11-19"}).get_json()
+    assert answer == {"day": "2026-11-19", "pushed": 1, "written": 1}
+    shown = client.get("/simulator/api/messages?userId=Usim&since=0").get_json()
+    assert [item["action"]["data"] for item in shown[0]["messages"][0]["quickReply"]["items"]][-1] == "rem:stop"
+    services.engine.dispose()
