@@ -20,7 +20,7 @@ from bot.adapters.redis_queue import WORKER_QUEUES
 from bot.faults import DATABASE, REDIS, dependency_of
 from bot.logsafe import install_log_scrubbing
 from bot.quota import QUOTA_JOB_ID
-from bot.reminders.jobs import REMINDER_JOB, REMINDER_JOB_ID
+from bot.reminders.jobs import ensure_reminder_sweeps
 from bot.retention import RETENTION_JOB_ID
 from bot.runtime import using_services
 from bot.services import Services
@@ -183,7 +183,7 @@ def _stop_on_signals(services: Services) -> None:
 def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
     services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
     services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota")
-    services.tasks.ensure_scheduled(REMINDER_JOB_ID, timedelta(minutes=1), REMINDER_JOB)
+    ensure_reminder_sweeps(services)
     recovered = services.inbox.recover()
     if recovered:
         log.info("re-scheduled waiting events of %d chats", recovered)

@@ -216,3 +216,23 @@ def test_simulator_runs_the_sweep_for_a_day_and_the_reminder_arrives(tmp_path, r
     shown = client.get("/simulator/api/messages?userId=Usim&since=0").get_json()
     assert [item["action"]["data"] for item in shown[0]["messages"][0]["quickReply"]["items"]][-1] == "rem:stop"
     services.engine.dispose()
+
+
+def test_daily_job_runs_at_ten_and_is_scheduled_once_under_dated_ids(services, clock):
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.adapters.tasks import TASK_QUEUE
+    from bot.reminders.jobs import ensure_reminder_sweeps, next_run
+    send_at = services.reminder_sweep().send_at
+    clock.at(date(2026, 11, 20), 9, 0)
+    assert clock.local(next_run(clock, send_at, retry_soon=False)).strftime("%m-%d %H:%M") == "11-20 10:00"
+    clock.at(date(2026, 11, 20), 10, 0)
+    assert clock.local(next_run(clock, send_at, retry_soon=False)).strftime("%m-%d %H:%M") == "11-21 10:00"
+    clock.at(date(2026, 11, 20), 13, 0)
+    assert clock.local(next_run(clock, send_at, retry_soon=True)).strftime("%m-%d %H:%M") == "11-20 13:15"
+    clock.at(date(2026, 11, 20), 20, 50)
+    assert clock.local(next_run(clock, send_at, retry_soon=True)).strftime("%m-%d %H:%M") == "11-21 10:00"
+    ensure_reminder_sweeps(services)
+    ensure_reminder_sweeps(services)                      # a second worker, or a restart: nothing new
+    ids = sorted(ScheduledJobRegistry(TASK_QUEUE, connection=services.redis).get_job_ids())
+    assert ids == ["reminders-daily-2026-11-21-1000", "reminders-daily-catch-up-2026-11-20"]
