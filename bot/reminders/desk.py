@@ -42,14 +42,14 @@ class ReminderDesk:
             return
         self._subscribe(ctx.user.line_user_id, basis, day)
         ctx.say(ctx.t("reminders.started", time=self._schedule().send_at.strftime("%H:%M")))
-        self.list(ctx)
+        self.show_upcoming(ctx)
 
     def on_postback(self, ctx, value: str) -> bool:
         if value == "stop":
             self.stop(ctx.user.line_user_id, "user")
             ctx.say(text_message(ctx.t("reminders.stopped"), quick_replies=[postback_action(ctx.t("menu.main"), "cmd:menu")]))
         elif value == "list":
-            self.list(ctx)
+            self.show_upcoming(ctx)
         else:
             return False
         return True
@@ -70,7 +70,7 @@ class ReminderDesk:
         subscription.stopped_at, subscription.stop_reason = self._clock.now(), reason
         return True
 
-    def list(self, ctx) -> None:
+    def show_upcoming(self, ctx) -> None:
         upcoming = self.upcoming(ctx.user.line_user_id)
         menu = [postback_action(ctx.t("menu.main"), "cmd:menu")]
         if not upcoming:

@@ -99,8 +99,7 @@ class ReminderSweep:
             report.skipped_quiet_hours = True
             return report
         try:
-            self._finish_pending(report)
-            budget = self._push_budget()
+            budget = self._finish_pending(report, self._push_budget())
             for due in self.due_today(report.day, report):
                 if budget is not None and budget <= 0:
                     report.stopped_at_quota = True
@@ -197,10 +196,11 @@ class ReminderSweep:
                                                   Message.delivery_status == "failed",
                                                   Message.delivery_error == MONTHLY_LIMIT_ERROR))
 
-    def _finish_pending(self, report: SweepReport) -> None:
+    def _finish_pending(self, report: SweepReport, budget: int | None) -> int | None:
         """Reminders written by an earlier sweep whose push did not get through (LINE down, a
         killed worker): pushed now with the same retry key; marked too late when written more
-        than `catch_up_days` ago, or dropped when she stopped reminders or blocked the bot since."""
+        than `catch_up_days` ago, or dropped when she stopped reminders or blocked the bot since.
+        Each push counts against the month's `budget`; returns what is left of it."""
         oldest = datetime.combine(report.day - timedelta(days=self._schedule.catch_up_days), time(0),
                                   tzinfo=self._clock.zone)
         with self._sessions() as session:
@@ -218,9 +218,14 @@ class ReminderSweep:
             first = group[0]
             if as_utc(first.created_at) < oldest or first.stopped_at is not None or first.blocked:
                 self._give_up(ids, report)
+            elif budget is not None and budget <= 0:
+                report.stopped_at_quota = True
+                break
             else:
                 self._delivery.deliver_messages(ids)       # raises DeliveryPendingError while LINE is down
                 report.pushed += 1
+                budget = None if budget is None else budget - 1
+        return budget
 
     def _give_up(self, ids: list[int], report: SweepReport) -> None:
         with self._sessions.begin() as session:
