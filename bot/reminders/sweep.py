@@ -176,7 +176,7 @@ class ReminderSweep:
         with self._sessions() as session:
             ids = list(session.scalars(select(Message.id).where(
                 Message.event_id == due.event_id, Message.delivery_status == "pending")))
-        result = self._delivery.deliver_messages(ids) if ids else None   # raises DeliveryPendingError
+        result = self._delivery.deliver_messages(ids, by_reply=False) if ids else None   # raises DeliveryPendingError
         if result is not None and result.status == "monthly_limit":
             self._forget(due)
             report.stopped_at_quota = True
@@ -222,7 +222,7 @@ class ReminderSweep:
                 report.stopped_at_quota = True
                 break
             else:
-                self._delivery.deliver_messages(ids)       # raises DeliveryPendingError while LINE is down
+                self._delivery.deliver_messages(ids, by_reply=False)       # raises DeliveryPendingError while LINE is down
                 report.pushed += 1
                 budget = None if budget is None else budget - 1
         return budget
