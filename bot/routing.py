@@ -46,6 +46,9 @@ RAISED_AS = {
     "crisis-exploitation": ("crisis", "exploitation"),
     "crisis-threat": ("crisis", "dv"),
 }
+# A crisis or advisor rule marked `questions: answer` gives way to the index answer (with a person
+# offered) when the classifier gives the ordinary and calm labels together at least this much.
+ANSWER_QUESTION_AT = 0.7
 RAISED_TEXT_CATEGORY = {"emergency-119": "general", "crisis-threat": "general", "crisis-mental-distress": "suicidal"}
 
 # ---- fusing the search and the classifier for routing ------------------------------------------
@@ -103,12 +106,34 @@ def assess(text: str, rules, classifier: "TextClassifier | None" = None, trace: 
         return result
     scores = scores or classify(text, rules, classifier)
     triage_scores = scores["triage"]
+    if _asked_about(result, rules, triage_scores):
+        result = _as_question(result)
     raised = _raised_level(triage_scores)
     if trace is not None:
         trace["classifier_triage"] = [(label, round(p, 3)) for label, p in triage_scores.top(4)]
     if raised is None or LEVEL_RANK[raised[0]] >= LEVEL_RANK.get(result.level, len(LEVEL_RANK)):
         return result
     return _raise(result, raised, rules)
+
+
+def _asked_about(result: TriageResult, rules, scores) -> bool:
+    """A calm question about a hard subject ("where can I talk about DV?", "can I see a doctor
+    without a visa?"): every crisis or advisor rule that matched allows it (`questions: answer`
+    in rules.yaml) and the classifier is sure the message is a question, not distress."""
+    if result.level not in ("crisis", "advisor"):
+        return False
+    by_id = {rule.id: rule for rule in getattr(rules, "rules", ())}
+    deciding = [by_id[rule_id] for rule_id in result.matched
+                if rule_id in by_id and by_id[rule_id].level in ("emergency", "crisis", "advisor")]
+    if not deciding or any(rule.questions != "answer" for rule in deciding):
+        return False
+    return scores.get("ordinary") + scores.get("calm") >= ANSWER_QUESTION_AT
+
+
+def _as_question(result: TriageResult) -> TriageResult:
+    """Answered from the index like any question; the matched rules stay in the trace."""
+    return TriageResult(level="none", category=None, topic=None, resource_ids=result.resource_ids,
+                        matched=(*result.matched, "classifier:question"))
 
 
 def _raised_level(scores) -> tuple[str, str] | None:

@@ -18,7 +18,7 @@ from bot.turn import TurnContext
 
 CASE_PRIORITY = {"emergency": "urgent", "crisis": "high"}
 ADVISOR_PRIORITY = {"medical-symptoms": "high", "legal-dispute": "normal", "labour-dispute": "normal",
-                    "person-request": "normal"}
+                    "person-request": "normal", "residence-status": "high"}
 # Call buttons per emergency category, the most useful first ("child"/"adult": the area's
 # advice line for children (#8000) or adults (#7119), from resources/phone_lines.yaml).
 EMERGENCY_CALLS = {"child-medical": ("ambulance", "child", "police"), "violence": ("police", "ambulance")}

@@ -19,9 +19,10 @@ matching rule of that level gives the category.
 
 Danger now vs. asking about danger: level ``guide`` is a calm question about what to do or whom
 to call ("is there a number to ask at night?", "my cat is not eating"). It is answered at once
-with the right number and an offer of a person, and opens no case. Only advisor and guide rules
-may have ``unless`` (e.g. "unless the message is a calm question"): an emergency or a crisis is
-never lowered by any word.
+with the right number and an offer of a person, and opens no case. Advisor and guide rules
+may have ``unless`` (e.g. "unless the message is a calm question"); a crisis rule that only names
+its subject ("DV", "189") may give way to a question about a service; an emergency is never
+lowered by any word.
 A negation ("no bleeding", "出血はない", or a cue with ``~`` for the term: "no ~") hides the
 words it covers from that signal only; the same word elsewhere in the message still counts.
 A guide for admins is in flows/TRIAGE.md.
@@ -46,12 +47,15 @@ RULES_FILE = "rules.yaml"
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "flows" / "triage.schema.json"
 
 LEVELS = ("emergency", "crisis", "advisor", "guide")
-NEVER_LOWERED = ("emergency", "crisis")      # rules of these levels may not have `unless`
+NEVER_LOWERED = ("emergency",)               # rules of this level may not have `unless`
+# A crisis rule may give way only to a question about a service ("where can I consult about DV?",
+# "what happens if I call 189?"), and only a rule that names the subject without describing it.
+CRISIS_UNLESS = ("service-question", "asking", "someone-else")
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 CATEGORIES = {
     "emergency": ("child-medical", "pregnancy-medical", "adult-medical", "suicide", "violence"),
     "crisis": ("dv", "child-abuse", "suicidal", "deportation", "exploitation", "poverty"),
-    "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request"),
+    "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request", "residence-status"),
     "guide": ("child-health-question", "adult-health-question", "ambulance-question", "pet-health",
               "vaccination-question"),
 }
@@ -103,6 +107,9 @@ class Rule:
     resource_ids: tuple[str, ...]
     when: tuple[tuple[str, ...], ...]   # every line must match; a line matches if any of its signals does
     unless: tuple[str, ...] = ()        # the rule does not apply when any of these signals matches
+    # "answer": a calm question about the subject is answered from the index, with a person
+    # offered, when the classifier is sure it is a question and not distress (bot/routing.py)
+    questions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -576,17 +583,26 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
                                                                   hint=hint))
         unless = tuple(item.get("unless") or ())
         if unless and level in NEVER_LOWERED:
-            source.problem(where + ("unless",), f"rule '{rid}' is {level}: an emergency or a crisis is never "
+            source.problem(where + ("unless",), f"rule '{rid}' is {level}: an emergency is never "
                                                 f"lowered, so it cannot have 'unless'; remove it")
+        elif level == "crisis" and set(unless) - set(CRISIS_UNLESS):
+            source.problem(where + ("unless",), f"rule '{rid}' is a crisis: it is never lowered except for a "
+                                                f"question about a service; its 'unless' may only list "
+                                                f"{', '.join(CRISIS_UNLESS)}")
         for sid in unless:
             if sid not in draft.signal_ids:
                 hint = did_you_mean(sid, sorted(draft.signal_ids)) or msg("triage.declare_signal")
                 source.problem(where + ("unless",), msg("triage.rule_unknown_signal", rule=rid, signal=sid, hint=hint))
+        questions = item.get("questions")
+        if questions and level == "emergency":
+            source.problem(where + ("questions",), f"rule '{rid}' is an emergency: it is always answered with "
+                                                   f"the emergency numbers, so it cannot have 'questions'; remove it")
         for r_index, resource_id in enumerate(item["resource_ids"]):
             draft.resource_lines.append((resource_id, source.line(where + ("resource_ids", r_index)),
                                          source.display))
         draft.rules.append(Rule(id=rid, level=level, category=category, topic=item.get("topic"),
-                                resource_ids=tuple(item["resource_ids"]), when=lines, unless=unless))
+                                resource_ids=tuple(item["resource_ids"]), when=lines, unless=unless,
+                                questions=questions))
     draft.signal_ids |= own_signal_rules
     draft.problems += source.problems
 

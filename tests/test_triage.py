@@ -32,7 +32,7 @@ def rules():
     return load_triage_rules(TRIAGE_DIR)
 
 
-E, C, A, N = "emergency", "crisis", "advisor", "none"
+E, C, A, G, N = "emergency", "crisis", "advisor", "guide", "none"
 
 # (locale, message, level, category or None = any category of that level)
 CASES = [
@@ -47,7 +47,7 @@ CASES = [
     ("en", "im on overstay and scared the hospital will report me to immigration", C, "deportation"),
     ("en", "i keep hitting my toddler and i cant stop, i hate myself", C, "child-abuse"),
     ("en", "we have no money for food and the formula is almost gone", C, "poverty"),
-    ("en", "my daughter has a rash and 38.5 fever since this evening", A, "medical-symptoms"),
+    ("en", "my daughter has a rash and 38.5 fever since this evening", G, "child-health-question"),
     ("en", "can i talk to a real person please", A, "person-request"),
     ("en", "my company fired me after i told them i was pregnant", A, "labour-dispute"),
     ("en", "how do i apply for the child allowance for my second kid", N, None),
@@ -61,7 +61,7 @@ CASES = [
     ("ja", "夫に殴られます。家に帰るのが怖いです", C, "dv"),
     ("ja", "ビザが切れてオーバーステイです。病院に行ったら通報されますか", C, "deportation"),
     ("ja", "子どもを叩いてしまうのが止められない", C, "child-abuse"),
-    ("ja", "夜中に子どもが39度の熱で吐いています", A, "medical-symptoms"),
+    ("ja", "夜中に子どもが39度の熱で吐いています", G, "child-health-question"),
     ("ja", "担当者と話したいです", A, "person-request"),
     ("ja", "児童手当の申請はどこでできますか", N, None),
     ("ja", "保育園の申し込みの締め切りはいつですか", N, None),
@@ -72,7 +72,7 @@ CASES = [
     ("ja-easy", "しにたいです。もう つかれました", E, "suicide"),
     ("ja-easy", "おっとに なぐられます。いえに かえれません", C, "dv"),
     ("ja-easy", "びざが ありません。にゅうかんに つうほう されますか", C, "deportation"),
-    ("ja-easy", "こどもが ねつが あります。せきが でます", A, "medical-symptoms"),
+    ("ja-easy", "こどもが ねつが あります。せきが でます", G, "child-health-question"),
     ("ja-easy", "ひとと はなしたいです", A, "person-request"),
     ("ja-easy", "ぼしてちょうは どこで もらえますか", N, None),
     ("ja-easy", "よぼうせっしゅは いくらですか", N, None),
@@ -85,7 +85,7 @@ CASES = [
     ("zh-Hans", "我老公经常打我，我不敢回家", C, "dv"),
     ("zh-Hans", "签证过期了，我怕被遣返", C, "deportation"),
     ("zh-Hans", "公司扣了我的护照，还不发工资", C, "exploitation"),
-    ("zh-Hans", "宝宝晚上发烧38度5，不喝奶", A, "medical-symptoms"),
+    ("zh-Hans", "宝宝晚上发烧38度5，不喝奶", G, "child-health-question"),
     ("zh-Hans", "可以转人工吗", A, "person-request"),
     ("zh-Hans", "婴儿健康检查在哪里做", N, None),
     ("zh-Hans", "出生证明要准备什么材料", N, None),
@@ -97,7 +97,7 @@ CASES = [
     ("zh-Hant", "老公一直打我，我好怕", C, "dv"),
     ("zh-Hant", "我是逾期居留，被抓會被遣返嗎", C, "deportation"),
     ("zh-Hant", "產後憂鬱，每天哭，撐不下去", C, "suicidal"),
-    ("zh-Hant", "孩子發燒而且拉肚子", A, "medical-symptoms"),
+    ("zh-Hant", "孩子發燒而且拉肚子", G, "child-health-question"),
     ("zh-Hant", "想找真人客服", A, "person-request"),
     ("zh-Hant", "兒童津貼什麼時候發", N, None),
     ("zh-Hant", "預防接種要預約嗎", N, None),
@@ -110,7 +110,7 @@ CASES = [
     ("ko", "남편이 자꾸 때려요 집에 가기 무서워요", C, "dv"),
     ("ko", "비자가 만료됐는데 병원 가면 신고될까요", C, "deportation"),
     ("ko", "아이를 때리는 걸 멈출 수가 없어요", C, "child-abuse"),
-    ("ko", "애기가 열이 나고 설사를 해요", A, "medical-symptoms"),
+    ("ko", "애기가 열이 나고 설사를 해요", G, "child-health-question"),
     ("ko", "상담원이랑 얘기하고 싶어요", A, "person-request"),
     ("ko", "아동수당 신청은 어디서 해요?", N, None),
     ("ko", "출생신고 기한이 언제까지예요", N, None),
@@ -123,7 +123,7 @@ CASES = [
     ("vi", "ck em hay đánh em, em sợ về nhà", C, "dv"),
     ("vi", "em het visa roi, so bi bat ve nuoc", C, "deportation"),
     ("vi", "cong ty giu ho chieu, no luong 3 thang, em la thuc tap sinh", C, "exploitation"),
-    ("vi", "bé nhà em sốt 39 độ, bỏ bú", A, "medical-symptoms"),
+    ("vi", "bé nhà em sốt 39 độ, bỏ bú", G, "child-health-question"),
     ("vi", "cho em gặp người thật được không", A, "person-request"),
     ("vi", "từ từ em hỏi, làm hộ chiếu cho bé ở đâu", N, None),
     ("vi", "tiền trợ cấp nuôi con nhận khi nào ạ", N, None),
@@ -136,7 +136,7 @@ CASES = [
     ("tl", "sinasaktan ako ng asawa ko, takot umuwi", C, "dv"),
     ("tl", "TNT po ako, walang visa, natatakot ako magpa ospital", C, "deportation"),
     ("tl", "kinuha ng employer ang passport ko at hindi binabayaran ang sahod", C, "exploitation"),
-    ("tl", "may lagnat at pantal si baby", A, "medical-symptoms"),
+    ("tl", "may lagnat at pantal si baby", G, "child-health-question"),
     ("tl", "pwede po bang makausap ang tao", A, "person-request"),
     ("tl", "paano mag apply ng jido teate", N, None),
     ("tl", "saan po kukuha ng boshi techo", N, None),
@@ -148,7 +148,7 @@ CASES = [
     ("ne", "श्रीमानले मलाई कुट्छ, घर जान डर लाग्छ", C, "dv"),
     ("ne", "भिसा सकियो, डिपोर्ट गर्छन् कि", C, "deportation"),
     ("ne", "कम्पनीले पासपोर्ट राख्यो, तलब दिएन", C, "exploitation"),
-    ("ne", "बच्चालाई ज्वरो आयो र पखाला लाग्यो", A, "medical-symptoms"),
+    ("ne", "बच्चालाई ज्वरो आयो र पखाला लाग्यो", G, "child-health-question"),
     ("ne", "म मान्छेसँग कुरा गर्न चाहन्छु", A, "person-request"),
     ("ne", "बच्चाको खोप कहाँ लगाउने", N, None),
     ("ne", "jido teate कति पाइन्छ", N, None),
@@ -161,7 +161,7 @@ CASES = [
     ("id", "suami saya sering mukul saya, saya takut pulang", C, "dv"),
     ("id", "visa saya sudah habis, takut ditangkap imigrasi", C, "deportation"),
     ("id", "saya pemagang, gaji tidak dibayar 2 bulan", C, "exploitation"),
-    ("id", "anak saya demam dan muntah dari tadi malam", A, "medical-symptoms"),
+    ("id", "anak saya demam dan muntah dari tadi malam", G, "child-health-question"),
     ("id", "saya mau bicara dengan orang asli", A, "person-request"),
     ("id", "rumah sakit yang bisa bahasa inggris di mana", N, None),
     ("id", "cara daftar hoikuen gimana", N, None),
@@ -174,7 +174,7 @@ CASES = [
     ("pt-BR", "meu marido me bate, tenho medo de voltar pra casa", C, "dv"),
     ("pt-BR", "meu visto venceu, tenho medo de ser deportada", C, "deportation"),
     ("pt-BR", "não tenho dinheiro pra comer e o leite do bebê acabou", C, "poverty"),
-    ("pt-BR", "meu filho está com febre e tosse", A, "medical-symptoms"),
+    ("pt-BR", "meu filho está com febre e tosse", G, "child-health-question"),
     ("pt-BR", "quero falar com um atendente", A, "person-request"),
     ("pt-BR", "como tiro o passaporte do bebê no consulado", N, None),
     ("pt-BR", "quanto é o jido teate por mês", N, None),
@@ -187,7 +187,7 @@ CASES = [
     ("es", "mi pareja me golpea y tengo miedo de volver a casa", C, "dv"),
     ("es", "tengo la visa vencida, me van a deportar?", C, "deportation"),
     ("es", "me desalojaron, estoy con mi bebe sin casa", C, "poverty"),
-    ("es", "mi niña tiene fiebre y diarrea", A, "medical-symptoms"),
+    ("es", "mi niña tiene fiebre y diarrea", G, "child-health-question"),
     ("es", "quiero hablar con una persona", A, "person-request"),
     ("es", "donde saco el pasaporte peruano para mi bebe", N, None),
     ("es", "cuanto cuesta el parto en japon", N, None),
@@ -199,7 +199,7 @@ CASES = [
     ("my", "ယောက်ျားရိုက်တယ် အိမ်ပြန်ရမှာကြောက်တယ်", C, "dv"),
     ("my", "ဗီဇာကုန်သွားပြီ ဖမ်းခံရမှာကြောက်တယ်", C, "deportation"),
     ("my", "ကုမ္ပဏီက ပတ်စပို့သိမ်းထားတယ်", C, "exploitation"),
-    ("my", "ကလေး အဖျားတက်ပြီး ဝမ်းလျှောနေတယ်", A, "medical-symptoms"),
+    ("my", "ကလေး အဖျားတက်ပြီး ဝမ်းလျှောနေတယ်", G, "child-health-question"),
     ("my", "လူနဲ့စကားပြောချင်တယ်", A, "person-request"),
     ("my", "ကလေးစောင့်ရှောက်မှု ထောက်ပံ့ငွေ ဘယ်လိုလျှောက်ရမလဲ", N, None),
     ("my", "hoikuen ဘယ်မှာလျှောက်ရမလဲ", N, None),
@@ -211,7 +211,7 @@ CASES = [
     ("si", "මහත්තයා මට ගැහුවා, ගෙදර යන්න බයයි", C, "dv"),
     ("si", "මගේ වීසා ඉවරයි, ආපසු යවනවද", C, "deportation"),
     ("si", "කන්න සල්ලි නැහැ", C, "poverty"),
-    ("si", "බබාට උණ තියෙනවා, කැස්ස", A, "medical-symptoms"),
+    ("si", "බබාට උණ තියෙනවා, කැස්ස", G, "child-health-question"),
     ("si", "මනුස්සයෙක් එක්ක කතා කරන්න ඕනේ", A, "person-request"),
     ("si", "boshi techo එක කොහෙන්ද ගන්නේ", N, None),
     ("si", "දරු දීමනාව කීයද", N, None),
@@ -224,7 +224,7 @@ CASES = [
     ("th", "แฟนทุบตีฉันบ่อยๆ ไม่กล้ากลับบ้าน", C, "dv"),
     ("th", "วีซ่าหมดอายุแล้ว กลัวโดนจับ", C, "deportation"),
     ("th", "นายจ้างยึดพาสปอร์ต ไม่จ่ายเงินเดือน", C, "exploitation"),
-    ("th", "ลูกมีไข้ ท้องเสีย", A, "medical-symptoms"),
+    ("th", "ลูกมีไข้ ท้องเสีย", G, "child-health-question"),
     ("th", "ขอคุยกับเจ้าหน้าที่หน่อยค่ะ", A, "person-request"),
     ("th", "สมุดแม่และเด็กภาษาไทยขอได้ที่ไหน", N, None),
     ("th", "ค่าเลี้ยงดูบุตรได้เดือนละเท่าไหร่", N, None),
@@ -236,7 +236,7 @@ CASES = [
     ("hi", "पति मुझे मारता है, घर जाने से डर लगता है", C, "dv"),
     ("hi", "मेरा वीजा खत्म हो गया है, डिपोर्ट कर देंगे?", C, "deportation"),
     ("hi", "कंपनी ने पासपोर्ट रख लिया और सैलरी नहीं दी", C, "exploitation"),
-    ("hi", "बच्चे को बुखार और दस्त है", A, "medical-symptoms"),
+    ("hi", "बच्चे को बुखार और दस्त है", G, "child-health-question"),
     ("hi", "किसी इंसान से बात करनी है", A, "person-request"),
     ("hi", "बच्चे का पासपोर्ट कैसे बनेगा", N, None),
     ("hi", "hoikuen का आवेदन कब तक करना है", N, None),
@@ -248,7 +248,7 @@ CASES = [
     ("bn", "স্বামী আমাকে মারে, বাসায় যেতে ভয় লাগে", C, "dv"),
     ("bn", "ভিসার মেয়াদ শেষ, ডিপোর্ট করবে?", C, "deportation"),
     ("bn", "খাবার কেনার টাকা নেই", C, "poverty"),
-    ("bn", "বাচ্চার জ্বর আর কাশি", A, "medical-symptoms"),
+    ("bn", "বাচ্চার জ্বর আর কাশি", G, "child-health-question"),
     ("bn", "কারো সাথে কথা বলতে চাই", A, "person-request"),
     ("bn", "শিশু ভাতা কোথায় আবেদন করব", N, None),
     ("bn", "টিকা কি ফ্রি", N, None),
@@ -256,7 +256,8 @@ CASES = [
     ("romaji", "akachan ga iki shiteinai", E, "child-medical"),
     ("romaji", "kodomo ga keiren shiteru kyukyusha yobu?", E, "child-medical"),
     ("romaji", "ninshin 8 kagetsu, shukketsu ga tomaranai", E, "pregnancy-medical"),
-    ("romaji", "karihomen de hoken ga nai", C, "deportation"),
+    ("romaji", "karihomen de hoken ga nai", A, "residence-status"),
+    ("romaji", "kyousei soukan sareru kamo, kowai", C, "deportation"),
     ("romaji", "shinitai", E, "suicide"),
     ("romaji", "jido teate no shinsei wa doko", N, None),
     # --- mixed languages and wrong locale
@@ -264,7 +265,7 @@ CASES = [
     ("mixed", "bé nhà em bị keiren, sốt 39 độ", E, "child-medical"),
     ("mixed", "asawa ko binubugbog ako, DV po ito, saan tatawag", C, "dv"),
     ("mixed", "saya overstay, karihomen, takut ke byouin", C, "deportation"),
-    ("mixed", "宝宝 fever 39度 and vomiting", A, "medical-symptoms"),
+    ("mixed", "宝宝 fever 39度 and vomiting", G, "child-health-question"),
     ("mixed", "Meu marido me bateu, tenho medo, DV sodan?", C, "dv"),
     ("mixed", "em bị shukketsu nhiều, đang mang thai", E, "pregnancy-medical"),
 ]
@@ -401,7 +402,7 @@ def test_crisis_shows_the_matching_hotline(rules):
 
 def test_symptoms_show_8000_and_7119(rules):
     result = triage("baby has high fever at night and is not drinking milk", rules)
-    assert result.level == A and result.category == "medical-symptoms"
+    assert result.level == G and result.category == "child-health-question"
     assert result.resource_ids[:2] == ("pediatric-call-8000", "emergency-consult-7119")
 
 
@@ -420,8 +421,8 @@ def _eval_questions():
     return yaml.safe_load(EVAL_DEV.read_text(encoding="utf-8"))["questions"]
 
 
-MIN_LEVEL_FOR_REASON = {"emergency": E, "dv": C, "overstay-deportation": C, "suicidal": C,
-                        "medical-symptoms": A, "legal-dispute": A, "labour-dispute": A}
+MIN_LEVEL_FOR_REASON = {"emergency": E, "dv": C, "overstay-deportation": A, "suicidal": C,
+                        "medical-symptoms": G, "legal-dispute": A, "labour-dispute": A}
 
 
 def test_every_emergency_of_the_dev_set_is_caught(rules):
@@ -631,9 +632,10 @@ def test_a_calm_word_never_lowers_an_emergency(rules):
         assert triage(text, rules).level == E, text
 
 
-def test_worry_without_calm_signs_still_reaches_a_person(rules):
+def test_a_symptom_without_a_danger_sign_gets_the_child_line_not_a_case(rules):
+    # Advisors are not nurses: #8000 answers at once, a person is offered by a button.
     result = triage("my baby has a fever and is not playing, what do I do", rules)
-    assert result.level == A and result.category == "medical-symptoms"
+    assert result.level == G and result.category == "child-health-question"
 
 
 def test_ordinary_vaccination_question_goes_to_the_index(rules):
@@ -659,3 +661,58 @@ def test_unless_stops_an_advisor_rule(tmp_path):
     rules = load_triage_rules(folder)
     assert triage("not breathing", rules).level == N            # needs the child signal: no match at all
     assert triage("baby not breathing", rules).level == N       # `unless: [child]` stops it
+
+
+# ------------------------------------------------------- naming a danger vs. living it (issue 11)
+
+@pytest.mark.parametrize("text", [
+    "where can I consult about DV? is there a line in english",
+    "DVの相談窓口はどこですか",
+    "what actually happens if you call 189? do I have to give my name",
+    "my friend's husband hits her. which number should I give her?",
+    "家暴的咨询电话是多少？想告诉朋友",
+])
+def test_a_question_about_a_help_line_is_answered_not_a_crisis(rules, text):
+    assert triage(text, rules).level not in (E, C), text
+
+
+@pytest.mark.parametrize("text", [
+    "I am a DV victim, I can't take it anymore",
+    "DVを受けています",
+    "my husband hits me, where can I consult?",
+    "夫が怖い。家に帰れない。どこに相談すれば",
+    "I think I am abusing my child, I can't stop hitting",
+])
+def test_danger_described_stays_a_crisis_even_when_she_asks_where_to_go(rules, text):
+    assert LEVEL_RANK[triage(text, rules).level] >= LEVEL_RANK[C], text
+
+
+@pytest.mark.parametrize("text", [
+    "car accident, my son is bleeding from the head",
+    "交通事故 子どもが車にひかれた",
+    "nabangga kami ng kotse, dumudugo ulo ng anak ko",
+    "ada orang gak dikenal masuk ke apato, aku ngunci diri di kamar mandi",
+    "旦那が暴れてて今ドア蹴ってる　子どもと寝室に隠れてる",
+    "おっと なぐる いま こわい",
+    "mi hijo tomó lejía y está vomitando",
+])
+def test_accidents_intruders_and_violence_now_are_emergencies(rules, text):
+    assert triage(text, rules).level == E, text
+
+
+def test_overstay_with_fear_is_a_crisis_and_without_fear_a_person(rules):
+    assert triage("overstay, I'm scared they will deport me", rules).level == C
+    assert triage("ビザが切れてオーバーステイです。病院に行ったら通報されますか", rules).level == C
+    assert triage("karihomen de hoken ga nai", rules).level == A
+
+
+def test_a_crisis_may_give_way_only_to_a_question_about_a_service(tmp_path):
+    folder = _mini_rules(tmp_path)
+    rules_file = folder / "rules.yaml"
+    text = rules_file.read_text(encoding="utf-8").replace("level: emergency", "level: crisis").replace(
+        "category: child-medical", "category: dv")
+    rules_file.write_text(text + "    unless: [child]\n", encoding="utf-8")
+    with pytest.raises(TriageRulesError) as error:
+        load_triage_rules(folder)
+    assert any("question about a service" in p and "rules.yaml:" in p for p in error.value.problems), \
+        error.value.problems

@@ -39,7 +39,7 @@ CATEGORY = {
     "ja": {"adult-medical": "大人の急病", "child-abuse": "子どもへの虐待", "child-medical": "子どもの急病",
            "deportation": "強制送還のおそれ", "dv": "DV", "exploitation": "搾取", "labour-dispute": "労働トラブル",
            "legal-dispute": "法律トラブル", "medical-symptoms": "体の症状", "person-request": "相談員を希望",
-           "poverty": "生活困窮", "pregnancy-medical": "妊娠中の急な症状", "suicidal": "自殺の危険",
+           "poverty": "生活困窮", "pregnancy-medical": "妊娠中の急な症状", "residence-status": "在留資格の問題", "suicidal": "自殺の危険",
            "suicide": "自殺の危険", "violence": "暴力", "general": "その他"},
     "en": {},
 }
