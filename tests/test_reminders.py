@@ -236,3 +236,17 @@ def test_daily_job_runs_at_ten_and_is_scheduled_once_under_dated_ids(services, c
     ensure_reminder_sweeps(services)                      # a second worker, or a restart: nothing new
     ids = sorted(ScheduledJobRegistry(TASK_QUEUE, connection=services.redis).get_job_ids())
     assert ids == ["reminders-daily-2026-11-21-1000", "reminders-daily-catch-up-2026-11-20"]
+
+
+def test_typed_reminder_words_are_not_taken_for_an_emergency_in_any_language(shared_content):
+    """Safety triage runs before commands: a command word the rules or the classifier read as
+    danger would answer "call 119" instead of listing or stopping reminders."""
+    from bot.classifier import load_classifier
+    from bot.langdetect import clear_language_of
+    from bot.routing import assess_message
+    content = shared_content.current()
+    classifier = load_classifier(PROJECT_ROOT / "training" / "classifier.bin")
+    alarmed = [(locale, word) for locale, texts in content.catalog.texts.items()
+               for key in ("reminders.words", "reminders.stop_words") for word in texts[key]
+               if assess_message(word, content.triage_rules, classifier, None, clear_language_of).level != "none"]
+    assert alarmed == []
