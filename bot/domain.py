@@ -5,6 +5,7 @@ admin's tryout run exactly the same logic.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypedDict
 
@@ -19,6 +20,8 @@ from bot.dialogue.routing import TurnTranslation, assess_message
 from bot.dialogue.safety import SafetyResponder
 from bot.dialogue.turn import TurnServices, UserState
 from bot.ports import Classifier, Clock, LiveFeed, TaskQueue, Translator
+from bot.reminders.desk import ReminderDesk
+from bot.reminders.schedule import Schedule, schedule_source
 from bot.settings import Settings
 from bot.store.conversations import SqlConversationStore
 from bot.store.questions import SqlQuestionLog
@@ -34,6 +37,7 @@ class DomainExtras(TypedDict, total=False):
     pivot_translator: Translator          # the safety net's and the search's English, with a short timeout
     classifier: Classifier | None
     live: LiveFeed
+    reminder_schedule: Callable[[], Schedule]   # flows/reminders.yaml, loaded once per worker
 
 
 def make_domain_services(settings: Settings, session: Session, content: Content, clock: Clock,
@@ -65,7 +69,13 @@ def make_domain_services(settings: Settings, session: Session, content: Content,
         cases=cases, safety=safety, answers=answers, language_hint=clear_language_of, privacy=privacy,
         municipalities=content.municipalities,
     )
-    return TurnServices(conversation=Conversation(deps), cases=cases)
+    reminders = ReminderDesk(session, clock, _reminder_schedule(settings, extra), settings.municipality)
+    return TurnServices(conversation=Conversation(deps), cases=cases, reminders=reminders)
+
+
+def _reminder_schedule(settings: Settings, extra: DomainExtras):
+    """The worker's cached schedule loader; offline tools (`chat`) load their own."""
+    return extra.get("reminder_schedule") or schedule_source(settings.flows_dir)
 
 
 def _turn_translation(translator: Translator | None) -> TurnTranslation | None:

@@ -34,6 +34,7 @@ from bot.pipeline.faults import DATABASE, REDIS, DependencyWatch
 from bot.pipeline.processing import EventProcessor
 from bot.pipeline.quota import QuotaMonitor
 from bot.ports import Classifier, Clock, Notifier, Translator
+from bot.reminders.schedule import schedule_source
 from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
 from bot.store.database import database_ok, make_engine, make_session_factory
@@ -97,6 +98,13 @@ class Services:
             on_locale_known=self.link_rich_menu_later,
         )
 
+    def reminder_sweep(self):
+        """The daily reminder sweep (bot/reminders/sweep.py) over this process's ports."""
+        from bot.reminders.sweep import ReminderSweep
+        return ReminderSweep(self.sessions, self.delivery, self.clock, self.extras["reminder_schedule"](),
+                             self.content.current().catalog, default_locale=self.settings.default_locale,
+                             quota=self.quota, municipality=self.settings.municipality)
+
     def link_rich_menu_later(self, line_user_id: str, locale: str | None) -> None:
         """After a follow or a language change: link her menu in a task (retried like other sends)."""
         self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
@@ -133,7 +141,8 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None,
         inbox_translations=InboundTranslations(connection, tasks), quota=quota, classifier=classifier,
         notifiers=build_notifiers(settings),
         extras=DomainExtras(tasks=tasks, translator=translator, pivot_translator=pivot_translator,
-                            classifier=classifier, live=RedisLiveFeed(connection)),
+                            classifier=classifier, live=RedisLiveFeed(connection),
+                            reminder_schedule=schedule_source(settings.flows_dir)),
     )
     services.rich_menus = LineRichMenus(settings.line_api_host, settings.line_api_data_host,
                                         settings.line_channel_access_token, settings.line_timeout_s)

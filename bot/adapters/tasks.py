@@ -1,7 +1,7 @@
 """TaskQueue port over RQ: background jobs (notifications, escalations) with retries."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from rq import Queue, Retry
@@ -19,6 +19,9 @@ class RqTaskQueue:
 
     def enqueue_in(self, delay: timedelta, function_path: str, *args, job_id: str | None = None) -> None:
         self._queue.enqueue_in(delay, function_path, *args, retry=_RETRY, failure_ttl=7 * 24 * 3600, job_id=job_id)
+
+    def enqueue_at(self, when: datetime, function_path: str, *args, job_id: str | None = None) -> None:
+        self._queue.enqueue_at(when, function_path, *args, retry=_RETRY, failure_ttl=7 * 24 * 3600, job_id=job_id)
 
     def ensure_scheduled(self, job_id: str, delay: timedelta, function_path: str) -> bool:
         """Schedule a recurring job unless it is already waiting; True when it was added now."""

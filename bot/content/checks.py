@@ -16,7 +16,8 @@ CODE_LABEL_KEYS = ("core.continue", "core.start_over", "core.keep_language", "co
                    "answers.helped", "answers.not_helped", "privacy.agree", "privacy.read_more",
                    "core.municipality_other",
                    "privacy.no_thanks", "privacy.delete_yes", "privacy.delete_no",
-                   "input.answer_yes", "input.answer_no", "input.pick_date", "menu.person", "menu.main")
+                   "input.answer_yes", "input.answer_no", "input.pick_date", "menu.person", "menu.main",
+                   "reminders.more", "reminders.list_button", "reminders.stop_button")
 _SYNTAX = Environment()
 
 
@@ -85,7 +86,15 @@ def check_all(locales_dir: Path, flows_dir: Path, resources_dir: Path) -> list[s
             pass                                  # its problems are in exc.problems already
     problems += _triage_problems(flows_dir, resources_dir, content)
     problems += _rich_menu_problems(flows_dir, content.catalog if content is not None else None)
+    problems += _reminder_problems(flows_dir, resources_dir, content)
     return problems
+
+
+def _reminder_problems(flows_dir: Path, resources_dir: Path, content) -> list[str]:
+    from bot.reminders.schedule import check_schedule
+    catalog = content.catalog if content is not None else None
+    known = set(content.index.ids()) if content is not None else _entry_ids(resources_dir)
+    return check_schedule(flows_dir, catalog, known)
 
 
 def _rich_menu_problems(flows_dir: Path, catalog: Catalog | None) -> list[str]:

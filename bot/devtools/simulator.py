@@ -11,6 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import date, datetime
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -89,6 +90,18 @@ def sticker():
     body = request.get_json(force=True)
     message = {"id": uuid.uuid4().hex[:12], "type": "sticker", "packageId": "446", "stickerId": "1988"}
     return _deliver(_event("message", body["userId"], message=message))
+
+
+@bp.post("/api/reminders")
+def reminders():
+    """Run the reminder sweep as if it were `day` (default today) at its send hour: in dev, reminders
+    arrive in the chat without waiting for the scheduled run (issue 16)."""
+    body = request.get_json(force=True) or {}
+    services = _services()
+    sweep = services.reminder_sweep()
+    day = date.fromisoformat(body["day"]) if body.get("day") else services.clock.today()
+    report = sweep.run(datetime.combine(day, sweep.send_at, tzinfo=services.clock.zone))
+    return jsonify(day=report.day.isoformat(), pushed=report.pushed, written=report.written)
 
 
 @bp.get("/api/messages")

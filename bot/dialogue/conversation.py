@@ -94,6 +94,9 @@ class Conversation:
             # Never asked (no follow event seen): the language the message is clearly in, else English.
             ctx.known_user.locale = self.deps.language_hint(text) or "en"
             ctx.say(language_picker(ctx.t("core.change_language_offer"), more_label=ctx.t("core.more_languages")))
+        reminders = ctx.service("reminders")
+        if reminders is not None and reminders.on_text(ctx, text):
+            return
         command = self.command_in(text)
         if command:
             self.run_command(ctx, command)
@@ -133,6 +136,8 @@ class Conversation:
             self.show_menu(ctx)
         elif kind == "privacy":
             self.deps.privacy.on_postback(ctx, value, self)
+        elif kind == "rem" and ctx.service("reminders") is not None:
+            ctx.service("reminders").on_postback(ctx, value)
         elif kind in {"res", "fb", "case"}:
             self._delegate_postback(ctx, kind, value)
         else:
@@ -182,7 +187,9 @@ class Conversation:
         self.deps.store.save(ctx.known_user.line_user_id, result.state, misses, self.deps.now())
         if result.handoff:
             self._hand_off(ctx, topic=result.handoff["topic"], priority=result.handoff["priority"], reason="flow")
-        if result.command:
+        if result.command and result.command.startswith("reminders_") and ctx.service("reminders") is not None:
+            ctx.service("reminders").from_flow(ctx, result.command, result.variables or {})
+        elif result.command:
             self.run_command(ctx, result.command)
 
     def _tap(self, ctx: TurnContext, value: str, params: dict) -> None:

@@ -17,12 +17,14 @@ from bot.ports import Messenger, Profile
 if TYPE_CHECKING:
     from bot.cases.desk import CaseDesk
     from bot.dialogue.conversation import Conversation
+    from bot.reminders.desk import ReminderDesk
 
 
 class TurnServices(TypedDict, total=False):
     """The domain services of one turn (bot/domain.py builds them with the turn's session)."""
     conversation: Conversation
     cases: CaseDesk
+    reminders: ReminderDesk
 
 
 @dataclass
@@ -79,7 +81,9 @@ class TurnContext:
     def service(self, name: Literal["conversation"]) -> Conversation: ...
     @overload
     def service(self, name: Literal["cases"]) -> CaseDesk: ...
+    @overload
+    def service(self, name: Literal["reminders"]) -> ReminderDesk: ...
 
-    def service(self, name: Literal["conversation", "cases"]) -> Conversation | CaseDesk:
+    def service(self, name: Literal["conversation", "cases", "reminders"]) -> Conversation | CaseDesk | ReminderDesk:
         """A domain service of this turn; every turn the worker or the offline tools run has both."""
         return self.services[name]

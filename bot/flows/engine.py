@@ -42,6 +42,7 @@ class FlowResult:
     state: FlowState
     handoff: dict | None = None          # {"topic": ..., "priority": ...}
     command: str | None = None           # an option asked for a global command
+    variables: dict | None = None        # the flow's variables, for a command that needs them (reminders)
 
 
 def choice_data(flow_id: str, step_id: str, option_id: str) -> str:
@@ -206,7 +207,7 @@ class FlowEngine:
         if step.get("save_as"):
             variables[step.get("save_as")] = option["id"]
         if option.get("command"):
-            return FlowResult([], FlowState(), command=option["command"])
+            return FlowResult([], FlowState(), command=option["command"], variables=variables)
         if option.get("flow"):
             return self.start(option["flow"])
         return self._run(self.flows.flow(state.flow_id), option["next"], variables)

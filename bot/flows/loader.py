@@ -28,7 +28,8 @@ class FlowError(ProblemsError):
     pass
 
 
-NOT_FLOWS = {"richmenu.yaml"}       # the rich menu lives beside the flows (bot/richmenu/model.py)
+# Not flows: the rich menu (bot/richmenu/model.py) and the reminder schedule (bot/reminders/).
+NOT_FLOWS = {"richmenu.yaml", "reminders.yaml"}
 
 
 def flow_files(flows_dir: Path) -> list[Path]:

@@ -71,9 +71,10 @@ class Delivery:
             result = self._send_event_batch(event, batch_index, rows)
             self._record(rows, result)
 
-    def deliver_messages(self, message_ids: list[int]) -> SendResult | None:
+    def deliver_messages(self, message_ids: list[int], by_reply: bool = True) -> SendResult | None:
         """Send messages that belong to no event (an advisor's reply): by the user's unused reply
-        token while it is fresh (free), otherwise by push."""
+        token while it is fresh (free), otherwise by push. `by_reply=False`: push only (reminders,
+        which skip the reply-token lookup: thousands a day)."""
         with self._sessions() as session:
             rows = _pending(session, Message.id.in_(message_ids))
             targets = {r.id: session.get(User, r.user_id).line_user_id for r in rows}
@@ -81,7 +82,7 @@ class Delivery:
         for _, group in groupby(rows, key=lambda r: r.retry_key):
             batch = list(group)
             to = targets[batch[0].id]
-            result = self._reply_with_unused_token(to, batch) or self._push(to, batch)
+            result = (self._reply_with_unused_token(to, batch) if by_reply else None) or self._push(to, batch)
             self._record(batch, result)
         return result
 
@@ -157,7 +158,9 @@ class Delivery:
         with self._sessions() as session:
             rows = session.execute(
                 select(Message.id, Message.event_id, User.line_user_id).join(User, User.id == Message.user_id)
-                .where(Message.direction == "out", Message.delivery_status == "pending", Message.created_at < cutoff)
+                .where(Message.direction == "out", Message.delivery_status == "pending", Message.created_at < cutoff,
+                       # reminders are retried by their own sweep, in daytime only (bot/reminders/sweep.py)
+                       Message.event_id.is_(None) | Message.event_id.not_like("rem:%"))
                 .order_by(Message.id).limit(limit)).all()
         sent = 0
         for event_id in dict.fromkeys(r.event_id for r in rows if r.event_id and r.line_user_id not in skip_partitions):

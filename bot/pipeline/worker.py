@@ -23,6 +23,7 @@ from bot.pipeline.logsafe import install_log_scrubbing
 from bot.pipeline.quota import QUOTA_JOB_ID
 from bot.pipeline.runtime import using_services
 from bot.pipeline.sweep import Sweeper
+from bot.reminders.jobs import ensure_reminder_sweeps
 from bot.services import Services
 from bot.store.retention import RETENTION_JOB_ID
 
@@ -185,6 +186,7 @@ def _stop_on_signals(services: Services) -> None:
 def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
     services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
     services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota")
+    ensure_reminder_sweeps(services)
     recovered = services.inbox.recover()
     watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)
     if recovered:

@@ -160,3 +160,7 @@ class RetentionRun(Base):
     cases_deleted: Mapped[int] = mapped_column(Integer, default=0)
     questions_deleted: Mapped[int] = mapped_column(Integer, default=0)
     translations_deleted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Reminder tables live in their own module; imported here so Base.metadata knows every table.
+from bot.store import reminders as _reminders  # noqa: E402,F401

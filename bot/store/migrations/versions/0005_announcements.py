@@ -1,13 +1,13 @@
 """announcements, their translations and delivery batches (issue 16)
 
 Revision ID: 0005
-Revises: 0003 (the reminders branch adds 0004 in parallel: re-chain this onto 0004 when merging)
+Revises: 0004 (the reminders branch adds 0004 in parallel: re-chain this onto 0004 when merging)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
