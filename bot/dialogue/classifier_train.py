@@ -24,6 +24,7 @@ from bot.dialogue.classifier import FEATURE_VERSION, MODEL_PATH, SIGNAL_WEIGHT, 
 from bot.settings import PROJECT_ROOT
 
 TRAINING_DIR = PROJECT_ROOT / "training"
+LOCALES_DIR = PROJECT_ROOT / "locales"
 TRIAGE_DIR = PROJECT_ROOT / "flows" / "triage"
 # 2^17 buckets: on cross-validation 2^18 gained < 0.5 point of top-1 and doubled the file.
 BUCKETS = 1 << 17
@@ -98,10 +99,36 @@ def samples_from_index(index) -> dict[str, list[Sample]]:
     return {"route": route, "triage": triage}
 
 
-def all_samples(index, training_dir: Path = TRAINING_DIR) -> dict[str, list[Sample]]:
+# The bot's own command words in every locale ("my reminders", "stop reminders", "menu"): short
+# texts the triage head must know are ordinary, or a command typed alone reads as a panicked
+# fragment (a Chinese "我的提醒" was raised to an emergency).
+COMMAND_KEYS = ("commands", "reminders.words", "reminders.stop_words", "keywords", "input.yes_words",
+                "input.no_words")
+
+
+def samples_from_commands(locales_dir: Path = LOCALES_DIR) -> dict[str, list[Sample]]:
+    triage: list[Sample] = []
+    for path in sorted(Path(locales_dir).glob("*.yaml")):
+        catalog = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key in COMMAND_KEYS:
+            triage += [Sample(word, "ordinary", 1.0, "commands") for word in _words_under(catalog, key)]
+    return {"route": [], "triage": triage}
+
+
+def _words_under(catalog: dict, dotted: str) -> list[str]:
+    node: object = catalog
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        return [w for value in node.values() if isinstance(value, list) for w in value if isinstance(w, str)]
+    return [w for w in node if isinstance(w, str)] if isinstance(node, list) else []
+
+
+def all_samples(index, training_dir: Path = TRAINING_DIR, locales_dir: Path = LOCALES_DIR) -> dict[str, list[Sample]]:
     from_files = samples_from_training(read_training_files(training_dir), set(index.entries))
     from_index = samples_from_index(index)
-    return {head: from_files[head] + from_index[head] for head in ("route", "triage")}
+    from_commands = samples_from_commands(locales_dir)
+    return {head: from_files[head] + from_index[head] + from_commands[head] for head in ("route", "triage")}
 
 
 def digest(samples: dict[str, list[Sample]], triage_dir: Path = TRIAGE_DIR) -> str:
