@@ -15,7 +15,7 @@ from bot.store.models import Message
 from tests.conftest import REPO, make_settings
 from tests.support.line_events import text_event
 from tests.support.processes import worker_env
-from tests.test_inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
+from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
 
 
 def _services(tmp_path, redis_server, redis_client, fake_line, database_url, shared_content, **overrides):
