@@ -14,7 +14,7 @@ from bot.resources.loader import load_index
 from bot.routing import route_text
 from bot.triage import NO_MATCH, TriageResult, load_triage_rules
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EVAL_DEV = REPO / "eval" / "dev.yaml"
 
 

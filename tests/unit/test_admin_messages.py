@@ -13,8 +13,8 @@ import yaml
 from bot.adminmsg import MESSAGES_FILE, admin_language
 from bot.checks import check_all
 from bot.content import ContentRegistry
-from tests.test_flows import REPO, copy_content
-from tests.test_resource_index import write_resources
+from tests.unit.test_flows import REPO, copy_content
+from tests.unit.test_resource_index import write_resources
 
 
 @pytest.fixture(autouse=True)
