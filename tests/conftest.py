@@ -70,7 +70,10 @@ def make_settings(tmp_path: Path, redis_url: str, line_url: str, database_url: s
         "LINE_API_HOST": line_url, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret-key",
     }
-    defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0)
+    # worker_command_poll_s: every `bot.work()` starts and stops a burst worker, whose stop waits
+    # for the command thread's poll in progress (1 s in production).
+    defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0,
+                    worker_command_poll_s=0.02)
     defaults.update(overrides)
     return load_settings(env, **defaults)
 
