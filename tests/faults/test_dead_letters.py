@@ -94,6 +94,7 @@ def _cli(settings, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_dead_letter_command_lists_replays_and_drops(settings, services, fake_line):
     kept = _old_text_event("Ucli1", "please answer")
     dropped = _old_text_event("Ucli2", "never mind")
