@@ -12,8 +12,8 @@ if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && p
   export TEST_DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 fi
 # Tests run in TEST_WORKERS parallel processes (pytest-xdist; each starts its own servers and
-# PostgreSQL database). They mostly wait on servers and workers, so 4 beat 2 on 2 cores; 0 runs
-# them in this process.
+# PostgreSQL database). They mostly wait on servers and worker processes, hence 4 on 2 cores;
+# TEST_WORKERS=0 runs them in this process.
 set +e
 .venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-4}" "$@"
 status=$?
