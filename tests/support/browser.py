@@ -50,9 +50,8 @@ def live(tmp_path, redis_server, redis_client, fake_line, database_url):
     translate.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
-    """One Chromium per test process (each test opens its own page, hence its own context)."""
     from playwright.sync_api import sync_playwright
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
