@@ -75,6 +75,9 @@ class Settings:
     sweep_min_age_s: float = 60.0
     line_outage_memory_s: float = 30.0
     worker_redis_wait_s: float = 900.0
+    # How long RQ's command thread waits per poll; a worker's stop waits for the poll in progress.
+    # Tests run thousands of short burst workers and set it lower.
+    worker_command_poll_s: float = 1.0
     redis_persistence_check: str = "warn"       # warn | refuse | off
     port: int | None = None                     # PORT: the worker serves /healthz there (App Engine, Cloud Run)
 

@@ -14,8 +14,11 @@ export PYTHONDONTWRITEBYTECODE=1
 if [ -z "${TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 2>/dev/null; then
   export TEST_DATABASE_URL="postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 fi
+# Tests run in TEST_WORKERS parallel processes (pytest-xdist; each starts its own servers and
+# PostgreSQL database). They mostly wait on servers and worker processes, hence 4 on 2 cores;
+# TEST_WORKERS=0 runs them in this process.
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-4}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

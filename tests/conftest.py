@@ -1,4 +1,8 @@
-"""Shared fixtures: a private redis-server, the fake LINE server, a migrated database per test."""
+"""Shared fixtures: a private redis-server, the fake LINE server, a migrated database per test.
+
+Session-scoped servers are per process: under pytest-xdist every worker starts its own on free
+ports, and gets its own PostgreSQL database (tests/support/databases.py).
+"""
 from __future__ import annotations
 
 import os
@@ -10,6 +14,7 @@ import pytest
 from bot.settings import load_settings
 from bot.store.database import upgrade_database
 from tests.support.bot_driver import BotDriver
+from tests.support.databases import create_database, drop_database, worker_database_url
 from tests.support.redis_server import RedisServer
 
 CHANNEL_SECRET = "test-channel-secret"
@@ -65,7 +70,10 @@ def make_settings(tmp_path: Path, redis_url: str, line_url: str, database_url: s
         "LINE_API_HOST": line_url, "REDIS_URL": redis_url, "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret-key",
     }
-    defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0)
+    # worker_command_poll_s: every `bot.work()` starts and stops a burst worker, whose stop waits
+    # for the command thread's poll in progress (1 s in production).
+    defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0,
+                    worker_command_poll_s=0.02)
     defaults.update(overrides)
     return load_settings(env, **defaults)
 
@@ -102,9 +110,32 @@ def bot(app, services, fake_line):
     return BotDriver(app.test_client(), services, fake_line, CHANNEL_SECRET)
 
 
+def pytest_configure(config):
+    """Under xdist, each worker points TEST_DATABASE_URL at its own `<db>_<worker id>`."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if base:
+        os.environ["TEST_DATABASE_URL"] = worker_database_url(base, os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """This worker's PostgreSQL database, created for the session (every `postgres` test uses it)."""
+    url = os.environ["TEST_DATABASE_URL"]
+    create_database(url)
+    yield url
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        drop_database(url)
+
+
 def pytest_collection_modifyitems(config, items):
     if not os.environ.get("TEST_DATABASE_URL"):
         skip = pytest.mark.skip(reason="TEST_DATABASE_URL is not set (no PostgreSQL for this run)")
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+    else:
+        for item in items:
+            if "postgres" in item.keywords:
+                item.fixturenames.insert(0, "postgres_database")
+    # Slow tests first: in parallel runs a long test that starts last would set the wall time alone.
+    items.sort(key=lambda item: "slow" not in item.keywords)

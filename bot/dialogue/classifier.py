@@ -22,6 +22,7 @@ recomputes the digest and warns when the YAML changed since the model was traine
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
@@ -148,6 +149,14 @@ def _ranked(labels: list[str], logits: np.ndarray) -> Scores:
 def load_classifier(path: Path = MODEL_PATH) -> TextClassifier | None:
     """The shipped model, or None when there is none (the bot then runs on rules and search alone)."""
     try:
-        return TextClassifier.load(path)
+        stat = Path(path).stat()
     except FileNotFoundError:
         return None
+    return _load_unchanged(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_unchanged(path: str, mtime_ns: int, size: int) -> TextClassifier:
+    """A model is read-only once loaded: services built again in one process (tests build one per
+    test) share it instead of inflating 41 MB each time; a retrained file has a new stamp."""
+    return TextClassifier.load(Path(path))

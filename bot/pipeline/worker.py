@@ -106,9 +106,10 @@ class BotWorker(SimpleWorker):
         # that thread on shutdown: a SIGTERM could take a minute. Poll every second instead.
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        poll_s = self.services.settings.worker_command_poll_s
         self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ declares it None
-            sleep_time=1, daemon=True,
-                                                       exception_handler=self._pubsub_exception_handler)
+            sleep_time=poll_s, daemon=True,
+            exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self):
         """Stops the command thread without waiting on it for long, tolerating redis-py's race.

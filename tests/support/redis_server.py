@@ -25,6 +25,7 @@ class RedisServer:
         self.workdir = workdir
         self.appendonly = appendonly
         self.extra_args = list(extra_args)
+        self._fixed_port = port is not None
         self.port = port or free_port()
         self.process: subprocess.Popen | None = None
 
@@ -33,19 +34,32 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
+        """Start (or restart on the same port). A free port can be taken by a parallel test
+        process between choosing it and binding it: a server that exits at once gets another."""
+        for _ in range(5):
+            if self._start_once():
+                self._fixed_port = True          # a restart keeps the port: clients know this one
+                return self
+            if self._fixed_port:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _start_once(self) -> bool:
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
                 "--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always", *self.extra_args]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if client.ping():
-                    return self
+                if client.info("server")["process_id"] == self.process.pid:   # ours, not a neighbour's
+                    return True
             except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
+                time.sleep(0.02)
+        self.kill()
+        return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.inbox.stats import build_dashboard, percentile
 from bot.store.models import AuditEntry
 from tests.support.generated import generate_cases
-from tests.test_inbox import PASSWORD, advisor, client, login  # noqa: F401 - fixtures
+from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
 
 
 def test_percentiles_are_nearest_rank():
@@ -35,7 +35,7 @@ def test_dashboard_page_and_csv_for_admins_only(client, advisor, services):  # n
     generate_cases(services.sessions, 300)
     login(client)
     assert client.get("/inbox/admin/dashboard").status_code == 403
-    client.post("/inbox/logout", data={"csrf_token": __import__("tests.test_inbox", fromlist=["csrf"]).csrf(client.get("/inbox/password").data)})
+    client.post("/inbox/logout", data={"csrf_token": csrf(client.get("/inbox/password").data)})
     login(client, "admin@npo.example")
     page = client.get("/inbox/admin/dashboard")
     assert page.status_code == 200 and page.data.count(b"<svg") == 4

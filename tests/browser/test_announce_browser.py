@@ -8,7 +8,7 @@ from bot.inbox.auth import create_advisor
 from bot.store.announcements import Announcement
 from bot.store.models import User
 from tests.support.processes import wait_until
-from tests.test_browser import ARTIFACTS, PASSWORD, browser, live  # noqa: F401  (fixtures)
+from tests.support.browser import ARTIFACTS, PASSWORD, browser, live  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from bot.inbox.sessions import SESSION_KEY, RedisInboxSessions, _digest
 from bot.settings import SettingsError
 from bot.store.models import Advisor
 from tests.support.databases import postgres_sessions  # noqa: F401  (fixture)
-from tests.test_inbox import PASSWORD, csrf, login
+from tests.support.inbox import PASSWORD, csrf, login
 
 NEW_PASSWORD = "another long passphrase"
 

@@ -15,7 +15,7 @@ from bot.inbox.pages import sorted_canned
 from bot.inbox.stats import build_dashboard, week_start
 from bot.store.models import AuditEntry, Case, Message
 from tests.support.fake_servers import FakeWebhookServer
-from tests.test_inbox import advisor, client, csrf, login  # noqa: F401 - fixtures shared with the inbox tests
+from tests.support.inbox import advisor, client, csrf, login  # noqa: F401 - fixtures shared with the inbox tests
 
 NOT_BREATHING = "Con tôi không thở"          # Vietnamese: "my child is not breathing"
 ENGLISH_CODES = ("waiting", "assigned", "waiting_user", "resolved", "urgent", "high", "normal", "visa", "medical",

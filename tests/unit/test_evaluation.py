@@ -15,7 +15,7 @@ from bot.dialogue.routing import route_text
 from bot.dialogue.triage import NO_MATCH, TriageResult
 from bot.dialogue.triage_rules import load_triage_rules
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EVAL_DEV = REPO / "eval" / "dev.yaml"
 
 

@@ -6,7 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow        # every test starts `python -m bot`, which loads all content
 
 
 def run(*args: str, cwd=REPO, env=None, stdin: str | None = None) -> subprocess.CompletedProcess:

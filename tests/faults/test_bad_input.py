@@ -3,15 +3,15 @@ PostgreSQL, and case transfers to advisors that do not exist or are deactivated.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from bot.store.models import Advisor, Case, Message, ProcessedEvent
 from tests.conftest import make_settings
+from tests.support.databases import drop_database, scratch_database_url
 from tests.support.line_events import postback_event, signed_headers, text_event
-from tests.test_inbox import advisor, client, csrf, login, open_case  # noqa: F401 - fixtures
+from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401 - fixtures
 
 
 def _post_raw(bot, body: bytes):
@@ -38,21 +38,12 @@ def test_json_nested_ten_thousand_deep_is_a_400(bot):
 
 
 @pytest.fixture
-def postgres_url(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("TEST_DATABASE_URL is not set")
+def postgres_url(postgres_database):
     from bot.store.database import upgrade_database
-    name = f"bot_nul_{os.urandom(4).hex()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    test_url = url.rsplit("/", 1)[0] + f"/{name}"
+    test_url = scratch_database_url("nul")
     upgrade_database(test_url)
     yield test_url
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    drop_database(test_url)
 
 
 @pytest.mark.postgres

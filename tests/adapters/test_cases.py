@@ -21,7 +21,7 @@ from bot.store.models import Advisor, Case, User
 from tests.support.databases import postgres_sessions  # noqa: F401  (fixture)
 from tests.support.fake_servers import FakeSmtpServer, FakeWebhookServer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 JST = timezone(timedelta(hours=9))
 HOURS = load_desk_hours(REPO / "flows" / "desk" / "hours.yaml")
 

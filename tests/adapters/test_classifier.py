@@ -133,12 +133,14 @@ def test_the_safety_answer_uses_the_same_assessment(tmp_path):
 
 # ---- the model file -------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_shipped_model_matches_the_yaml_it_was_trained_from():
     """Fails when training/, the index or the triage terms changed without retraining."""
     result = run("classifier", "check")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_check_and_flows_check_say_when_the_model_is_stale(tmp_path):
     shutil.copytree(REPO, tmp_path / "repo", ignore=shutil.ignore_patterns(".venv", ".git", "instance", "test-artifacts"))
     training = tmp_path / "repo" / "training" / "en.yaml"
@@ -173,6 +175,7 @@ def test_model_file_round_trips(tmp_path, classifier):
 
 # ---- chat --explain and eval-faq -----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_chat_explain_prints_signals_rules_scores_and_candidates():
     result = run("chat", "--locale", "hi", "--explain", "bachhe ka zairyu card kaise banega")
     assert result.returncode == 0, result.stderr
@@ -181,6 +184,7 @@ def test_chat_explain_prints_signals_rules_scores_and_candidates():
         assert line in result.stdout
 
 
+@pytest.mark.slow
 def test_eval_on_a_folder_reports_categories_and_keeps_messages_hidden(tmp_path):
     (tmp_path / "a.yaml").write_text(
         'questions:\n- {id: t1, lang: es, text: "se tomo todas las pastillas", category: emergency, '

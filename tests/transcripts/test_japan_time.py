@@ -156,7 +156,7 @@ def test_every_locale_explains_a_moved_deadline(locale, shared_content):
 
 
 def test_inbox_shows_message_times_in_japan(bot, services, app):
-    from tests.test_inbox import PASSWORD, login
+    from tests.support.inbox import PASSWORD, login
     from bot.inbox.auth import create_advisor
     from bot.store.models import Case, Message
     from sqlalchemy import select, update

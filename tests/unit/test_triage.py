@@ -14,7 +14,7 @@ import yaml
 from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
 from bot.dialogue.triage import TriageResult, triage
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRIAGE_DIR = REPO / "flows" / "triage"
 EVAL_DEV = REPO / "eval" / "dev.yaml"
 LEVEL_RANK = {"emergency": 4, "crisis": 3, "advisor": 2, "guide": 1, "none": 0}

@@ -14,7 +14,7 @@ from bot.store.announcements import Announcement, AnnouncementTranslation
 from bot.store.models import AuditEntry, User
 from bot.pipeline.worker import run_worker
 from tests.conftest import make_settings
-from tests.test_inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401  (fixtures)
+from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401  (fixtures)
 
 BODY = "来月、1歳6か月児健診があります。"
 

@@ -15,7 +15,7 @@ from bot.store.models import Message
 from tests.conftest import REPO, make_settings
 from tests.support.line_events import text_event
 from tests.support.processes import worker_env
-from tests.test_inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
+from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
 
 
 def _services(tmp_path, redis_server, redis_client, fake_line, database_url, shared_content, **overrides):
@@ -94,6 +94,7 @@ def _cli(settings, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_dead_letter_command_lists_replays_and_drops(settings, services, fake_line):
     kept = _old_text_event("Ucli1", "please answer")
     dropped = _old_text_event("Ucli2", "never mind")

@@ -13,8 +13,8 @@ import yaml
 from bot.content.adminmsg import MESSAGES_FILE, admin_language
 from bot.content.checks import check_all
 from bot.content.registry import ContentRegistry
-from tests.test_flows import REPO, copy_content
-from tests.test_resource_index import write_resources
+from tests.unit.test_flows import REPO, copy_content
+from tests.unit.test_resource_index import write_resources
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +114,7 @@ def test_flows_check_speaks_japanese_to_a_japanese_admin(content, monkeypatch):
                                     f"ステップではありません。'topics' の書き間違いではありませんか?"]
 
 
+@pytest.mark.slow
 def test_resources_check_command_in_japanese_from_the_system_locale(tmp_path):
     root = write_resources(tmp_path / "resources")
     edit(root / "entries" / "toshima-ku.yaml", "    phone: 03-3981-1111\n", "    phone: 03-3981-111\n")

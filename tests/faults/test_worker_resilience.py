@@ -142,6 +142,7 @@ def test_persistence_check_passes_with_aof_and_tolerates_managed_redis(tmp_path,
         managed.stop()
 
 
+@pytest.mark.slow
 def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path):
     worker = _start_worker(settings, tmp_path, REDIS_PERSISTENCE_CHECK="refuse")
     try:

@@ -9,7 +9,7 @@ import pytest
 from bot import LOCALES
 from bot.resources.check import check_resources, is_official, official_domains
 from bot.resources.loader import load_index
-from tests.test_resource_index import TODAY, replace_in, warnings, write_resources
+from tests.unit.test_resource_index import TODAY, replace_in, warnings, write_resources
 
 pytestmark = pytest.mark.usefixtures("fake_line")
 
@@ -140,7 +140,7 @@ def test_a_role_without_its_word_in_a_non_latin_locale_is_reported(tmp_path):
 
 
 def test_shipped_index_has_no_latin_labels_and_local_variants_use_official_sources():
-    root = Path(__file__).resolve().parents[1] / "resources"
+    root = Path(__file__).resolve().parents[2] / "resources"
     found = [str(w) for w in check_resources(root) if w.warning]
     assert not [w for w in found if "Latin letters" in w or "no word" in w]
     assert not [w for w in found if "cache.yimg.jp" in w]

@@ -12,7 +12,7 @@ from bot.pipeline.quota import QuotaStatus
 from bot.store.models import Case, Message, User
 from bot.store.users import record_outbound
 from tests.support.fake_servers import FakeWebhookServer
-from tests.test_inbox import advisor, client, login, open_case  # noqa: F401 - fixtures
+from tests.support.inbox import advisor, client, login, open_case  # noqa: F401 - fixtures
 
 
 def _advisor_push(services, line_user_id: str, text: str) -> int:

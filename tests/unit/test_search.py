@@ -11,7 +11,7 @@ from bot.resources.loader import load_index
 from bot.resources.model import Entry, EntryText, ResourceIndex
 from bot.resources.search import MAX_SUGGESTIONS, SearchEngine, features, normalise
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_any_text_gives_a_well_formed_result(shipped, text, locale):
 def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round():
     from pathlib import Path
     from bot.resources.loader import load_index
-    index = load_index(Path(__file__).resolve().parents[1] / "resources")
+    index = load_index(Path(__file__).resolve().parents[2] / "resources")
     engine = index.engine
     toshima = next(p for p, slug in enumerate(engine.municipalities) if slug == "toshima-ku")
     tokyo = next(p for p, slug in enumerate(engine.municipalities) if slug == "tokyo-to")

@@ -18,7 +18,7 @@ from bot.devtools.fake_translate import FakeTranslateServer
 from bot.store.models import Case, CaseNote, Message
 from tests.conftest import make_settings
 from tests.support.line_events import text_event
-from tests.test_inbox import advisor, client, csrf, login, open_case  # noqa: F401  (fixtures)
+from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401  (fixtures)
 
 TRANSLATION = "子どもが熱を出しています"          # the fake's Japanese for "Con tôi bị sốt"
 

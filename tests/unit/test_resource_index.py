@@ -13,7 +13,7 @@ from bot.resources.check import check_resources
 from bot.resources.csv_import import ImportError_, import_csv
 from bot.resources.loader import ResourceIndexError, load_index
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
 
 ENTRIES = """\
