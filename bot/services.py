@@ -31,7 +31,7 @@ from bot.inbox.translations import InboundTranslations
 from bot.domain import make_domain_services
 from bot.ports import Clock
 from bot.faults import DATABASE, REDIS, DependencyWatch
-from bot.processing import EventProcessor
+from bot.processing import EventProcessor, LoadingWatch
 from bot.quota import QuotaMonitor
 from bot.richmenu.links import RichMenuLinks
 from bot.settings import Settings
@@ -64,6 +64,7 @@ class Services:
     rich_menu_links: RichMenuLinks | None = None
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
     watch: DependencyWatch | None = None
+    loading_watch: LoadingWatch | None = None
 
     def __post_init__(self) -> None:
         if self.watch is None:
@@ -89,10 +90,13 @@ class Services:
         return make_domain_services(self.settings, session, content, self.clock, extra=self.extras, user=user)
 
     def event_processor(self) -> EventProcessor:
+        if self.loading_watch is None:        # one watching thread per process, not a timer per message
+            self.loading_watch = LoadingWatch(lambda user_id: self.messenger.show_loading(user_id, 20),
+                                              self.settings.loading_indicator_after_s)
         return EventProcessor(
             self.inbox, self.sessions, self.delivery, self.make_context,
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
-            loading_after_s=self.settings.loading_indicator_after_s,
+            loading_watch=self.loading_watch,
             max_attempts=self.settings.dead_letter_after_attempts,
             on_locale_known=self.link_rich_menu_later,
         )

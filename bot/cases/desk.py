@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.cases.hours import DeskHours
 from bot.messages import postback_action, text_message
 from bot.store.models import AuditEntry, Case, User
+from bot.store.users import user_by_line_id
 from bot.turn import TurnContext
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
@@ -47,7 +48,7 @@ class CaseDesk:
 
     # ---- queries --------------------------------------------------------------------------
     def _user(self, ctx: TurnContext) -> User:
-        return self._session.scalar(select(User).where(User.line_user_id == ctx.user.line_user_id))
+        return user_by_line_id(self._session, ctx.user.line_user_id)
 
     def open_case_of(self, user: User) -> Case | None:
         return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))
