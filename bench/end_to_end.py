@@ -179,7 +179,8 @@ def run_once(count: int, workers: int, rate: float, logs: Path | None = None, da
             with Gunicorn("bot.app:create_app()", env, tmp / "web.log") as web:
                 processes = [start_bare_worker(env, tmp / "worker.log") if bare else start_worker(env, tmp / "worker.log")
                              for _ in range(workers)]
-                wait_for_workers(redis_server, processes, tmp / "worker.log")
+                # Content loads in every worker at once: on two shared cores that can take minutes.
+                wait_for_workers(redis_server, processes, tmp / "worker.log", timeout=600)
                 # Warm-up users (not counted): first imports, connections and caches in every process.
                 warm = user_events([f"U{uuid.uuid4().hex}" for _ in range(4 * workers)], 16 * workers)
                 post_and_wait(line, web.port, warm, rate, timeout=60)
