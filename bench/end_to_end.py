@@ -188,7 +188,8 @@ def run_once(count: int, workers: int, rate: float, logs: Path | None = None, da
                 started_load = load()
                 result = post_and_wait(line, web.port, events, rate, timeout=60 + len(events) / rate)
                 cpu = [cpu_seconds(p.pid) - before for p, before in zip(processes, cpu_before)]
-                result["worker_cpu_ms_per_event"] = round(sum(cpu) * 1000 / len(events), 2)
+                # Per answered event: at saturation some events are still waiting when the run ends.
+                result["worker_cpu_ms_per_event"] = round(sum(cpu) * 1000 / max(1, result["answered"]), 2)
                 result["worker_cpu_s"] = [round(c, 1) for c in cpu]
                 result["worker_rss_mb"] = [rss_mb(p.pid) for p in processes]
                 result["load"] = [started_load, load()]
