@@ -151,11 +151,82 @@ class RedisServer:
         self.stop()
 
 
-def migrated_database(tmp: Path) -> str:
+def migrated_database(tmp: Path, url: str | None = None) -> str:
+    """A fresh schema: SQLite in `tmp` unless a (PostgreSQL) URL is given."""
     from bot.store.database import upgrade_database
-    url = f"sqlite:///{tmp / 'bot.sqlite3'}"
+    url = url or f"sqlite:///{tmp / 'bot.sqlite3'}"
     upgrade_database(url)
     return url
+
+
+class PostgresServer:
+    """A fresh PostgreSQL database for one run, dropped afterwards.
+
+    With TEST_DATABASE_URL set, a new database `bench_<random>` is created on that server;
+    otherwise a private cluster is initialised (initdb) in `workdir` and started on a free
+    loopback port with the distribution's default settings (fsync on, as in production).
+    """
+
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        self.process_dir: Path | None = None
+        self._owner: list[str] = []
+        self.admin_url = os.environ.get("TEST_DATABASE_URL")
+        self.name = f"bench_{os.urandom(4).hex()}"
+        self.url = ""
+
+    def __enter__(self) -> "PostgresServer":
+        if not self.admin_url:
+            self.admin_url = self._start_private_cluster()
+        self._admin(f'CREATE DATABASE "{self.name}"')
+        self.url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            if self.process_dir:
+                subprocess.run([*self._owner, self._binary("pg_ctl"), "stop", "-D", str(self.process_dir), "-m", "fast", "-w"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+    def _admin(self, statement: str) -> None:
+        from sqlalchemy import create_engine, text
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _binary(name: str) -> str:
+        found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")) or ([Path(shutil.which(name))] if shutil.which(name) else [])
+        if not found:
+            raise SystemExit(f"{name} not found: install PostgreSQL or set TEST_DATABASE_URL")
+        return str(found[-1])
+
+    def _start_private_cluster(self) -> str:
+        data = self.workdir / "pgdata"
+        port = free_port()
+        as_owner = self._as_cluster_owner()
+        subprocess.run([*as_owner, self._binary("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        subprocess.run([*as_owner, self._binary("pg_ctl"), "start", "-D", str(data), "-w", "-l", str(data / "server.log"),
+                        "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        self.process_dir, self._owner = data, as_owner
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+
+    def _as_cluster_owner(self) -> list[str]:
+        """PostgreSQL refuses to run as root: then the cluster belongs to the `postgres` account."""
+        if os.geteuid() != 0:
+            return []
+        import pwd
+        account = pwd.getpwnam("postgres")
+        self.workdir.chmod(0o755)
+        os.chown(self.workdir, account.pw_uid, account.pw_gid)
+        return ["runuser", "-u", "postgres", "--"]
 
 
 def bot_env(tmp: Path, redis_url: str, line_url: str, database_url: str) -> dict:
@@ -330,9 +401,10 @@ class _Connection:
         return status
 
 
-async def open_loop(port: int, requests: list[bytes], rate: float, max_connections: int = 64,
+async def open_loop(port: int, requests: list, rate: float, max_connections: int = 64,
                     timeout: float = 10.0) -> dict:
     """Send request i at start + i/rate whether or not earlier ones were answered (as LINE does).
+    A request is its bytes, or a function returning them at send time.
     Latency counts from the scheduled time, so waiting for a free connection is included."""
     loop = asyncio.get_running_loop()
     idle: list[_Connection] = []
@@ -340,8 +412,10 @@ async def open_loop(port: int, requests: list[bytes], rate: float, max_connectio
     records: list[dict] = []
     start = loop.time() + 0.05
 
-    async def one(i: int, raw: bytes) -> None:
+    async def one(i: int, raw) -> None:
         scheduled = start + i / rate
+        if callable(raw):            # built at its send time (events whose timestamp must be fresh)
+            raw = raw()
         record = {"i": i, "sent": None, "status": None, "latency": None}
         records.append(record)
         connection = None

@@ -31,7 +31,7 @@ from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
 from bot.pipeline.delivery import Delivery
 from bot.pipeline.faults import DATABASE, REDIS, DependencyWatch
-from bot.pipeline.processing import EventProcessor
+from bot.pipeline.processing import EventProcessor, LoadingWatch
 from bot.pipeline.quota import QuotaMonitor
 from bot.ports import Classifier, Clock, Notifier, Translator
 from bot.reminders.schedule import schedule_source
@@ -66,6 +66,7 @@ class Services:
     multicaster: LineMulticaster | None = None     # announcements (bot/announce/)
     stop: threading.Event = field(default_factory=threading.Event)      # set on SIGTERM
     watch: DependencyWatch = field(init=False)      # built from this object's own probes
+    loading_watch: LoadingWatch | None = None
 
     def __post_init__(self) -> None:
         self.watch = DependencyWatch({DATABASE: self.database_ok, REDIS: self.redis_ok}, self.stop)
@@ -90,10 +91,13 @@ class Services:
         return make_domain_services(self.settings, session, content, self.clock, extra=self.extras, user=user)
 
     def event_processor(self) -> EventProcessor:
+        if self.loading_watch is None:        # one watching thread per process, not a timer per message
+            self.loading_watch = LoadingWatch(lambda user_id: self.messenger.show_loading(user_id, 20),
+                                              self.settings.loading_indicator_after_s)
         return EventProcessor(
             self.inbox, self.sessions, self.delivery, self.make_context,
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
-            loading_after_s=self.settings.loading_indicator_after_s,
+            loading_watch=self.loading_watch,
             max_attempts=self.settings.dead_letter_after_attempts,
             on_locale_known=self.link_rich_menu_later,
         )

@@ -13,6 +13,7 @@ from bot.dialogue.messages import postback_action, text_message
 from bot.dialogue.turn import TurnContext
 from bot.ports import LiveFeed, TaskQueue
 from bot.store.models import AuditEntry, Case, User
+from bot.store.users import user_by_line_id
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
@@ -50,7 +51,10 @@ class CaseDesk:
 
     # ---- queries --------------------------------------------------------------------------
     def _user(self, ctx: TurnContext) -> User:
-        return self._session.scalars(select(User).where(User.line_user_id == ctx.known_user.line_user_id)).one()
+        user = user_by_line_id(self._session, ctx.known_user.line_user_id)
+        if user is None:
+            raise LookupError("the turn's user is not in the database")
+        return user
 
     def open_case_of(self, user: User) -> Case | None:
         return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))

@@ -93,6 +93,9 @@ class Catalog:
         """The text for `key` in `locale`, falling back to English (never a blank message)."""
         if not self.has(locale, key):
             locale = FALLBACK_LOCALE
+        raw = self.texts[locale][key]
+        if isinstance(raw, str) and "{" not in raw:
+            return raw.strip()           # no placeholder, tag or comment: Jinja would return it as is
         template = self._template(locale, key)
         return template.render(**variables, locale=locale).strip()
 

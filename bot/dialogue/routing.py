@@ -93,8 +93,20 @@ def _matches(signal, canon: str, plain: str) -> bool:
     return bool(found) and signal.matches(canon, plain)
 
 
+_last_classified: tuple | None = None      # (text, rules, classifier, scores) of the latest call
+
+
 def classify(text: str, rules, classifier: Classifier) -> dict:
-    return classifier.predict(text, signals_in(text, rules))
+    # A turn classifies its message twice (the safety check, then the answer's routing): the
+    # second call takes the first's scores. Keyed by the very rules and model objects, so a
+    # content reload or another model never sees an earlier answer.
+    global _last_classified
+    last = _last_classified
+    if last is not None and last[0] == text and last[1] is rules and last[2] is classifier:
+        return dict(last[3])
+    scores = classifier.predict(text, signals_in(text, rules))
+    _last_classified = (text, rules, classifier, scores)
+    return dict(scores)
 
 
 def assess(text: str, rules, classifier: Classifier | None = None, trace: dict | None = None,

@@ -90,6 +90,8 @@ class Signal:
 
     def matches(self, text: str, plain: str) -> bool:
         """``text``: canonical message; ``plain``: the same without accents."""
+        if not self.present(text, plain):
+            return False          # negations only hide words: nothing to hide, nothing to find
         spans = _spans(self.negations_accented, text) + _spans(self.negations_plain, plain)
         for pattern in self.negation_patterns:
             spans += _spans(pattern, plain)
@@ -100,6 +102,12 @@ class Signal:
         if self.plain is not None and self.plain.search(plain):
             return True
         return any(p.search(plain) for p in self.patterns)
+
+    def present(self, text: str, plain: str) -> bool:
+        """Whether any term occurs at all, negated or not: a cheap test that settles most messages."""
+        return bool((self.accented is not None and self.accented.search(text))
+                    or (self.plain is not None and self.plain.search(plain))
+                    or any(p.search(plain) for p in self.patterns))
 
 
 def _spans(regex: re.Pattern | None, text: str) -> list[tuple[int, int]]:
@@ -123,10 +131,25 @@ class TriageRules:
 # Triage
 
 
+_last_triaged: tuple | None = None        # (text, rules, result) of the latest call
+
+
 def triage(text: str, rules: TriageRules) -> TriageResult:
     """Classify one message. Never raises on any text."""
     if not text or not text.strip():
         return NO_MATCH
+    # The safety check and the answer's routing both triage a turn's message: once is enough
+    # (the result is immutable; keyed by the very rules object, so a reload starts afresh).
+    global _last_triaged
+    last = _last_triaged
+    if last is not None and last[0] == text and last[1] is rules:
+        return last[2]
+    result = _triage(text, rules)
+    _last_triaged = (text, rules, result)
+    return result
+
+
+def _triage(text: str, rules: TriageRules) -> TriageResult:
     canon = canonical_text(text)
     plain = strip_accents(canon)
     seen: dict[str, bool] = {}

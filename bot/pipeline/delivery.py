@@ -19,12 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ports import Messenger, SendResult
 from bot.store.models import Message, ProcessedEvent, User
-from bot.store.users import mark_batch
 
 log = logging.getLogger(__name__)
 MONTHLY_LIMIT_ERROR = "not sent: monthly limit"
@@ -61,14 +60,29 @@ class Delivery:
         self._on_monthly_limit = on_monthly_limit
 
     def deliver_event(self, event_id: str) -> None:
+        """Send what is still pending for an event handled earlier (a retry, the sweep)."""
         with self._sessions() as session:
             event = session.get(ProcessedEvent, event_id)
             pending = _pending(session, Message.event_id == event_id)
         if event is None or not pending:
             return
+        self._deliver(event, pending, reply_attempted=event.reply_attempted)
+
+    def deliver_turn(self, event: ProcessedEvent, rows: list[Message]) -> None:
+        """Send the messages of a turn this process has just committed, without reading them back.
+
+        The turn's transaction already marked the reply attempt (`reply_attempted`), so a retry
+        after a crash from here on probes the token as before; no call was made yet in this
+        process, so an "invalid reply token" now is LINE's verdict on the token, not on a repeat.
+        """
+        pending = sorted((r for r in rows if r.delivery_status == "pending"), key=lambda r: (r.batch_index or 0, r.id))
+        if pending:
+            self._deliver(event, pending, reply_attempted=False)
+
+    def _deliver(self, event: ProcessedEvent, pending: list[Message], reply_attempted: bool) -> None:
         for batch_index, group in groupby(pending, key=lambda r: r.batch_index or 0):
             rows = list(group)
-            result = self._send_event_batch(event, batch_index, rows)
+            result = self._send_event_batch(event, batch_index, rows, reply_attempted)
             self._record(rows, result)
 
     def deliver_messages(self, message_ids: list[int], by_reply: bool = True) -> SendResult | None:
@@ -100,10 +114,11 @@ class Delivery:
         log.info("reply with the user's unused token failed (%s), falling back to push", result.error)
         return None
 
-    def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message]) -> SendResult:
+    def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message],
+                          attempted_before: bool) -> SendResult:
         if batch_index == 0 and event.reply_token and self._reply_token_fresh(event):
-            attempted_before = event.reply_attempted
-            self._note_reply_attempt(event.event_id)
+            if not event.reply_attempted:
+                self._note_reply_attempt(event.event_id)
             result = self._messenger.reply(event.reply_token, _payloads(rows))
             if result.status == "invalid_token" and attempted_before:
                 # The worker died during an earlier reply with this token. LINE refuses a token
@@ -173,14 +188,16 @@ class Delivery:
         return sent
 
     def _record(self, rows: list[Message], result: SendResult) -> None:
-        with self._sessions.begin() as session:
-            fresh = [session.get(Message, r.id) for r in rows]
-            if result.delivered:
-                mark_batch(session, fresh, "sent", None, self._now())
-            elif result.status == "retryable":
-                mark_batch(session, fresh, "pending", result.error)
-            else:
-                mark_batch(session, fresh, "failed", _failure_text(result))
+        if result.delivered:
+            status, error, sent_at = "sent", None, self._now()
+        elif result.status == "retryable":
+            status, error, sent_at = "pending", result.error, None
+        else:
+            status, error, sent_at = "failed", _failure_text(result), None
+        values = {"delivery_status": status, "delivery_error": error, **({"sent_at": sent_at} if sent_at else {})}
+        with self._sessions.begin() as session:       # one UPDATE for the batch, nothing read back
+            session.execute(update(Message).where(Message.id.in_([r.id for r in rows])).values(**values)
+                            .execution_options(synchronize_session=False))
         if result.status == "monthly_limit":
             self._monthly_limit_reached()
         if result.status == "retryable":

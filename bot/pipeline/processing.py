@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +32,7 @@ class EventProcessor:
     def __init__(self, inbox: PartitionInbox | None, sessions: sessionmaker, delivery: Delivery | None,
                  make_context: Callable[[dict, UserState | None, Session], TurnContext],
                  show_loading: Callable[[str], None] | None = None, loading_after_s: float = 1.0,
+                 loading_watch: LoadingWatch | None = None,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_locale_known: Callable[[str, str | None], None] | None = None):
         self._max_attempts = max_attempts
@@ -37,7 +41,7 @@ class EventProcessor:
         self._delivery_or_none = delivery
         self._make_context = make_context
         self._show_loading = show_loading
-        self._loading_after_s = loading_after_s
+        self._loading_watch = loading_watch or (LoadingWatch(show_loading, loading_after_s) if show_loading else None)
         self._on_locale_known = on_locale_known
 
     @property
@@ -90,18 +94,25 @@ class EventProcessor:
     def process(self, event: dict) -> None:
         event_id = event["webhookEventId"]
         follow_ups: list = []
+        turn: _Recorded | None = None
         with self._sessions.begin() as session:
             if session.get(ProcessedEvent, event_id) is None:
-                self.handle(session, event, event_id, follow_ups)
-        self._delivery.deliver_event(event_id)
+                turn = _Recorded()
+                self.handle(session, event, event_id, follow_ups, turn)
+        if turn is None or turn.event is None:
+            self._delivery.deliver_event(event_id)      # handled before a crash: send what is still pending
+        else:
+            self._delivery.deliver_turn(turn.event, turn.messages)    # just committed: no need to read it back
         for follow_up in follow_ups:
             try:
                 follow_up()
             except Exception:  # noqa: BLE001 - a lost notification must not undo a handled turn
                 log.exception("a follow-up of a %s event failed", event.get("type"))
 
-    def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None) -> list[dict]:
-        """Run the handler and record the turn in `session`; returns the messages to send."""
+    def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None,
+               recorded: _Recorded | None = None) -> list[dict]:
+        """Run the handler and record the turn in `session`; returns the messages to send
+        (and, in `recorded`, the rows written, for delivery after the commit)."""
         event = normalise_event_text(event)        # Zawgyi Burmese → Unicode before triage and storage
         line_user_id = line_user_of(event)
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
@@ -124,16 +135,22 @@ class EventProcessor:
             log.exception("handler failed for a %s event; user state kept", event.get("type"))
             ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
             ctx.after_commit = []
+        outbound = []
         if user:
             # Without consent only the language is kept: the message is logged without its text.
             consented = ctx.user is not None and ctx.user.consent is True
             record_inbound(session, user, event, event_id, keep_content=consented)
-            record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
+            outbound = record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
         reply_token = event.get("replyToken")
-        session.add(ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
-                                   partition=partition_of(event),
-                                   reply_token=reply_token[:200] if isinstance(reply_token, str) else None,
-                                   event_time=_event_time(event), reply_attempted=False))
+        reply_token = reply_token[:200] if isinstance(reply_token, str) else None
+        # The reply attempt is recorded with the turn, before any call: a worker that dies
+        # after this commit leaves a retry that probes the token (bot/pipeline/delivery.py).
+        processed = ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
+                                   partition=partition_of(event), reply_token=reply_token,
+                                   event_time=_event_time(event), reply_attempted=bool(reply_token and outbound))
+        session.add(processed)
+        if recorded is not None:
+            recorded.event, recorded.messages = processed, outbound
         if follow_ups is not None:
             follow_ups.extend(ctx.after_commit)
             follow_ups.extend(self._rich_menu_follow_ups(event, locale_before, ctx.user))
@@ -148,24 +165,57 @@ class EventProcessor:
         return [lambda: self._on_locale_known(after.line_user_id, after.locale)]
 
     def _loading_indicator(self, event: dict, line_user_id: str | None):
-        return _LoadingIndicator(self._show_loading if event.get("type") == "message" and line_user_id else None,
-                                 line_user_id, self._loading_after_s)
+        if self._loading_watch is None or event.get("type") != "message" or not line_user_id:
+            return nullcontext()
+        return self._loading_watch.watching(line_user_id)
 
 
-class _LoadingIndicator:
-    """Shows LINE's loading animation only when handling takes longer than `after_s`."""
+@dataclass
+class _Recorded:
+    """What a turn wrote for delivery: its processed_events row and its outbound messages."""
+    event: ProcessedEvent | None = None
+    messages: list = field(default_factory=list)
 
-    def __init__(self, show: Callable[[str], None] | None, user_id: str | None, after_s: float):
-        self._timer = threading.Timer(after_s, show, (user_id,)) if show else None
 
-    def __enter__(self):
-        if self._timer:
-            self._timer.daemon = True
-            self._timer.start()
 
-    def __exit__(self, *exc):
-        if self._timer:
-            self._timer.cancel()
+class LoadingWatch:
+    """Shows LINE's loading animation when a turn takes longer than `after_s`.
+
+    One thread per process, started on first use, watches the turn in progress (a worker runs
+    one turn at a time); starting and ending a turn only sets a deadline under a lock, where a
+    timer thread per message cost a thread start each.
+    """
+
+    def __init__(self, show: Callable[[str], None], after_s: float):
+        self._show, self._after_s = show, after_s
+        self._changed = threading.Condition()
+        self._turn: tuple[str, float] | None = None      # (user, when to show) of the turn in progress
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, user_id: str):
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="loading-indicator", daemon=True)
+                self._thread.start()
+            self._turn = (user_id, time.monotonic() + self._after_s)
+            self._changed.notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._turn = None
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while self._turn is None or self._turn[1] > time.monotonic():
+                    self._changed.wait(None if self._turn is None else self._turn[1] - time.monotonic())
+                user_id, self._turn = self._turn[0], None
+            try:
+                self._show(user_id)
+            except Exception:  # noqa: BLE001 - cosmetic; the watch must keep running
+                log.exception("loading indicator failed")
 
 
 def _event_time(event: dict) -> datetime | None:

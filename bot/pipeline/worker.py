@@ -30,6 +30,7 @@ from bot.store.retention import RETENTION_JOB_ID
 log = logging.getLogger(__name__)
 WORKER_TTL_S = 30                 # RQ heartbeats (and looks at its scheduler) at least every 15 s while idle
 MAINTENANCE_INTERVAL_S = 60       # RQ's registry cleaning
+HEARTBEAT_EVERY_S = 1.0          # at most one direct RQ heartbeat per second (see BotWorker.heartbeat)
 SCHEDULER_CHECK_S = 5             # a scheduler that died (Redis restart) is restarted this soon
 
 
@@ -90,9 +91,17 @@ class BotWorker(SimpleWorker):
         if self.services.watch.wait_until_back(on_tick=self._beat_quietly):
             self.services.inbox.recover()
 
-    def heartbeat(self, *args, **kwargs):
+    def heartbeat(self, timeout=None, pipeline=None):
         self.beats.beat()
-        return super().heartbeat(*args, **kwargs)
+        # RQ beats several times per job, three Redis round trips each outside a pipeline. The
+        # worker's key lives worker_ttl + 60 s: one such beat a second keeps it just as alive.
+        wanted = timeout or self.worker_ttl + 60
+        if pipeline is None and time.monotonic() - getattr(self, "_beat_at", -HEARTBEAT_EVERY_S) < HEARTBEAT_EVERY_S \
+                and wanted <= getattr(self, "_beat_ttl", 0):
+            return None
+        if pipeline is None:
+            self._beat_at, self._beat_ttl = time.monotonic(), wanted
+        return super().heartbeat(timeout, pipeline)
 
     def _beat_quietly(self) -> None:
         self.beats.beat()

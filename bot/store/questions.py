@@ -1,10 +1,10 @@
 """Questions the index handled, kept so admins can see what to add (and for the dashboard)."""
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.models import Question, User
+from bot.store.models import Question
+from bot.store.users import user_by_line_id
 
 
 class SqlQuestionLog:
@@ -14,7 +14,8 @@ class SqlQuestionLog:
     def record(self, ctx, *, text: str | None, outcome: str, entry_id: str | None) -> None:
         user_id = None
         if ctx.user is not None:
-            user_id = self._session.scalar(select(User.id).where(User.line_user_id == ctx.user.line_user_id))
+            user = user_by_line_id(self._session, ctx.user.line_user_id)
+            user_id = user.id if user else None
         consented = ctx.user is not None and getattr(ctx.user, "consent", None) is True
         self._session.add(Question(user_id=user_id, text=(text or "")[:1000] if consented and text else None,
                                    locale=ctx.locale, outcome=outcome, entry_id=entry_id))

@@ -15,14 +15,26 @@ RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
 _STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
 
 
+TURN_USER = "turn_user"        # session.info key: the user whose turn this session records
+
+
 def get_or_create_user(session: Session, line_user_id: str) -> tuple[User, bool]:
     user = session.scalar(select(User).where(User.line_user_id == line_user_id))
-    if user:
-        return user, False
-    user = User(line_user_id=line_user_id, locale_chosen=False, blocked=False)
-    session.add(user)
-    session.flush()
-    return user, True
+    is_new = user is None
+    if user is None:
+        user = User(line_user_id=line_user_id, locale_chosen=False, blocked=False)
+        session.add(user)
+        session.flush()
+    session.info[TURN_USER] = user       # the stores of this turn find her without another query
+    return user, is_new
+
+
+def user_by_line_id(session: Session, line_user_id: str) -> User | None:
+    """The turn's user from the session when it is her, else from the database."""
+    known = session.info.get(TURN_USER)
+    if known is not None and known.line_user_id == line_user_id:
+        return known
+    return session.scalar(select(User).where(User.line_user_id == line_user_id))
 
 
 def state_of(user: User, is_new: bool = False) -> UserState:

@@ -17,10 +17,14 @@ def test_worker_killed_during_a_job_still_answers_once(bot, fake_line, settings)
     fake_line.fail_next({"hang": 4, "endpoint": "reply"})
     assert bot.post(text_event("Ukill", "hello")).status_code == 200
     worker = start_worker(settings)
-    assert wait_until(lambda: any(c["endpoint"] == "reply" for c in fake_line.state.calls) or
-                      len(fake_line.state.failures) == 0, timeout=30)
-    worker.send_signal(signal.SIGKILL)          # dies while LINE has not answered yet
-    worker.wait(timeout=10)
+    try:
+        assert wait_until(lambda: any(c["endpoint"] == "reply" for c in fake_line.state.calls) or
+                          len(fake_line.state.failures) == 0, timeout=30)
+    finally:
+        # Killed even when the wait fails: a worker left running shares the session's Redis and
+        # would take the next tests' events into this test's database.
+        worker.send_signal(signal.SIGKILL)      # dies while LINE has not answered yet
+        worker.wait(timeout=10)
     run_burst_worker(settings)
     assert len(fake_line.messages_to("Ukill")) == 1
 
