@@ -4,14 +4,16 @@ from __future__ import annotations
 from bot.announce.segment import Audience
 from bot.announce.sending import AnnouncementSender, SendPolicy
 from bot.dialogue.messages import text_message
+from bot.reminders.age_bands import age_band_filter
 
 HEADING_KEY = "announcement.heading"
 FOOTER_KEY = "announcement.footer"
 
 
 def audience(services) -> Audience:
-    # Age bands plug in here once birth and due dates are kept (see bot/announce/segment.py).
-    return Audience(default_locale=services.settings.default_locale, today=services.clock.today())
+    """Who may receive a notice; stages and ages come from the dates kept for reminders."""
+    return Audience(default_locale=services.settings.default_locale, today=services.clock.today(),
+                    age_band_filter=age_band_filter)
 
 
 def message_builder(services):

@@ -21,6 +21,7 @@ from bot.announce.sending import delivery_report, planned_recipients
 from bot.announce.wiring import audience
 from bot.inbox.pages import ui_language
 from bot.inbox.views import _services, bp, login_required, utcnow
+from bot.reminders.age_bands import AGE_BANDS
 from bot.store.announcements import Announcement, AnnouncementBatch
 
 T = TypeVar("T")
@@ -31,6 +32,7 @@ STATUS_LABELS = {
     "en": {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "sent": "Sent",
            "stopped": "Stopped (monthly limit)"},
 }
+AGE_BAND_LABELS = {"pregnant": "妊娠中", "0-1": "0〜1歳", "1-3": "1〜3歳", "3-6": "3〜6歳"}
 TRANSLATION_STATES = {"pending": "翻訳中…", "done": "機械翻訳", "failed": "翻訳できませんでした",
                       "manual": "手で書く言語"}
 
@@ -42,7 +44,8 @@ def _queue() -> AnnouncementQueue:
 def _segment_from_form() -> Segment:
     locales = tuple(locale for locale in LOCALES if locale in request.form.getlist("locales"))
     municipalities = tuple(m.strip() for m in request.form.getlist("municipalities") if m.strip())
-    return Segment(locales, municipalities)
+    age_bands = tuple(band for band in AGE_BANDS if band in request.form.getlist("age_bands"))
+    return Segment(locales, municipalities, age_bands)
 
 
 def _announcement(announcement_id: int) -> Announcement:
@@ -106,7 +109,8 @@ def announcement(announcement_id: int):
         else max(quota.limit - quota.used, 0), translations=drafts.translations(g.db, item.id), locales=LOCALES,
         municipalities=sorted(set(municipalities_known(g.db)) | set(segment.municipalities)),
         report=delivery_report(g.db, item.id) if batches else {}, planned=planned_recipients(g.db, item.id),
-        states=TRANSLATION_STATES, now_local=_services().clock.local(utcnow()).strftime("%Y-%m-%dT%H:%M"))
+        states=TRANSLATION_STATES, age_band_labels=AGE_BAND_LABELS,
+        now_local=_services().clock.local(utcnow()).strftime("%Y-%m-%dT%H:%M"))
 
 
 def _back(announcement_id: int):

@@ -374,3 +374,36 @@ def test_deleting_her_data_takes_her_out_of_batches_still_waiting(services, fake
     with services.sessions() as session:
         batch = session.scalars(select(AnnouncementBatch)).one()
         assert (batch.recipients, batch.recipient_count) == (["Uen-a"], 1)
+
+
+def test_age_bands_come_from_the_dates_kept_for_reminders(services):
+    """Pregnant or the child's age, for parents whose reminders are on (the dates were given for them)."""
+    from datetime import UTC, date, datetime
+
+    from bot.reminders.age_bands import age_band_filter
+    from bot.store.reminders import ReminderSubscription
+    today = date(2026, 12, 6)
+    people = {"Upreg": (None, date(2027, 3, 1), None), "Ubaby": (date(2026, 6, 1), None, None),
+              "Utoddler": (date(2024, 12, 1), None, None), "Uschool": (date(2021, 1, 1), None, None),
+              "Ustopped": (date(2026, 6, 1), None, datetime(2026, 7, 1, tzinfo=UTC)),
+              "Unodates": None}
+    with services.sessions.begin() as session:
+        users = {uid: _user(uid, "vi") for uid in people}
+        session.add_all(users.values())
+        session.flush()
+        for uid, dates in people.items():
+            if dates is not None:
+                birth, due, stopped = dates
+                session.add(ReminderSubscription(user_id=users[uid].id, birth_date=birth, due_date=due,
+                                                 starts_on=today, stopped_at=stopped))
+    audience = Audience("en", today, age_band_filter=age_band_filter)
+
+    def who(*bands: str) -> list[str]:
+        with services.sessions() as session:
+            return sorted(uid for uid, _ in audience.recipients(session, Segment(("vi",), age_bands=bands), ("vi",)))
+    assert who("pregnant") == ["Upreg"]
+    assert who("0-1") == ["Ubaby"]
+    assert who("1-3") == ["Utoddler"]
+    assert who("pregnant", "0-1") == ["Ubaby", "Upreg"]
+    assert who("3-6") == ["Uschool"]                 # 5 years 11 months
+    assert "Ustopped" not in who("0-1", "1-3", "3-6") and "Unodates" not in who("pregnant", "0-1")
