@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 
 from bot.adapters.redis_queue import WORKER_QUEUES
 from bot.announce.jobs import watch_announcements_soon
@@ -30,7 +31,6 @@ from bot.store.retention import RETENTION_JOB_ID
 log = logging.getLogger(__name__)
 WORKER_TTL_S = 30                 # RQ heartbeats (and looks at its scheduler) at least every 15 s while idle
 MAINTENANCE_INTERVAL_S = 60       # RQ's registry cleaning
-HEARTBEAT_EVERY_S = 1.0          # at most one direct RQ heartbeat per second (see BotWorker.heartbeat)
 SCHEDULER_CHECK_S = 5             # a scheduler that died (Redis restart) is restarted this soon
 
 
@@ -93,15 +93,24 @@ class BotWorker(SimpleWorker):
 
     def heartbeat(self, timeout=None, pipeline=None):
         self.beats.beat()
-        # RQ beats several times per job, three Redis round trips each outside a pipeline. The
-        # worker's key lives worker_ttl + 60 s: one such beat a second keeps it just as alive.
-        wanted = timeout or self.worker_ttl + 60
-        if pipeline is None and time.monotonic() - getattr(self, "_beat_at", -HEARTBEAT_EVERY_S) < HEARTBEAT_EVERY_S \
-                and wanted <= getattr(self, "_beat_ttl", 0):
-            return None
-        if pipeline is None:
-            self._beat_at, self._beat_ttl = time.monotonic(), wanted
-        return super().heartbeat(timeout, pipeline)
+        try:
+            result = super().heartbeat(timeout, pipeline)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._give_up_on_redis_if_gone_too_long()
+            raise
+        self._redis_down_since = None
+        return result
+
+    def _give_up_on_redis_if_gone_too_long(self) -> None:
+        """RQ's dequeue loop retries a lost Redis forever. A short outage is left to it (the same
+        worker and scheduler reconnect); after WORKER_REDIS_WAIT_S the loop is ended, and
+        run_worker gives up with a non-zero exit so that a supervisor restarts the worker."""
+        now = time.monotonic()
+        since = getattr(self, "_redis_down_since", None)
+        if since is None:
+            self._redis_down_since = now
+        elif now - since > self.services.settings.worker_redis_wait_s:
+            raise StopRequested()
 
     def _beat_quietly(self) -> None:
         self.beats.beat()

@@ -23,6 +23,12 @@ def _resident(bot, user_id: str, municipality: str, language: str = "en") -> Non
     bot.tap(user_id, f"muni:{municipality}")
 
 
+def _night_line(bot, user_id: str) -> str:
+    """The calm answer names the area's line at once; tapping its entry shows the office's facts."""
+    said = "\n".join(bot.say(user_id, NIGHT_QUESTION))
+    return said + "\n" + "\n".join(bot.tap(user_id, "res:emergency-consult-7119"))
+
+
 def _birth_answer(bot, user_id: str) -> str:
     said = "\n".join(bot.say(user_id, BIRTH_QUESTION))
     if "■" not in said:                          # offered as a choice: tap it, as a parent would
@@ -48,7 +54,7 @@ def test_matsudo_parent_is_told_the_matsudo_office_for_birth_registration(bot):
 
 def test_matsudo_adult_at_night_gets_chiba_line_and_hours_not_tokyo(bot):
     _resident(bot, "Unight", "matsudo-shi")
-    said = "\n".join(bot.say("Unight", NIGHT_QUESTION))
+    said = _night_line(bot, "Unight")
     assert "千葉県救急安心電話相談 #7119 / 03-6810-1636" in said
     assert "Mon-Sat 18:00-next morning 8:00" in said and "Sun and holidays 9:00-next morning 8:00" in said
     assert "https://www.pref.chiba.lg.jp/iryou/soudan/ansindenwasoudan.html" in said
@@ -57,7 +63,7 @@ def test_matsudo_adult_at_night_gets_chiba_line_and_hours_not_tokyo(bot):
 
 def test_toshima_adult_at_night_gets_tokyo_line(bot):
     _resident(bot, "Unight2", "toshima-ku")
-    said = "\n".join(bot.say("Unight2", NIGHT_QUESTION))
+    said = _night_line(bot, "Unight2")
     assert "東京消防庁救急相談センター" in said and "03-3212-2323" in said and "every day 0:00-24:00" in said
     assert "6810-1636" not in said
 
@@ -67,7 +73,7 @@ def test_toshima_adult_at_night_gets_tokyo_line(bot):
 def test_contact_labels_are_in_the_parents_language(bot, language, role_word):
     user_id = f"Ulabel{language}"
     _resident(bot, user_id, "matsudo-shi", language=language)
-    said = "\n".join(bot.say(user_id, NIGHT_QUESTION))
+    said = _night_line(bot, user_id)
     assert f"☎ {role_word}: 千葉県救急安心電話相談" in said
     assert "Emergency consultation" not in said and "Mon-Sat" not in said
 
