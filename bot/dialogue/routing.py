@@ -81,16 +81,8 @@ def signals_in(text: str, rules) -> list[str]:
         return []
     canon = canonical_text(text)
     plain = strip_accents(canon)
-    return sorted(signal_id for signal_id, signal in signals.items() if _matches(signal, canon, plain))
-
-
-def _matches(signal, canon: str, plain: str) -> bool:
-    # Negations only hide words, so a signal whose terms are absent from the whole text cannot
-    # match: that cheap check first, the negation-aware one only on a hit (10x faster).
-    found = ((signal.accented is not None and signal.accented.search(canon))
-             or (signal.plain is not None and signal.plain.search(plain))
-             or any(pattern.search(plain) for pattern in signal.patterns))
-    return bool(found) and signal.matches(canon, plain)
+    # Signal.matches looks for the terms before it scans negations: most signals stop there.
+    return sorted(signal_id for signal_id, signal in signals.items() if signal.matches(canon, plain))
 
 
 _last_classified: tuple | None = None      # (text, rules, classifier, scores) of the latest call
@@ -138,8 +130,7 @@ def _asked_about(result: TriageResult, rules, scores) -> bool:
     if result.level != "advisor":
         return False
     by_id = {rule.id: rule for rule in getattr(rules, "rules", ())}
-    deciding = [by_id[rule_id] for rule_id in result.matched
-                if rule_id in by_id and by_id[rule_id].level in ("emergency", "crisis", "advisor")]
+    deciding = [by_id[rule_id] for rule_id in result.matched if rule_id in by_id and by_id[rule_id].level == "advisor"]
     if not deciding or any(rule.questions != "answer" for rule in deciding):
         return False
     return scores.get("ordinary") + scores.get("calm") >= ANSWER_QUESTION_AT

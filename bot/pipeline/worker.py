@@ -56,6 +56,7 @@ class BotWorker(SimpleWorker):
 
     services: Services
     beats: Heartbeat
+    _redis_down_since: float | None = None      # when the first failed heartbeat of an outage was
 
     def execute_job(self, job, queue):
         super().execute_job(job, queue)
@@ -106,10 +107,9 @@ class BotWorker(SimpleWorker):
         worker and scheduler reconnect); after WORKER_REDIS_WAIT_S the loop is ended, and
         run_worker gives up with a non-zero exit so that a supervisor restarts the worker."""
         now = time.monotonic()
-        since = getattr(self, "_redis_down_since", None)
-        if since is None:
+        if self._redis_down_since is None:
             self._redis_down_since = now
-        elif now - since > self.services.settings.worker_redis_wait_s:
+        elif now - self._redis_down_since > self.services.settings.worker_redis_wait_s:
             raise StopRequested()
 
     def _beat_quietly(self) -> None:

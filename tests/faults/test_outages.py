@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -25,19 +24,12 @@ from bot.store.models import Message
 from tests.conftest import make_settings
 from tests.support.generated import consenting_users
 from tests.support.line_events import text_event
-from tests.support.processes import wait_until, worker_env
+from tests.support.processes import start_logged_worker, wait_until
 from tests.support.redis_server import RedisServer
 
 DB_OUTAGE_S = float(os.environ.get("FAULT_DB_OUTAGE_S", "40"))
 LINE_OUTAGE_S = float(os.environ.get("FAULT_LINE_OUTAGE_S", "30"))
 REALISTIC = os.environ.get("FAULT_REALISTIC") == "1"
-
-
-def _start_worker(settings, tmp_path, **env) -> subprocess.Popen:
-    """A long-running worker whose log goes to a file (a pipe nobody reads would block it)."""
-    log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**worker_env(settings), **{k: str(v) for k, v in env.items()}})
 
 
 def _stop(worker: subprocess.Popen) -> None:
@@ -88,7 +80,7 @@ def test_database_down_40s_during_30_texts_all_answered_once_in_order_none_set_a
     bot = _driver(settings, fake_line, shared_content, redis_client)
     users = [f"Udbdown{i}" for i in range(5)]
     consenting_users(bot.services.sessions, users)
-    worker = _start_worker(settings, tmp_path)
+    worker = start_logged_worker(settings, tmp_path)
     try:
         assert bot.post(text_event(users[0], f"{users[0]} warm-up")).status_code == 200
         assert wait_until(lambda: _answers(fake_line, users)[users[0]] == 1, timeout=180)     # worker is up
@@ -139,7 +131,7 @@ def test_redis_restarted_mid_burst_the_same_worker_carries_on_60_of_60_answered(
     bot = _driver(settings, fake_line, shared_content)
     users = [f"Uredis{i}" for i in range(6)]
     consenting_users(bot.services.sessions, users)
-    worker = _start_worker(settings, tmp_path)
+    worker = start_logged_worker(settings, tmp_path)
     refused, acknowledged = [], []
     try:
         for n in range(60):
@@ -181,7 +173,7 @@ def _line_outage(tmp_path, redis_server, redis_client, fake_line, database_url, 
     bot = _driver(settings, fake_line, shared_content, redis_client)
     users = [f"Uline{i}" for i in range(5)]
     consenting_users(bot.services.sessions, users)
-    worker = _start_worker(settings, tmp_path)
+    worker = start_logged_worker(settings, tmp_path)
     try:
         assert bot.post(text_event("Ulinewarm", "hello")).status_code == 200
         assert wait_until(lambda: len(fake_line.messages_to("Ulinewarm")) == 1, timeout=180)    # worker is up

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import timedelta
@@ -18,14 +17,8 @@ from bot.store.models import Message, User
 from tests.conftest import make_settings
 from tests.support.generated import consenting_users
 from tests.support.line_events import text_event
-from tests.support.processes import run_burst_worker, wait_until, worker_env
+from tests.support.processes import run_burst_worker, start_logged_worker, wait_until
 from tests.support.redis_server import RedisServer, free_port
-
-
-def _start_worker(settings, tmp_path, **env) -> subprocess.Popen:
-    log = open(tmp_path / f"worker-{time.monotonic_ns()}.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**worker_env(settings), **{k: str(v) for k, v in env.items()}})
 
 
 def _stop(worker: subprocess.Popen) -> None:
@@ -39,7 +32,7 @@ def test_sigterm_during_a_line_outage_exits_promptly_and_loses_nothing(bot, fake
     fake_line.outage(120)
     event = text_event("Usigterm", "hello")
     event["timestamp"] = 1                              # push path: backoff between attempts
-    worker = _start_worker(settings, tmp_path)
+    worker = start_logged_worker(settings, tmp_path)
     try:
         assert bot.post(event).status_code == 200
         assert wait_until(lambda: any(c["endpoint"] == "push" for c in fake_line.state.calls), timeout=180)
@@ -61,7 +54,7 @@ def test_redis_restart_while_idle_the_scheduler_runs_jobs_again(tmp_path, fake_l
     settings = make_settings(tmp_path, server.url, fake_line.url, database_url)
     services = build_services(settings, content=shared_content)
     consenting_users(services.sessions, ["Usched"])
-    worker = _start_worker(settings, tmp_path, SWEEP_MIN_AGE_S=600)      # only the scheduler may send it
+    worker = start_logged_worker(settings, tmp_path, SWEEP_MIN_AGE_S=600)      # only the scheduler may send it
     try:
         assert wait_until(lambda: Worker.count(connection=services.redis) >= 1, timeout=180)
         time.sleep(3)                                    # idle, scheduler started
@@ -88,7 +81,7 @@ def test_redis_restart_while_idle_the_scheduler_runs_jobs_again(tmp_path, fake_l
 def test_worker_exits_non_zero_when_redis_stays_away(tmp_path, fake_line, database_url):
     server = RedisServer(tmp_path / "gone").start()
     settings = make_settings(tmp_path, server.url, fake_line.url, database_url)
-    worker = _start_worker(settings, tmp_path, WORKER_REDIS_WAIT_S=3)
+    worker = start_logged_worker(settings, tmp_path, WORKER_REDIS_WAIT_S=3)
     try:
         time.sleep(3)
         server.kill()
@@ -100,7 +93,7 @@ def test_worker_exits_non_zero_when_redis_stays_away(tmp_path, fake_line, databa
 @pytest.mark.slow
 def test_worker_serves_its_health_on_port(settings, tmp_path, services):
     port = free_port()
-    worker = _start_worker(settings, tmp_path, PORT=port)
+    worker = start_logged_worker(settings, tmp_path, PORT=port)
     try:
         def health():
             try:
@@ -144,7 +137,7 @@ def test_persistence_check_passes_with_aof_and_tolerates_managed_redis(tmp_path,
 
 @pytest.mark.slow
 def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path):
-    worker = _start_worker(settings, tmp_path, REDIS_PERSISTENCE_CHECK="refuse")
+    worker = start_logged_worker(settings, tmp_path, REDIS_PERSISTENCE_CHECK="refuse")
     try:
         assert worker.wait(timeout=180) == 1
     finally:

@@ -20,6 +20,14 @@ def start_worker(settings, *extra: str, env: dict | None = None) -> subprocess.P
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def start_logged_worker(settings, log_dir, **env) -> subprocess.Popen:
+    """A long-running worker whose log goes to a file in `log_dir` (a pipe nobody reads would
+    block it); `env`: extra environment variables, e.g. WORKER_REDIS_WAIT_S=3."""
+    log = open(log_dir / f"worker-{time.monotonic_ns()}.log", "wb")
+    return subprocess.Popen([sys.executable, "-m", "bot", "worker"], stdout=log, stderr=subprocess.STDOUT,
+                            env={**worker_env(settings), **{k: str(v) for k, v in env.items()}})
+
+
 def run_burst_worker(settings, timeout: float = 120) -> None:
     process = start_worker(settings, "--burst")
     _, err = process.communicate(timeout=timeout)
