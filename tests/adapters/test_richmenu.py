@@ -232,6 +232,40 @@ def test_fake_refuses_menus_line_refuses(fake_line, changes):
     assert error.value.code == 400 and fake_line.state.richmenus == {}
 
 
+def _post_raw(fake_line, path: str, body: dict) -> tuple[int, dict]:
+    import json
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"{fake_line.url}{path}", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer t"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _postback(**changes) -> dict:
+    return {"areas": [{"bounds": {"x": 0, "y": 0, "width": 2500, "height": 843},
+                       "action": {"type": "postback", "data": "menu", "label": "Menu", **changes}}]}
+
+
+@pytest.mark.parametrize(("path", "body", "prop"), [
+    # Refused by the request schemas of LINE's OpenAPI spec (line_rules), which the hand-written
+    # limits do not look at: an inputOption outside the spec's enum, a label that is not a string,
+    # user ids that are not strings, an alias id with capitals, a menu id that is not a string.
+    ("/v2/bot/richmenu", _menu(**_postback(inputOption="openCamera")), "areas[0].action.inputOption"),
+    ("/v2/bot/richmenu", _menu(**_postback(label=5)), "areas[0].action.label"),
+    ("/v2/bot/richmenu/bulk/link", {"richMenuId": "richmenu-x", "userIds": [1, 2]}, "userIds[0]"),
+    ("/v2/bot/richmenu/alias", {"richMenuAliasId": "LCB-vi", "richMenuId": "richmenu-x"}, "richMenuAliasId"),
+    ("/v2/bot/richmenu/alias/lcb-vi", {"richMenuId": 12}, "richMenuId"),
+])
+def test_fake_refuses_what_lines_openapi_spec_refuses(fake_line, path, body, prop):
+    status, error = _post_raw(fake_line, path, body)
+    assert status == 400 and prop in [d["property"] for d in error.get("details", [])], error
+    assert fake_line.state.richmenus == {} and fake_line.state.user_richmenus == {}
+
+
 def _png(size, colour="white") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, format="PNG")
