@@ -148,3 +148,29 @@ def test_advisor_answer_uses_the_users_unused_fresh_reply_token(bot, services, f
 def test_advisor_answer_is_pushed_when_the_token_is_old_or_used(bot, services, fake_line):
     assert _advisor_answer_endpoint(bot, services, fake_line, "Uold", bot_answered=False, age_s=55) == "push"
     assert _advisor_answer_endpoint(bot, services, fake_line, "Uused", bot_answered=True) == "push"
+
+
+def test_the_hourly_quota_job_keeps_its_next_run(bot, services, fake_line):
+    # The job schedules its next run under its own id while it runs; RQ then writes the finished
+    # run onto that same hash. With RQ's default result_ttl the hash expired 500 s later and the
+    # scheduler dropped the next run: the quota was read once per worker start.
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.pipeline.quota import QUOTA_JOB_ID
+    queue = Queue("bot-tasks", connection=services.redis)
+    registry = ScheduledJobRegistry(queue=queue)
+    bot.work()                                          # a worker start schedules the first read
+    for used in (7, 8):
+        fake_line.set_quota(200, used=used)
+        job = Job.fetch(QUOTA_JOB_ID, connection=services.redis)
+        registry.remove(job)
+        queue.enqueue_job(job)                          # its time has come
+        bot.work()
+        assert services.quota.status().used == used
+        assert QUOTA_JOB_ID in registry and services.redis.ttl(f"rq:job:{QUOTA_JOB_ID}") == -1   # no expiry
+        next_run = registry.get_scheduled_time(QUOTA_JOB_ID)
+        assert 3500 < (next_run - datetime.now(timezone.utc)).total_seconds() <= 3600
+    bot.work()                                          # a worker restart leaves the next run where it is
+    assert registry.get_scheduled_time(QUOTA_JOB_ID) == next_run
