@@ -83,7 +83,7 @@ def run_retention_job() -> int:
     # Set-aside events hold raw text and LINE ids: never kept longer than messages are.
     keep_days = min(services.settings.message_retention_days, services.settings.dead_letter_days)
     deleted += services.dead_letters.expire_before((now - timedelta(days=keep_days)).timestamp())
-    services.tasks.enqueue_in(timedelta(days=1), "bot.jobs.run_retention_job", job_id=RETENTION_JOB_ID)
+    services.tasks.schedule_periodic(RETENTION_JOB_ID, timedelta(days=1), "bot.jobs.run_retention_job")
     return deleted
 
 
@@ -101,7 +101,7 @@ def refresh_line_quota() -> bool:
 
     services = current_services()
     read = services.quota.refresh() is not None
-    services.tasks.enqueue_in(REFRESH_AFTER, "bot.jobs.refresh_line_quota", job_id=QUOTA_JOB_ID)
+    services.tasks.schedule_periodic(QUOTA_JOB_ID, REFRESH_AFTER, "bot.jobs.refresh_line_quota")
     return read
 
 

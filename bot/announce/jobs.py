@@ -61,7 +61,7 @@ def watch_announcements_soon(services) -> None:
     """At worker start (Redis only, so a database outage cannot stop the worker starting): look
     at once for sends whose worker died, and keep the periodic look scheduled."""
     services.tasks.enqueue(WATCH_JOB)
-    services.tasks.ensure_scheduled(WATCH_JOB_ID, WATCH_EVERY, PERIODIC_WATCH_JOB)
+    services.tasks.ensure_scheduled(WATCH_JOB_ID, WATCH_EVERY, PERIODIC_WATCH_JOB, periodic=True)
 
 
 def resume_announcements(services) -> int:
@@ -95,7 +95,7 @@ def watch_announcements_periodically() -> int:
     """Every WATCH_EVERY: resume what needs it, then schedule the next look."""
     services = current_services()
     queued = resume_announcements(services)
-    services.tasks.enqueue_in(WATCH_EVERY, PERIODIC_WATCH_JOB, job_id=WATCH_JOB_ID)
+    services.tasks.schedule_periodic(WATCH_JOB_ID, WATCH_EVERY, PERIODIC_WATCH_JOB)
     return queued
 
 

@@ -1,5 +1,9 @@
 """The fake LINE server's rich menu endpoints, refusing what LINE refuses.
 
+Bodies are first checked against the endpoint's request schema in LINE's OpenAPI spec
+(`line_rules.request_errors`, like every other endpoint: RichMenuRequest, CreateRichMenuAliasRequest,
+UpdateRichMenuAliasRequest, RichMenuBulkLinkRequest), then against the limits of LINE's reference
+pages that the spec does not carry:
 Create (size 800-2500 px wide, ≥ 250 px high, width/height ≥ 1.45, chatBarText ≤ 14, name ≤ 300,
 1-20 areas inside the image, actions with LINE's limits; at most 1,000 menus), upload the image
 (PNG or JPEG, ≤ 1 MB, the menu's exact size, once), aliases (`^[a-z0-9_-]{1,32}$`, unique), link and
@@ -13,6 +17,8 @@ import time
 import uuid
 
 from flask import Flask, Response, jsonify, request
+
+from bot.devtools.line_rules import request_errors
 
 MAX_MENUS = 1000
 MAX_IMAGE_BYTES = 1024 * 1024
@@ -125,6 +131,16 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
     def note(kind: str, status: int, body=None):
         state.calls.append({"endpoint": kind, "status": status, "body": body, "time": time.time()})
 
+    def spec_refusal(kind: str, spec_path: str, method: str = "post"):
+        """LINE's 400 (or 401) for a body its OpenAPI spec refuses, or None."""
+        body = request.get_json(silent=True)
+        problem = request_errors(spec_path, body if isinstance(body, dict) else None, request.headers, method)
+        if problem is None:
+            return None
+        status, error = problem
+        note(kind, status, body)
+        return jsonify(error), status
+
     @app.before_request
     def _authorized():
         bearer = request.headers.get("Authorization", "").startswith("Bearer ")
@@ -134,6 +150,8 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.post("/v2/bot/richmenu")
     def create_richmenu():
+        if (refused := spec_refusal("richmenu.create", "/v2/bot/richmenu")) is not None:
+            return refused
         body = request.get_json(silent=True) or {}
         if problems := _menu_problems(body):
             note("richmenu.create", 400, body)
@@ -196,6 +214,8 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.post("/v2/bot/richmenu/alias")
     def create_alias():
+        if (refused := spec_refusal("richmenu.alias.create", "/v2/bot/richmenu/alias")) is not None:
+            return refused
         body = request.get_json(silent=True) or {}
         alias_id, menu_id = body.get("richMenuAliasId"), body.get("richMenuId")
         if not isinstance(alias_id, str) or not ALIAS_PATTERN.match(alias_id):
@@ -218,6 +238,9 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.route("/v2/bot/richmenu/alias/<alias_id>", methods=["GET", "POST", "DELETE"])
     def alias(alias_id):
+        if request.method == "POST" and (refused := spec_refusal(
+                "richmenu.alias.update", "/v2/bot/richmenu/alias/{richMenuAliasId}")) is not None:
+            return refused
         with state.lock:
             if alias_id not in state.richmenu_aliases:
                 return _not_found() if request.method == "GET" else _bad("richmenu alias not found")
@@ -260,6 +283,8 @@ def register_richmenu_endpoints(app: Flask, state) -> None:   # noqa: C901 - one
 
     @app.post("/v2/bot/richmenu/bulk/link")
     def bulk_link():
+        if (refused := spec_refusal("richmenu.bulk_link", "/v2/bot/richmenu/bulk/link")) is not None:
+            return refused
         body = request.get_json(silent=True) or {}
         user_ids, menu_id = body.get("userIds"), body.get("richMenuId")
         if not isinstance(user_ids, list) or not 1 <= len(user_ids) <= 500:

@@ -211,8 +211,9 @@ def _set_from_signal_handler(event: threading.Event) -> None:
 
 
 def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
-    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job")
-    services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota")
+    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job",
+                                    periodic=True)
+    services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota", periodic=True)
     ensure_reminder_sweeps(services)
     recovered = services.inbox.recover()
     watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)

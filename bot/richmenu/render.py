@@ -51,6 +51,7 @@ class LabelLayout:
     lines: tuple[str, ...]
     size: int
     box: tuple[int, int, int, int]      # left, top, right, bottom of the text in the image
+    line_boxes: tuple[tuple[int, int, int, int], ...] = ()     # the same, per line
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,16 @@ def _draw_area(draw: ImageDraw.ImageDraw, area: Area, text: str, choice: FontCho
     size, lines = fit_label(text, choice, room)
     line_height = round(size * 1.45)
     top = b["y"] + (b["height"] - line_height * len(lines)) // 2
-    boxes = []
+    line_boxes = []
     for number, line in enumerate(lines):
         baseline = top + number * line_height + round(size * 1.05)
-        boxes += _draw_line(draw, line, choice, size, b["x"] + b["width"] // 2, baseline)
-    box = (int(min(x[0] for x in boxes)), int(min(x[1] for x in boxes)),
-           int(max(x[2] for x in boxes)), int(max(x[3] for x in boxes)))
-    return LabelLayout(area.id, text, tuple(lines), size, box)
+        line_boxes.append(_enclosing(_draw_line(draw, line, choice, size, b["x"] + b["width"] // 2, baseline)))
+    return LabelLayout(area.id, text, tuple(lines), size, _enclosing(line_boxes), tuple(line_boxes))
+
+
+def _enclosing(boxes) -> tuple[int, int, int, int]:
+    return (int(min(x[0] for x in boxes)), int(min(x[1] for x in boxes)),
+            int(max(x[2] for x in boxes)), int(max(x[3] for x in boxes)))
 
 
 def _draw_line(draw: ImageDraw.ImageDraw, line: str, choice: FontChoice, size: int, centre_x: int, baseline: int):

@@ -12,7 +12,7 @@ from bot.pipeline.quota import QuotaStatus
 from bot.store.models import Case, Message, User
 from bot.store.users import record_outbound
 from tests.support.fake_servers import FakeWebhookServer
-from tests.support.inbox import advisor, client, login, open_case  # noqa: F401 - fixtures
+from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401 - fixtures
 
 
 def _advisor_push(services, line_user_id: str, text: str) -> int:
@@ -56,6 +56,32 @@ def test_eleventh_push_over_a_quota_of_ten_is_stored_not_retried_and_alerts_once
     login(client, "admin@npo.example")
     dashboard = client.get("/inbox/admin/dashboard").get_data(as_text=True)
     assert '<strong class="quota-used">10 / 10</strong>' in dashboard
+
+
+def test_an_answer_sent_from_the_inbox_over_the_limit_is_kept_and_its_job_not_retried(
+        bot, services, fake_line, client, advisor):  # noqa: F811
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+    open_case(bot)
+    fake_line.set_quota(10, used=10)                 # the month's pushes are spent
+    with services.sessions() as session:
+        case_id = session.scalar(select(Case.id))
+    login(client)
+    token = csrf(client.get(f"/inbox/cases/{case_id}").data)
+    client.post(f"/inbox/cases/{case_id}/send", data={"final_text": "Vui lòng gọi cho chúng tôi.",
+                                                      "source_ja": "", "csrf_token": token})
+    bot.work()                                       # the delivery job, then the admin alert job
+    bot.work()                                       # nothing left to retry
+    assert len(_pushes(fake_line, 429)) == 1 and _pushes(fake_line, 200) == []
+    with services.sessions() as session:
+        answer = session.scalar(select(Message).where(Message.sender == "advisor"))
+        assert (answer.delivery_status, answer.delivery_error) == ("failed", MONTHLY_LIMIT_ERROR)
+    queue = Queue("bot-tasks", connection=services.redis)
+    waiting = [Job.fetch(j, connection=services.redis).func_name for j in ScheduledJobRegistry(queue=queue).get_job_ids()]
+    assert "bot.jobs.deliver_messages" not in waiting and FailedJobRegistry(queue=queue).count == 0   # no RQ retry
+    page = client.get(f"/inbox/cases/{case_id}").get_data(as_text=True)
+    assert "monthly-limit-note" in page and "50秒以内に返信すると無料で届きます" in page    # what to do
 
 
 def test_a_rate_limit_429_is_still_retried_with_backoff(bot, services, fake_line):
@@ -122,3 +148,29 @@ def test_advisor_answer_uses_the_users_unused_fresh_reply_token(bot, services, f
 def test_advisor_answer_is_pushed_when_the_token_is_old_or_used(bot, services, fake_line):
     assert _advisor_answer_endpoint(bot, services, fake_line, "Uold", bot_answered=False, age_s=55) == "push"
     assert _advisor_answer_endpoint(bot, services, fake_line, "Uused", bot_answered=True) == "push"
+
+
+def test_the_hourly_quota_job_keeps_its_next_run(bot, services, fake_line):
+    # The job schedules its next run under its own id while it runs; RQ then writes the finished
+    # run onto that same hash. With RQ's default result_ttl the hash expired 500 s later and the
+    # scheduler dropped the next run: the quota was read once per worker start.
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.pipeline.quota import QUOTA_JOB_ID
+    queue = Queue("bot-tasks", connection=services.redis)
+    registry = ScheduledJobRegistry(queue=queue)
+    bot.work()                                          # a worker start schedules the first read
+    for used in (7, 8):
+        fake_line.set_quota(200, used=used)
+        job = Job.fetch(QUOTA_JOB_ID, connection=services.redis)
+        registry.remove(job)
+        queue.enqueue_job(job)                          # its time has come
+        bot.work()
+        assert services.quota.status().used == used
+        assert QUOTA_JOB_ID in registry and services.redis.ttl(f"rq:job:{QUOTA_JOB_ID}") == -1   # no expiry
+        next_run = registry.get_scheduled_time(QUOTA_JOB_ID)
+        assert 3500 < (next_run - datetime.now(timezone.utc)).total_seconds() <= 3600
+    bot.work()                                          # a worker restart leaves the next run where it is
+    assert registry.get_scheduled_time(QUOTA_JOB_ID) == next_run

@@ -73,3 +73,15 @@ def test_missing_setting_is_named_clearly():
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINE_")}
     result = run("worker", "--burst", env=env)
     assert result.returncode == 2 and "LINE_CHANNEL_SECRET is not set" in result.stderr
+
+
+def test_richmenu_build_draws_one_png_per_chosen_locale_within_lines_limits(tmp_path):
+    from PIL import Image
+    result = run("richmenu", "build", "--out", str(tmp_path), "--locale", "si", "--locale", "zh-Hant")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["si.png", "zh-Hant.png"]
+    for path in tmp_path.iterdir():
+        with Image.open(path) as image:
+            assert (image.format, image.size) == ("PNG", (2500, 1686))
+        assert path.stat().st_size <= 1024 * 1024
+    assert "chat bar: මෙනුව" in result.stdout
