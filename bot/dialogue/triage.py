@@ -215,10 +215,18 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _INDIC = {0x093C: None, 0x09BC: None, 0x0A3C: None, 0x0901: 0x0902, 0x0981: 0x0982}
 
 
+# A letter typed three or more times in a row is one letter: panic stretches words ("HELPPP",
+# "socorrooo", "ช่วยด้วยยย", "たすけてええ" is left as is: two). Digits are kept ("1000").
+# Not Chinese characters: "急急急" is a word of its own.
+_STRETCHED = re.compile(r"([^\W\d_\u3400-\u9fff\uf900-\ufaff])\1{2,}")
+
+
 def canonical_text(text: str) -> str:
     """NFKC, casefold, one kind of apostrophe, no zero-width characters, katakana as hiragana,
-    single spaces, and no spaces inside runs of CJK / Hangul / Thai / Myanmar text."""
+    single spaces, letters stretched by repetition shortened to one, and no spaces inside runs of
+    CJK / Hangul / Thai / Myanmar text."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).translate(_INVISIBLE).translate(_INDIC)
+    text = _STRETCHED.sub(r"\1", text)
     text = _SPACES.sub(" ", kana_to_hiragana(text)).strip()
     return _SPACE_IN_RUN.sub("", text)
 

@@ -42,7 +42,7 @@ NEVER_LOWERED = ("emergency",)               # rules of this level may not have 
 # "what happens if I call 189?"), and only a rule that names the subject without describing it.
 CRISIS_UNLESS = ("service-question", "asking", "someone-else")
 CATEGORIES = {
-    "emergency": ("child-medical", "pregnancy-medical", "adult-medical", "suicide", "violence"),
+    "emergency": ("child-medical", "pregnancy-medical", "adult-medical", "suicide", "violence", "general"),
     "crisis": ("dv", "child-abuse", "suicidal", "deportation", "exploitation", "poverty"),
     "advisor": ("medical-symptoms", "legal-dispute", "labour-dispute", "person-request", "residence-status"),
     "guide": ("child-health-question", "adult-health-question", "ambulance-question", "pet-health",
@@ -130,10 +130,22 @@ def term_regex(term: str, plain: bool | None = None) -> str | None:
     return left + "".join(parts) + right
 
 
-def _alternation(fragments: list[str]) -> re.Pattern | None:
-    """One regex for many terms (text and terms are both casefolded)."""
+def _alternation(fragments: list[str], whole_message: bool = False) -> re.Pattern | None:
+    """One regex for many terms (text and terms are both casefolded). ``whole_message``: a term
+    counts only when the message says nothing else (a signal declared with `whole_message: true`)."""
     source = _alternation_source(fragments, key=lambda f: (-len(f), f))
-    return re.compile(source) if source else None
+    if not source:
+        return None
+    return re.compile(_WHOLE.format(source) if whole_message else source)
+
+
+# Around a whole-message term: only punctuation, emoji, spaces and a stretched ending ("HELP!!! 😭",
+# "たすけてーっ" are still a cry for help).
+_WHOLE = r"^[\W_ーっ〜ๆ]*(?:{})[\W_ーっ〜ๆ]*$"
+
+
+def _whole_message(pattern: re.Pattern) -> re.Pattern:
+    return re.compile(_WHOLE.format(pattern.pattern))
 
 
 def _alternation_source(fragments: list[str], key) -> str:
@@ -291,6 +303,7 @@ class _Draft:
     rules: list[Rule] = field(default_factory=list)
     rule_lines: dict[str, int] = field(default_factory=dict)
     signal_ids: set[str] = field(default_factory=set)
+    whole_message_ids: set[str] = field(default_factory=set)
     declared_signals: list[tuple[str, int]] = field(default_factory=list)
     resource_lines: list[tuple[str, int, str]] = field(default_factory=list)
     fragments: dict[tuple[str, bool], list[str]] = field(default_factory=dict)    # (signal, accented)
@@ -361,11 +374,12 @@ def _load(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
         return None, list(draft.problems), draft
     signals = {}
     for signal_id in draft.signal_ids:
+        whole = signal_id in draft.whole_message_ids
         signals[signal_id] = Signal(
             id=signal_id,
-            accented=_alternation(draft.fragments.get((signal_id, True), [])),
-            plain=_alternation(draft.fragments.get((signal_id, False), [])),
-            patterns=tuple(draft.patterns.get(signal_id, [])),
+            accented=_alternation(draft.fragments.get((signal_id, True), []), whole),
+            plain=_alternation(draft.fragments.get((signal_id, False), []), whole),
+            patterns=tuple(_whole_message(p) if whole else p for p in draft.patterns.get(signal_id, [])),
             negations_accented=_alternation(draft.negations.get((signal_id, True), [])),
             negations_plain=_alternation(draft.negations.get((signal_id, False), [])),
             negation_patterns=tuple(draft.negation_patterns.get(signal_id, [])))
@@ -384,6 +398,8 @@ def _load_rules_file(source: _Source, draft: _Draft) -> None:
         if sid in draft.signal_ids:
             source.problem(("signals", index), f"signal '{sid}' is declared twice; keep one")
         draft.signal_ids.add(sid)
+        if item.get("whole_message"):
+            draft.whole_message_ids.add(sid)
         draft.declared_signals.append((sid, source.line(("signals", index))))
     own_signal_rules = {item["id"] for item in source.data["rules"] if not item.get("when")}
     for index, item in enumerate(source.data["rules"]):

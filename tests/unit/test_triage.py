@@ -716,3 +716,29 @@ def test_a_crisis_may_give_way_only_to_a_question_about_a_service(tmp_path):
         load_triage_rules(folder)
     assert any("question about a service" in p and "rules.yaml:" in p for p in error.value.problems), \
         error.value.problems
+
+
+@pytest.mark.parametrize("text, locale", [
+    ("HELPPP!!!", "en"), ("AYUDAAA", "es"), ("SOCORROOO 😭", "pt-BR"), ("TOLONGGG", "id"), ("ช่วยด้วยยยย", "th"),
+    ("tulong po", "tl"), ("cuu voi!!", "vi"), ("たすけてー！", "ja"), ("救命啊", "zh-Hans"), ("살려주세요", "ko"),
+    ("bachaooo", "hi"), ("ကယ်ပါ", "my"),
+])
+def test_a_message_that_is_only_a_cry_for_help_is_an_emergency(rules, text, locale):
+    result = triage(text, rules)
+    assert (result.level, result.category) == ("emergency", "general"), (locale, result)
+    assert result.resource_ids[:2] == ("emergency-119", "police-110")
+
+
+@pytest.mark.parametrize("text", [
+    "can you help me with the zairyu card", "tolong info jidou teate", "ayuda con el registro de nacimiento",
+    "me ajuda a achar o hoikuen", "cứu giúp thông tin về trợ cấp nhi đồng", "helpful, thank you",
+])
+def test_help_inside_a_question_is_not_a_cry_for_help(rules, text):
+    assert "cry-for-help" not in triage(text, rules).matched
+
+
+def test_stretched_letters_count_once_but_chinese_repeats_and_numbers_stay():
+    from bot.dialogue.triage import canonical_text
+    assert canonical_text("HELPPPP") == "help"
+    assert canonical_text("socorrooo") == "socorro"
+    assert canonical_text("急急急 1000円") == "急急急 1000円"
