@@ -24,9 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     chat.add_argument("--explain", action="store_true",
                       help="before each answer, print what decided it: triage signals and rules, classifier "
                            "scores, search and fused candidates (to fix a wrong answer in the YAML)")
+    chat.add_argument("--at", metavar="WHEN", type=_moment,
+                      help="run the chat at this moment, e.g. '2026-12-06 00:30' (Japan time, or TIME_ZONE; "
+                           "an offset such as +00:00 is kept): what a parent sees that night")
     chat.add_argument("messages", nargs="+", metavar="MESSAGE",
                       help="text to send; 'tap:DATA' taps a button with that postback data")
     chat.set_defaults(func=run_chat)
+
+
+def _moment(text: str):
+    from datetime import datetime
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date and time: {text!r} (write it as 2026-12-06 00:30)") from None
 
 
 def offline_settings():
@@ -68,7 +79,13 @@ def run_chat(args) -> int:
     if args.locale not in LOCALES:
         print(f"--locale must be one of: {', '.join(LOCALES)}", file=sys.stderr)
         return 2
-    bot = OfflineBot(offline_settings())
+    settings = offline_settings()
+    if args.at is None:
+        bot = OfflineBot(settings)
+    else:
+        from zoneinfo import ZoneInfo
+        moment = args.at if args.at.tzinfo else args.at.replace(tzinfo=ZoneInfo(settings.time_zone))
+        bot = OfflineBot(settings, now=lambda: moment)
     user = "Uadmin-chat"
     bot.choose_language(user, args.locale)
     if not args.no_consent:

@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 ENV = "BOT_CONTENT_CACHE_DIR"
 FORMAT = b"lcb-content-1"          # change when the file layout changes
 KEEP_FILES = 4                     # older compiled sets are deleted when a new one is written
-CODE_DIR = Path(__file__).resolve().parent                 # the bot package: the compiler's code
+# The whole bot package: the compiled set is made of classes from bot/resources, bot/flows,
+# bot/dialogue... (not only bot/content), and a change to any of them must not load an old pickle.
+CODE_DIR = Path(__file__).resolve().parents[1]
 CONTENT_SUFFIXES = (".yaml", ".yml", ".json")
 
 

@@ -65,8 +65,10 @@ class IndexAnswerer:
         contacts = [self._contact_line(c, locale) for c in (local.contacts if local else entry.contacts)]
         if contacts:
             lines += ["", *contacts]
-        # The user's own office's page first: that is where their local facts come from.
-        source = sorted((*(local.sources if local else ()), *entry.sources),
+        # The user's own office's page first: that is where their local facts come from. Only a page
+        # on the official sites (resources/official_domains.yaml) is shown as official information: a
+        # blog, a cached copy or another city's page is left out, never shown under that heading.
+        source = sorted((s for s in (*(local.sources if local else ()), *entry.sources) if self._index.shows_source(s)),
                         key=lambda s: OFFICIAL_FIRST.get(s.type, 3))
         if source:
             lines += ["", f"{self._catalog.text(locale, 'answers.source')}: {source[0].url}"]

@@ -20,7 +20,8 @@ from bot.adapters.clock import ZoneClock
 from bot.content.adminmsg import msg
 from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
 from bot.dialogue.messages import MAX_TEXT_UTF16, utf16_len
-from bot.resources.loader import RawFile, display_path, read_index
+from bot.resources.loader import OFFICIAL_DOMAINS_FILE, RawFile, display_path, read_index
+from bot.resources.model import is_official
 
 STALE_AFTER = timedelta(days=365)
 MAX_TITLE = 60
@@ -29,7 +30,6 @@ _PHONE = re.compile(r"^0\d{1,4}(-\d{1,6}){1,2}$")
 _SHORT_NUMBER = re.compile(r"^(1\d\d|#\d{4})$")
 _INTERNATIONAL = re.compile(r"^\+81[- ]?\d{1,4}([- ]\d{1,4}){1,2}$")
 _POINTER = re.compile(r"\bsee\b|https?://", re.IGNORECASE)
-OFFICIAL_DOMAINS_FILE = "official_domains.yaml"
 # Locales whose script is not Latin: a contact label in Latin letters there is English left inside.
 NON_LATIN_LOCALES = ("ja", "ja-easy", "zh-Hans", "zh-Hant", "ko", "ne", "my", "si", "th", "hi", "bn")
 
@@ -73,11 +73,6 @@ def official_domains(resources_dir: Path) -> tuple[tuple[str, ...], list[Problem
     if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
         return (), [Problem(f"{display_path(path)}:{lines.get('domains', 1)}", msg("res.domains_shape"))]
     return tuple(d.strip().lower().lstrip(".") for d in domains), []
-
-
-def is_official(url: str, domains: tuple[str, ...]) -> bool:
-    host = (urlparse(url.strip()).hostname or "").lower()
-    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def _source_problems(raw: RawFile, path: str, item: dict, official: tuple[str, ...]) -> list[Problem]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "resources" / "schema.json"
+OFFICIAL_DOMAINS_FILE = "official_domains.yaml"
 
 
 class ResourceIndexError(Exception):
@@ -76,11 +77,25 @@ def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawF
     known = None if len(entry_files) < len(entry_paths) else set(entries) | broken
     texts = _texts(text_files, known, problems, words)
     index = ResourceIndex(entries=entries, texts=texts, words=words,
-                          areas=_areas(resources_dir / "municipalities.yaml"))
+                          areas=_areas(resources_dir / "municipalities.yaml"),
+                          official_sites=_official_sites(resources_dir / OFFICIAL_DOMAINS_FILE))
     if not problems:
         from bot.resources.search import SearchEngine
         index.engine = SearchEngine.build(index)       # built once here, so every search is fast
     return index, problems, entry_files + text_files
+
+
+def _official_sites(path: Path) -> tuple[str, ...]:
+    """resources/official_domains.yaml's sites; () when it is missing or broken (`resources check`
+    reports that with its line, and the bot then shows every source as before)."""
+    try:
+        data, _ = load_yaml_with_lines(path) if path.exists() else (None, {})
+    except YamlFileError:
+        return ()
+    domains = data.get("domains") if isinstance(data, dict) else None
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
+        return ()
+    return tuple(d.strip().lower().lstrip(".") for d in domains)
 
 
 def _areas(path: Path) -> dict[str, str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from bot.resources.search import SearchEngine, SearchResult
@@ -48,6 +49,12 @@ class Source:
     type: str
 
 
+def is_official(url: str, domains: tuple[str, ...]) -> bool:
+    """`url` is on one of the official sites (resources/official_domains.yaml), subdomains included."""
+    host = (urlparse(url.strip()).hostname or "").lower()
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
 @dataclass(frozen=True)
 class EntryText:
     title: str
@@ -88,10 +95,17 @@ class ResourceIndex:
     # locale -> contact_roles/days -> key -> text
     words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
+    # resources/official_domains.yaml: the only sites shown to a parent as "official information"
+    # (empty when the file is missing or broken: `resources check` reports it, every source is shown)
+    official_sites: tuple[str, ...] = ()
     engine: SearchEngine | None = field(default=None, repr=False)
 
     def ids(self) -> list[str]:
         return list(self.entries)
+
+    def shows_source(self, source: Source) -> bool:
+        """A source may be shown to a parent as official information: on the allow-list, if there is one."""
+        return not self.official_sites or is_official(source.url, self.official_sites)
 
     def has(self, entry_id: str) -> bool:
         return entry_id in self.entries

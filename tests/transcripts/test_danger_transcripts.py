@@ -105,7 +105,7 @@ def test_calm_question_then_emergency_on_a_sunday(bot, services, fake_line, sund
     closed = catalog.text(locale, "danger.desk_closed", opens_day=DESK_OPENS[0], opens_time=DESK_OPENS[1])
     assert closed in texts and "09:00" in closed
     promises = [catalog.text(locale, "danger.desk_open", minutes=10), catalog.text(locale, "handoff.opened", minutes=10),
-                catalog.text(locale, "handoff.already_open")]
+                catalog.text(locale, "handoff.already_open"), catalog.text(locale, "desk.hours_open")]
     assert not any(promise in text for promise in promises for text in texts)
     calls = [a["uri"] for a in quick_actions(urgent[-1]) if a["type"] == "uri"]
     assert calls[:3] == ["tel:119", "tel:0432429939", "tel:110"]

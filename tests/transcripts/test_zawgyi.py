@@ -43,3 +43,17 @@ def test_zawgyi_emergency_over_the_webhook(bot, services, zawgyi, unicode):
         stored = session.scalars(select(Message.text).where(Message.direction == "in", Message.kind == "text")).all()
     assert case is not None and case.priority == "urgent"
     assert stored[-1] == unicode                          # what the advisor reads
+
+
+# "How do I apply for child allowance?" typed with a Zawgyi keyboard (the vowel sign e before its
+# consonant, U+1039 as asat, U+107E medial ra): the index answers it as it answers the Unicode words.
+CHILD_ALLOWANCE_QUESTION = ("ကေလးေထာက္ပံ့ေၾကး ဘယ္လို ေလၽႇာက္ရမလဲ", "ကလေးထောက်ပံ့ကြေး ဘယ်လို လျှောက်ရမလဲ")
+
+
+def test_a_zawgyi_question_is_answered_from_the_index(bot, services):
+    zawgyi, unicode = CHILD_ALLOWANCE_QUESTION
+    assert is_zawgyi(zawgyi) and to_unicode(zawgyi) == unicode
+    title = services.content.current().index.text("child-allowance", "my").title
+    bot.follow("Uzawgyi-q", language="my")
+    replies = bot.say("Uzawgyi-q", zawgyi)
+    assert any(text.startswith(f"■ {title}") for text in replies), replies

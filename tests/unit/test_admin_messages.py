@@ -61,6 +61,13 @@ def test_a_truly_unreachable_step_is_still_reported(content):
     assert len(problems) == 1 and "step 'mother' can never be reached from 'numbers'" in problems[0]
 
 
+
+def test_a_typo_in_a_field_name_is_one_error_with_a_guess(content):
+    _, flows, _ = content
+    edit(flows / "health.yaml", "    next: topics\n", "    nxet: topics\n")
+    assert problems_of(content) == [f"{flows / 'health.yaml'}:10: steps.numbers: 'nxet' is not a field here "
+                                    f"(flows/README.md lists the fields of each step type); did you mean 'next'?"]
+
 # ---- (b) bad indentation is a YAML structure problem at its line ----------------------------------------
 
 def test_bad_indentation_is_a_structure_problem_at_its_line_not_a_missing_flow(content):

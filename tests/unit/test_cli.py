@@ -42,6 +42,17 @@ def test_chat_prints_what_the_bot_would_send_in_vietnamese():
     assert any("/11/2026" in t for t in texts)
 
 
+
+def test_chat_at_a_moment_reproduces_the_issue_12_morning_without_faketime():
+    """23:30 UTC on 5 December is 08:30 on the 6th in Japan: a baby born 'today' is born today."""
+    for moment in ("2026-12-05T23:30+00:00", "2026-12-06 00:30"):          # UTC given; Japan time by default
+        result = run("chat", "--at", moment, "--locale", "en", "tap:f:main_menu:menu:birth", "2026-12-06")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "in the future" not in result.stdout and "by Mon 21 December 2026. 15 days left." in result.stdout
+    late = run("chat", "--at", "2026-12-05 23:30", "--locale", "en", "tap:f:main_menu:menu:birth", "2026-12-06")
+    assert "in the future" in late.stdout                                   # the 6th is still tomorrow in Japan
+    assert run("chat", "--at", "tonight", "hello").returncode == 2
+
 def test_chat_rejects_an_unknown_locale():
     result = run("chat", "--locale", "xx", "hello")
     assert result.returncode == 2 and "must be one of" in result.stderr

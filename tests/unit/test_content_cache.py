@@ -138,3 +138,18 @@ def test_the_cache_can_be_turned_off_and_placed_by_environment(tmp_path):
     assert not ContentCache.from_env({"BOT_CONTENT_CACHE_DIR": "off"}).enabled
     assert ContentCache.from_env({"BOT_CONTENT_CACHE_DIR": str(tmp_path / "c")}).folder == tmp_path / "c"
     assert ContentCache.from_env({"XDG_CACHE_HOME": str(tmp_path)}).folder == tmp_path / "line-consult-bot"
+
+
+def test_the_digest_covers_the_code_of_everything_in_a_compiled_set():
+    """A compiled set pickles classes from bot/resources, bot/flows and bot/dialogue: a change to any of
+    them must miss the cache (the digest once covered bot/content/ alone, so a new ResourceIndex field
+    came back missing from an old pickle)."""
+    import inspect
+
+    from bot.content import cache
+    from bot.dialogue import triage_rules
+    from bot.flows import engine
+    from bot.resources import model, search
+    covered = {path for path, _ in cache._files(cache.CODE_DIR, (".py",))}
+    for module in (model, search, engine, triage_rules, cache):
+        assert Path(inspect.getfile(module)).resolve() in covered, module.__name__

@@ -282,3 +282,38 @@ def test_import_without_required_columns_or_municipality(tmp_path, capsys):
     source.write_text(CSV, encoding="utf-8")
     assert cli(["resources", "import", str(source), "--dir", str(root)]) == 2
     assert "--municipality" in capsys.readouterr().err
+
+
+# ---- only official pages are shown as "official information" (issue 12, item 6) -----------------------
+
+def _shown_source(text: str, label: str) -> str | None:
+    lines = [line for line in text.splitlines() if line.startswith(label + ": ")]
+    return lines[-1].split(": ", 1)[1] if lines else None
+
+
+@pytest.mark.parametrize("municipality", [None, "toshima-ku", "matsudo-shi"])
+def test_every_answer_shows_only_an_official_site_as_official_information(shared_content, municipality):
+    """A blog, a cached copy or another city's page (the 189 line's Hiroshima page) is never shown
+    under "Official information"; an official page further down the entry's list is shown instead."""
+    from bot.dialogue.answering import IndexAnswerer
+    from bot.resources.check import official_domains
+    from bot.resources.model import is_official
+    content = shared_content.current()
+    sites, _ = official_domains(REPO / "resources")
+    assert content.index.official_sites == sites and "go.jp" in sites
+    answerer = IndexAnswerer(content, municipality=municipality)
+    label = content.catalog.text("en", "answers.source")
+    shown = {entry_id: _shown_source(answerer.entry_text(entry_id, "en"), label) for entry_id in content.index.ids()}
+    assert not {entry_id: url for entry_id, url in shown.items() if url and not is_official(url, sites)}
+    assert shown["child-abuse-189-line"] is None or "hiroshima" not in shown["child-abuse-189-line"]
+    assert shown["birth-registration"] and is_official(shown["birth-registration"], sites)
+
+
+def test_without_an_official_list_every_source_may_be_shown(tmp_path):
+    root = write_resources(tmp_path / "resources")
+    hiroshima = load_index(root).entries["birth-registration"].sources[0]
+    assert load_index(root).shows_source(hiroshima)                 # no list: as before (the check warns)
+    (root / "official_domains.yaml").write_text("domains:\n  - go.jp\n", encoding="utf-8")
+    index = load_index(root)
+    assert index.official_sites == ("go.jp",) and not index.shows_source(hiroshima)
+    assert index.shows_source(index.entries["pediatric-call-8000"].sources[0])     # www.mhlw.go.jp
