@@ -164,6 +164,26 @@ def test_gloss_reads_taps_and_bot_texts(shared_content):
     assert gloss.bot_text("something the catalog never said", "vi") is None
 
 
+def test_gloss_writes_dates_in_japanese_for_every_locale(shared_content):
+    from bot import LOCALES
+    from bot.inbox.gloss import VARIABLE
+    content = shared_content.current()
+    catalog, gloss = content.catalog, Gloss(content)
+    keys = [k for k, v in catalog.texts["ja"].items() if isinstance(v, str) and "| date" in v and "{%" not in v]
+    wrong, checked = [], 0
+    for key in keys:
+        filters = {m.group(1): m.group(2) for m in VARIABLE.finditer(catalog.texts["ja"][key])}
+        values = {name: "2026-12-07" if kind == "date" else 3 if kind == "number" else f"V{i}"
+                  for i, (name, kind) in enumerate(filters.items())}
+        japanese = catalog.text("ja", key, **values)
+        for locale in LOCALES:
+            if locale != "ja" and catalog.has(locale, key):
+                checked += 1
+                if gloss.bot_text(catalog.text(locale, key, **values), locale) != japanese:
+                    wrong.append((locale, key))
+    assert len(keys) >= 20 and checked >= 300 and not wrong, wrong   # "2026年12月7日(月)", never "Thứ Hai, 07/12/2026"
+
+
 def test_canned_replies_all_shown_with_the_topic_first():
     replies = [{"id": "a", "topic": "any"}, {"id": "b", "topic": "visa"}, {"id": "c", "topic": "medical"}]
     assert [r["id"] for r in sorted_canned(replies, "medical")] == ["c", "a", "b"]
