@@ -91,10 +91,12 @@ def test_case_page_is_japanese_with_glosses_and_the_escalated_message_marked(cli
 def test_english_labels_are_an_advisors_choice(client, advisor, bot):
     case_id = open_person_case(bot)
     login(client)
+    japanese = client.get(f"/inbox/cases/{case_id}").get_data(as_text=True)
+    assert "利用者が相談員を希望" in japanese and "user asked for a person" not in japanese   # the reason too
     token = csrf(client.get("/inbox/").data)
     client.post("/inbox/prefs/ui-language", data={"ui_lang": "en", "csrf_token": token})
     page = client.get(f"/inbox/cases/{case_id}").get_data(as_text=True)
-    assert "Vietnamese" in page and ">normal<" in page
+    assert "Vietnamese" in page and ">normal<" in page and "user asked for a person" in page
     assert client.post("/inbox/prefs/ui-language", data={"ui_lang": "xx", "csrf_token": token}).status_code == 400
 
 
