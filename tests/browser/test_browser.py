@@ -218,11 +218,22 @@ def assert_fits(page, name: str):
     assert found["scrollWidth"] <= found["width"] and not found["wide"], (name, found)
 
 
+def assert_no_latin_words(page, selector: str, name: str = "Lan"):
+    """The case's header or the list's rows: Japanese apart from the parent's name."""
+    import re
+    text = " ".join(page.eval_on_selector_all(selector, "els => els.map(e => e.innerText)")).replace(name, "")
+    assert not re.findall(r"[A-Za-z]{3,}", text), text
+
+
 def assert_japanese_case_page(page):
     import re
     labels = page.evaluate(VISIBLE_LABELS)
     assert not [w for w in ENGLISH_CODES if re.search(rf"\b{w}\b", labels)], labels
     assert not re.search(RAW_POSTBACK, page.inner_text("body"))
+    assert_no_latin_words(page, "#case-header")
+    glosses = [t for t in page.eval_on_selector_all(".msg .ja", "els => els.map(e => e.innerText)")
+               if t.startswith("日本語: ")]
+    assert glosses and not [t for t in glosses if re.search(r"\d{2}/\d{2}/\d{4}|Thứ", t)], glosses   # dates in Japanese
 
 
 def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, browser):
@@ -248,6 +259,7 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     login_as(phone, url, "sato@npo.example")
     phone.wait_for_selector("[data-case]", timeout=30_000)
     assert_fits(phone, "list 360")
+    assert_no_latin_words(phone, "[data-case]")                  # the reason too: 利用者が相談員を希望
     phone.screenshot(path=str(ARTIFACTS / "issue14-phone-list.png"), full_page=True)
     phone.click("[data-case]")
     phone.wait_for_selector("text=子どもが熱を出しています", timeout=30_000)
@@ -276,6 +288,8 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     desktop.wait_for_selector(".msg.escalated")                  # the message itself, without a reload
     desktop.wait_for_selector("#case-header.urgent-head")
     assert "緊急" in desktop.inner_text("#case-header")
+    pickers = desktop.eval_on_selector_all("#actions select", "s => Object.fromEntries(s.map(e => [e.name, e.value]))")
+    assert pickers["priority"] == "urgent" and pickers["topic"] == "medical", pickers   # no stale 通常 to send back
     assert desktop.title().startswith("(1) ⚠")                    # the title badge
     desktop.screenshot(path=str(ARTIFACTS / "issue14-desktop-escalation.png"))
     phone.wait_for_selector("#live-alert:not([hidden])")
