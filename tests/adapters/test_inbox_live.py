@@ -186,6 +186,22 @@ def test_gloss_writes_dates_in_japanese_for_every_locale(shared_content):
     assert len(keys) >= 20 and checked >= 300 and not wrong, wrong   # "2026年12月7日(月)", never "Thứ Hai, 07/12/2026"
 
 
+def test_gloss_gives_a_resource_answers_japanese_title_in_every_locale(shared_content):
+    from bot import LOCALES
+    content = shared_content.current()
+    index, gloss = content.index, Gloss(content)
+    wrong, checked = [], 0
+    for locale in LOCALES:
+        for entry_id in index.ids():
+            shown, japanese = index.known_text(entry_id, locale), index.text(entry_id, "ja")
+            if locale == "ja" or shown is None or japanese is None:
+                continue
+            checked += 1                                          # the first line the bot sends: "■ <title>"
+            if gloss.bot_text(f"■ {shown.title}\n\n{shown.answer}", locale) != f"資料: {japanese.title}":
+                wrong.append((locale, entry_id))
+    assert checked >= 16 * 40 and not wrong, wrong
+
+
 def test_canned_replies_all_shown_with_the_topic_first():
     replies = [{"id": "a", "topic": "any"}, {"id": "b", "topic": "visa"}, {"id": "c", "topic": "medical"}]
     assert [r["id"] for r in sorted_canned(replies, "medical")] == ["c", "a", "b"]
