@@ -271,7 +271,11 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     with services.sessions() as session:
         first = session.scalars(select(Message).order_by(Message.id)).first()
     assert jst(first.created_at) in phone.inner_text("#conversation")        # Japan time
+    assert "(友だち追加)" in phone.inner_text("#conversation") and "(その他)" not in phone.inner_text("#conversation")
     phone.screenshot(path=str(ARTIFACTS / "issue14-phone-case.png"))
+    phone.eval_on_selector("#conversation", "c => { c.scrollTop = 0; }")      # the greeting and the taps
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-case-start.png"))
+    phone.eval_on_selector("#conversation", "c => { c.scrollTop = c.scrollHeight; }")
 
     desktop = browser.new_page(viewport=DESKTOP)
     login_as(desktop, url, "admin@npo.example")
