@@ -103,8 +103,11 @@ class Catalog:
         cache_key = (locale, key)
         if cache_key not in self._compiled:
             env = self._env.overlay()
-            env.filters["date"] = lambda value, _l=locale: format_date(_as_date(value), _l)
-            env.filters["number"] = lambda value, _l=locale: format_number(value, _l)
+            # An overlay shares its parent's filter dict: setting "date" on it would set it for every
+            # locale, and a Vietnamese text rendered after a Japanese one would write the Japanese date.
+            env.filters = {**env.filters,
+                           "date": lambda value, _l=locale: format_date(_as_date(value), _l),
+                           "number": lambda value, _l=locale: format_number(value, _l)}
             self._compiled[cache_key] = env.from_string(self.texts[locale][key])
         return self._compiled[cache_key]
 

@@ -1,6 +1,7 @@
 """Dates and numbers written the way each locale's readers expect (Gregorian calendar, Japan time)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 _MONTHS = {
@@ -67,6 +68,15 @@ def format_date(value: date, locale: str) -> str:
         y=value.year, m=value.month, d=value.day, mm=f"{value.month:02d}", dd=f"{value.day:02d}",
         month=_names(_MONTHS, locale)[value.month - 1], wd=_names(_WEEKDAYS, locale)[value.weekday()],
     )
+
+
+def date_regex(locale: str) -> str:
+    """A regular expression (no groups) for what `format_date(…, locale)` writes."""
+    names = {"month": _names(_MONTHS, locale), "wd": _names(_WEEKDAYS, locale)}
+    fields = {"y": r"\d{4}", "m": r"\d{1,2}", "d": r"\d{1,2}", "mm": r"\d{2}", "dd": r"\d{2}",
+              **{k: "(?:" + "|".join(re.escape(n) for n in v) + ")" for k, v in names.items()}}
+    parts = re.split(r"({\w+})", _PATTERNS.get(locale, _PATTERNS["en"]))
+    return "".join(fields[p[1:-1]] if p.startswith("{") else re.escape(p) for p in parts)
 
 
 def format_number(value: int | float, locale: str) -> str:

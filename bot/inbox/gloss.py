@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
+from bot.content.localformat import date_regex, format_date
 from bot.dialogue.ui import parse_postback
 from bot.inbox.labels import language_label
 
 if TYPE_CHECKING:
     from bot.content.registry import Content
 
-VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)[^}]*}}")
+VARIABLE = re.compile(r"{{\s*([A-Za-z_]\w*)\s*(?:\|\s*([A-Za-z_]\w*))?[^}]*}}")
 COMMAND_KEYS = {"menu": "menu.main", "person": "menu.person", "language": "menu.language",
                 "continue": "core.continue", "restart": "core.start_over", "delete": "privacy.delete_yes"}
 PRIVACY_KEYS = {"agree": "privacy.agree", "more": "privacy.read_more", "decline": "privacy.no_thanks",
@@ -30,6 +32,7 @@ class _Pattern:
     key: str
     regex: re.Pattern
     names: tuple[str, ...]
+    filters: tuple[str | None, ...]
 
 
 class Gloss:
@@ -67,13 +70,20 @@ class Gloss:
         for pattern in self._patterns_of(locale):
             found = pattern.regex.fullmatch(text)
             if found:
-                values = dict(zip(pattern.names, found.groups()))
+                values: dict[str, str | date] = {}
+                for name, kind, value in zip(pattern.names, pattern.filters, found.groups()):
+                    values[name] = (read_date(value, locale) or value) if kind == "date" else value
                 return self._with_values(pattern.key, values)
         return None
 
-    def _with_values(self, key: str, values: dict[str, str]) -> str:
+    def _with_values(self, key: str, values: dict[str, str | date]) -> str:
+        """The Japanese text of `key` with the values found; a date read back is written as in Japanese."""
         source = self._catalog.texts.get("ja", {}).get(key, "")
-        return VARIABLE.sub(lambda m: values.get(m.group(1), "…"), source).strip()
+
+        def value_of(match: re.Match) -> str:
+            value = values.get(match.group(1), "…")
+            return format_date(value, "ja") if isinstance(value, date) else value
+        return VARIABLE.sub(value_of, source).strip()
 
     def _exact_keys(self, locale: str) -> dict[str, str]:
         if locale not in self._exact:
@@ -89,7 +99,7 @@ class Gloss:
             patterns = []
             for key, source in self._catalog.texts.get(locale, {}).items():
                 if isinstance(source, str) and "{{" in source and "{%" not in source:
-                    patterns.append(_compile(key, source.strip()))
+                    patterns.append(_compile(key, source.strip(), locale))
             self._patterns[locale] = patterns
         return self._patterns[locale]
 
@@ -147,15 +157,37 @@ class Gloss:
         return self._catalog.try_render("ja", key) or self._catalog.texts["ja"][key]
 
 
-def _compile(key: str, source: str) -> _Pattern:
-    names, parts, last = [], [], 0
+def _compile(key: str, source: str, locale: str) -> _Pattern:
+    names, filters, parts, last = [], [], [], 0
     for match in VARIABLE.finditer(source):
         parts.append(re.escape(source[last:match.start()]))
-        parts.append("(.+?)")
+        parts.append(f"({date_regex(locale)})" if match.group(2) == "date" else "(.+?)")
         names.append(match.group(1))
+        filters.append(match.group(2))
         last = match.end()
     parts.append(re.escape(source[last:]))
-    return _Pattern(key, re.compile("".join(parts), re.DOTALL), tuple(names))
+    return _Pattern(key, re.compile("".join(parts), re.DOTALL), tuple(names), tuple(filters))
+
+
+def read_date(text: str, locale: str) -> date | None:
+    """The date that `format_date(…, locale)` wrote as `text` ('Thứ Hai, 07/12/2026' in vi), or None.
+
+    Every locale writes the year and the day in digits; the month in digits or by name. Each
+    candidate is written again in the locale and kept only when it gives the same text.
+    """
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    years = [n for n in numbers if n >= 1000]
+    days = sorted({n for n in numbers if 1 <= n <= 31})
+    for year in years:
+        for month in range(1, 13):
+            for day in days:
+                try:
+                    candidate = date(year, month, day)
+                except ValueError:
+                    continue
+                if format_date(candidate, locale) == text.strip():
+                    return candidate
+    return None
 
 
 _cache: dict[int, Gloss] = {}

@@ -50,6 +50,8 @@ OUTCOME = {
            "suggested": "候補を提示"},
     "en": {"not_found": "not found", "not_helpful": "not helpful", "answered": "answered", "suggested": "suggested"},
 }
+# Reasons the bot writes when it opens a case without triage (bot/dialogue/conversation.py).
+REASON = {"ja": {"user asked for a person": "利用者が相談員を希望", "flow": "案内の途中で相談員へ"}}
 SAFETY_LEVELS = ("emergency", "crisis")
 
 
@@ -91,7 +93,9 @@ def reason_label(reason: str | None, ui="ja") -> str:
     """The case's reason as words: 'triage: emergency/child-medical' → '緊急・子どもの急病'."""
     level, category = split_reason(reason)
     if level is None:
-        return reason or ""
+        if not reason:
+            return ""
+        return reason if ui == "en" else REASON["ja"].get(reason, reason)
     words = [_pick(LEVEL, ui, level)]
     if category:
         words.append(CATEGORY.get(ui, {}).get(category) or CATEGORY["ja"].get(category, category)

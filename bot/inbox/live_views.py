@@ -90,7 +90,7 @@ def case_updates(case_id: int):
     return jsonify(
         messages=render_template("_case_parts.html", part="messages", items=fresh, case=case, names=names),
         header=render_template("_case_parts.html", part="header", case=case, user=user, **extras),
-        last=extras["last_message_id"], status=case.status, priority=case.priority)
+        last=extras["last_message_id"], status=case.status, priority=case.priority, topic=case.topic)
 
 
 @bp.post("/cases/<int:case_id>/presence")

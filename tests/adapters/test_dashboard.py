@@ -39,6 +39,16 @@ def test_dashboard_page_and_csv_for_admins_only(client, advisor, services):  # n
     login(client, "admin@npo.example")
     page = client.get("/inbox/admin/dashboard")
     assert page.status_code == 200 and page.data.count(b"<svg") == 4
+    import re
+
+    from bot.inbox.labels import LANGUAGE, TOPIC
+    html = page.get_data(as_text=True)
+    legend = re.findall(r'<span class="swatch"[^>]*></span>([^<]*)</li>', html)
+    codes = set(LANGUAGE["ja"]) | set(TOPIC["ja"])
+    assert len(legend) >= 10 and not [name for name in legend if name.strip() in codes], legend   # no "my", "ne", "living"
+    assert {"ベトナム語", "生活", "緊急(119・110)"} <= {name.strip() for name in legend}, legend
+    explanations = re.findall(r'<p class="muted explain">([^<]+)', html)
+    assert len(explanations) == 6 and all(len(e.strip()) > 15 for e in explanations)   # one line per figure
     rows = list(csv.reader(io.StringIO(client.get("/inbox/admin/dashboard.csv").get_data(as_text=True))))
     assert rows[0] == ["metric", "period", "key", "value"]
     assert {r[0] for r in rows[1:]} >= {"cases_by_language", "first_response_minutes", "answered_by_index_share",

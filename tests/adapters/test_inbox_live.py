@@ -91,10 +91,12 @@ def test_case_page_is_japanese_with_glosses_and_the_escalated_message_marked(cli
 def test_english_labels_are_an_advisors_choice(client, advisor, bot):
     case_id = open_person_case(bot)
     login(client)
+    japanese = client.get(f"/inbox/cases/{case_id}").get_data(as_text=True)
+    assert "利用者が相談員を希望" in japanese and "user asked for a person" not in japanese   # the reason too
     token = csrf(client.get("/inbox/").data)
     client.post("/inbox/prefs/ui-language", data={"ui_lang": "en", "csrf_token": token})
     page = client.get(f"/inbox/cases/{case_id}").get_data(as_text=True)
-    assert "Vietnamese" in page and ">normal<" in page
+    assert "Vietnamese" in page and ">normal<" in page and "user asked for a person" in page
     assert client.post("/inbox/prefs/ui-language", data={"ui_lang": "xx", "csrf_token": token}).status_code == 400
 
 
@@ -162,6 +164,42 @@ def test_gloss_reads_taps_and_bot_texts(shared_content):
     vietnamese = content.catalog.text("vi", "handoff.opened", minutes=15)
     assert gloss.bot_text(vietnamese, "vi") == content.catalog.text("ja", "handoff.opened", minutes=15)
     assert gloss.bot_text("something the catalog never said", "vi") is None
+
+
+def test_gloss_writes_dates_in_japanese_for_every_locale(shared_content):
+    from bot import LOCALES
+    from bot.inbox.gloss import VARIABLE
+    content = shared_content.current()
+    catalog, gloss = content.catalog, Gloss(content)
+    keys = [k for k, v in catalog.texts["ja"].items() if isinstance(v, str) and "| date" in v and "{%" not in v]
+    wrong, checked = [], 0
+    for key in keys:
+        filters = {m.group(1): m.group(2) for m in VARIABLE.finditer(catalog.texts["ja"][key])}
+        values = {name: "2026-12-07" if kind == "date" else 3 if kind == "number" else f"V{i}"
+                  for i, (name, kind) in enumerate(filters.items())}
+        japanese = catalog.text("ja", key, **values)
+        for locale in LOCALES:
+            if locale != "ja" and catalog.has(locale, key):
+                checked += 1
+                if gloss.bot_text(catalog.text(locale, key, **values), locale) != japanese:
+                    wrong.append((locale, key))
+    assert len(keys) >= 20 and checked >= 300 and not wrong, wrong   # "2026年12月7日(月)", never "Thứ Hai, 07/12/2026"
+
+
+def test_gloss_gives_a_resource_answers_japanese_title_in_every_locale(shared_content):
+    from bot import LOCALES
+    content = shared_content.current()
+    index, gloss = content.index, Gloss(content)
+    wrong, checked = [], 0
+    for locale in LOCALES:
+        for entry_id in index.ids():
+            shown, japanese = index.known_text(entry_id, locale), index.text(entry_id, "ja")
+            if locale == "ja" or shown is None or japanese is None:
+                continue
+            checked += 1                                          # the first line the bot sends: "■ <title>"
+            if gloss.bot_text(f"■ {shown.title}\n\n{shown.answer}", locale) != f"資料: {japanese.title}":
+                wrong.append((locale, entry_id))
+    assert checked >= 16 * 40 and not wrong, wrong
 
 
 def test_canned_replies_all_shown_with_the_topic_first():

@@ -56,6 +56,7 @@ def test_eleventh_push_over_a_quota_of_ten_is_stored_not_retried_and_alerts_once
     login(client, "admin@npo.example")
     dashboard = client.get("/inbox/admin/dashboard").get_data(as_text=True)
     assert '<strong class="quota-used">10 / 10</strong>' in dashboard
+    assert "今月の LINE 送信数" in dashboard and "通を使用" in dashboard and "forecast" not in dashboard   # Japanese
 
 
 def test_an_answer_sent_from_the_inbox_over_the_limit_is_kept_and_its_job_not_retried(

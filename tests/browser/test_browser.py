@@ -218,11 +218,22 @@ def assert_fits(page, name: str):
     assert found["scrollWidth"] <= found["width"] and not found["wide"], (name, found)
 
 
+def assert_no_latin_words(page, selector: str, name: str = "Lan"):
+    """The case's header or the list's rows: Japanese apart from the parent's name."""
+    import re
+    text = " ".join(page.eval_on_selector_all(selector, "els => els.map(e => e.innerText)")).replace(name, "")
+    assert not re.findall(r"[A-Za-z]{3,}", text), text
+
+
 def assert_japanese_case_page(page):
     import re
     labels = page.evaluate(VISIBLE_LABELS)
     assert not [w for w in ENGLISH_CODES if re.search(rf"\b{w}\b", labels)], labels
     assert not re.search(RAW_POSTBACK, page.inner_text("body"))
+    assert_no_latin_words(page, "#case-header")
+    glosses = [t for t in page.eval_on_selector_all(".msg .ja", "els => els.map(e => e.innerText)")
+               if t.startswith("日本語: ")]
+    assert glosses and not [t for t in glosses if re.search(r"\d{2}/\d{2}/\d{4}|Thứ", t)], glosses   # dates in Japanese
 
 
 def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, browser):
@@ -248,6 +259,7 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     login_as(phone, url, "sato@npo.example")
     phone.wait_for_selector("[data-case]", timeout=30_000)
     assert_fits(phone, "list 360")
+    assert_no_latin_words(phone, "[data-case]")                  # the reason too: 利用者が相談員を希望
     phone.screenshot(path=str(ARTIFACTS / "issue14-phone-list.png"), full_page=True)
     phone.click("[data-case]")
     phone.wait_for_selector("text=子どもが熱を出しています", timeout=30_000)
@@ -259,7 +271,11 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     with services.sessions() as session:
         first = session.scalars(select(Message).order_by(Message.id)).first()
     assert jst(first.created_at) in phone.inner_text("#conversation")        # Japan time
+    assert "(友だち追加)" in phone.inner_text("#conversation") and "(その他)" not in phone.inner_text("#conversation")
     phone.screenshot(path=str(ARTIFACTS / "issue14-phone-case.png"))
+    phone.eval_on_selector("#conversation", "c => { c.scrollTop = 0; }")      # the greeting and the taps
+    phone.screenshot(path=str(ARTIFACTS / "issue14-phone-case-start.png"))
+    phone.eval_on_selector("#conversation", "c => { c.scrollTop = c.scrollHeight; }")
 
     desktop = browser.new_page(viewport=DESKTOP)
     login_as(desktop, url, "admin@npo.example")
@@ -276,6 +292,8 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
     desktop.wait_for_selector(".msg.escalated")                  # the message itself, without a reload
     desktop.wait_for_selector("#case-header.urgent-head")
     assert "緊急" in desktop.inner_text("#case-header")
+    pickers = desktop.eval_on_selector_all("#actions select", "s => Object.fromEntries(s.map(e => [e.name, e.value]))")
+    assert pickers["priority"] == "urgent" and pickers["topic"] == "medical", pickers   # no stale 通常 to send back
     assert desktop.title().startswith("(1) ⚠")                    # the title badge
     desktop.screenshot(path=str(ARTIFACTS / "issue14-desktop-escalation.png"))
     phone.wait_for_selector("#live-alert:not([hidden])")
@@ -308,3 +326,45 @@ def test_vietnamese_case_from_greeting_to_resolution_on_phone_and_desktop(live, 
             assert_fits(page, f"{name} {size}")
             page.screenshot(path=str(ARTIFACTS / f"issue14-{size}-{name}.png"), full_page=True)
     assert re.search(r"緊急", admin_phone.inner_text("body"))
+
+
+def test_case_page_polls_when_the_stream_is_refused_and_canned_replies_go_in_at_the_cursor(live, browser, monkeypatch):
+    """The fallback: no stream for this page (the server's limit is taken), the escalation still comes in
+    by polling, without a reload; then canned replies: all shown, the topic's first, searchable, inserted
+    at the cursor without replacing what was typed."""
+    import threading
+
+    from bot.inbox import live_views
+    url, line, services = live["url"], live["line"], live["services"]
+    monkeypatch.setattr(live_views, "_streams", threading.BoundedSemaphore(1))
+    live_views._streams.acquire()                                # every stream is refused (204): the page polls
+    user = "Uvi-poll"
+    for event in (follow_event(user), postback_event(user, "lang:vi"), postback_event(user, "privacy:agree"),
+                  postback_event(user, "f:main_menu:menu:person"), text_event(user, "Con tôi bị sốt")):
+        assert post_events(url, event, line=line) == 200
+    assert wait_until(lambda: events_handled(services) >= 5, timeout=180)
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    login_as(page, url, "sato@npo.example")
+    page.click("[data-case]")
+    page.wait_for_selector("#live-state:has-text('3秒ごと')", timeout=15_000)   # polling, said in the header
+    assert post_events(url, text_event(user, "Con tôi không thở"), line=line) == 200
+    page.wait_for_selector(".msg.escalated", timeout=30_000)     # came in by polling, no reload
+    page.wait_for_selector("#live-alert:not([hidden])")
+    assert "緊急" in page.inner_text("#case-header")
+
+    page.reload()                                                # the case is 医療 now: its canned reply first
+    page.click("#canned-box summary")
+    titles = page.eval_on_selector_all(".canned", "bs => bs.map(b => b.innerText)")
+    assert len(titles) == 6 and titles[0] == "★ #8000 の案内", titles
+    page.fill("#canned-search", "あいさつ")
+    shown = page.eval_on_selector_all(".canned:not([hidden])", "bs => bs.map(b => b.dataset.title)")
+    assert shown == ["最初のあいさつ", "終わりのあいさつ"], shown
+    page.fill("#reply_text", "前後")
+    page.eval_on_selector("#reply_text",                     # the cursor between the two characters
+                          "t => { t.focus(); t.setSelectionRange(1, 1); t.dispatchEvent(new Event('keyup')); }")
+    closing = page.locator(".canned:not([hidden])", has_text="終わりのあいさつ")
+    canned = page.evaluate("async u => (await (await fetch(u)).json()).text", closing.get_attribute("data-url"))
+    closing.click()
+    page.wait_for_function("() => document.querySelector('#reply_text').value.length > 2")
+    assert page.input_value("#reply_text") == "前" + canned + "後"
+    page.screenshot(path=str(ARTIFACTS / "issue14-phone-polling-canned.png"), full_page=True)

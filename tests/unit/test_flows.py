@@ -113,6 +113,20 @@ def test_too_long_label_is_reported_with_its_line(tmp_path):
         any("menu.person" in p and "20" in p for p in problems)
 
 
+def test_each_locale_writes_dates_its_own_way_whatever_was_rendered_before():
+    from bot.content.i18n import Catalog
+    catalog = Catalog({"vi": {"k": "ngày {{ d | date }}"}, "ja": {"k": "{{ d | date }}に"},
+                       "bn": {"k": "{{ d | date }}", "n": "{{ n | number }}"}, "es": {"n": "{{ n | number }}"}})
+    first = catalog.text("vi", "k", d="2026-12-07")
+    assert first == "ngày Thứ Hai, 07/12/2026"
+    assert catalog.text("ja", "k", d="2026-12-07") == "2026年12月7日(月)に"
+    catalog.text("bn", "k", d="2026-12-07")
+    assert catalog.text("vi", "k", d="2026-12-07") == first          # not the Japanese or Bengali date
+    assert catalog.text("es", "n", n=1234.5) == "1.234,5"
+    assert catalog.text("bn", "n", n=1234.5) == "1,234.5"
+    assert catalog.text("es", "n", n=1234.5) == "1.234,5"
+
+
 def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(tmp_path):
     locales, flows, resources = copy_content(tmp_path)
     registry = ContentRegistry(locales, flows, resources, check_interval_s=0, background=False)

@@ -10,6 +10,11 @@
   const csrf = document.querySelector('input[name=csrf_token]').value;
   let lastMessage = Number(page.dataset.lastMessage) || 0;
   let loading = null;
+  // The priority and topic pickers follow the case (an escalation raises both) until the advisor
+  // picks a value herself: "change priority" must never put back the level the page opened with.
+  const pickers = ['priority', 'topic'].map(name => document.querySelector(`#actions select[name=${name}]`))
+    .filter(Boolean);
+  pickers.forEach(p => p.addEventListener('change', () => { p.dataset.touched = '1'; }));
 
   if (conversation) conversation.scrollTop = conversation.scrollHeight;      // the newest message first in view
   pollTranslations(conversation);
@@ -33,6 +38,7 @@
         }
         lastMessage = Math.max(lastMessage, data.last);
         document.getElementById('case-header').outerHTML = data.header;
+        pickers.forEach(p => { if (!p.dataset.touched && data[p.name]) p.value = data[p.name]; });
       } finally { loading = null; }
     })();
     return loading;
