@@ -17,25 +17,46 @@ class NotifyError(Exception):
     """Delivery of a notification failed; the job is retried."""
 
 
+# The advisors read Japanese; the English line after it serves a desk that works in English.
+KIND_JA = {"new": "新しい相談", "escalated": "まだ担当者なし", "reopened": "相談が再開",
+           "raised": "対応中の相談で緊急事態"}
+KIND_EN = {"new": "New", "escalated": "STILL UNCLAIMED", "reopened": "Reopened", "raised": "EMERGENCY IN OPEN CASE"}
+
+
 @dataclass(frozen=True)
 class CaseNotice:
     case_id: int
-    kind: str            # new | escalated | reopened
+    kind: str            # new | escalated | reopened | raised
     priority: str
     topic: str
     locale: str
     waiting_minutes: int
     link: str
+    # The same three in Japanese, as the inbox shows them (the codes when not given).
+    priority_ja: str = ""
+    topic_ja: str = ""
+    language_ja: str = ""
 
     @property
     def subject(self) -> str:
-        label = {"new": "New", "escalated": "STILL UNCLAIMED", "reopened": "Reopened",
-                 "raised": "EMERGENCY IN OPEN CASE"}.get(self.kind, self.kind)
-        return f"[{self.priority.upper()}] {label} case #{self.case_id} ({self.locale}, {self.topic})"
+        return f"{self.subject_ja} / {self.subject_en}"
+
+    @property
+    def subject_ja(self) -> str:
+        kind = KIND_JA.get(self.kind, self.kind)
+        return (f"【{self.priority_ja or self.priority}】{kind} #{self.case_id}"
+                f"({self.language_ja or self.locale}・{self.topic_ja or self.topic})")
+
+    @property
+    def subject_en(self) -> str:
+        kind = KIND_EN.get(self.kind, self.kind)
+        return f"[{self.priority.upper()}] {kind} case #{self.case_id} ({self.locale}, {self.topic})"
 
     @property
     def body(self) -> str:
-        return (f"{self.subject}\nWaiting for {self.waiting_minutes} min.\nOpen: {self.link}\n"
+        return (f"{self.subject_ja}\n待ち時間: {self.waiting_minutes} 分\n開く: {self.link}\n"
+                "メールには相談の本文を載せていません。受信箱で読んでください。\n\n"
+                f"{self.subject_en}\nWaiting for {self.waiting_minutes} min.\nOpen: {self.link}\n"
                 "No message text is sent by e-mail; read it in the inbox.")
 
 

@@ -14,9 +14,12 @@ def _aware(moment: datetime) -> datetime:
 
 
 def notice_for(case: Case, kind: str, base_url: str, now: datetime) -> CaseNotice:
+    from bot.inbox.labels import language_label, priority_label, topic_label
     waiting = int((now - _aware(case.created_at)).total_seconds() // 60)
     return CaseNotice(case_id=case.id, kind=kind, priority=case.priority, topic=case.topic, locale=case.locale,
-                      waiting_minutes=waiting, link=f"{base_url.rstrip('/')}/inbox/cases/{case.id}")
+                      waiting_minutes=waiting, link=f"{base_url.rstrip('/')}/inbox/cases/{case.id}",
+                      priority_ja=priority_label(case.priority), topic_ja=topic_label(case.topic),
+                      language_ja=language_label(case.locale))
 
 
 def notify_case(services, case_id: int, kind: str, now: datetime) -> int:

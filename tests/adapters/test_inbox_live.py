@@ -47,6 +47,8 @@ def test_emergency_inside_an_open_case_escalates_it(bot, services):
     answer = bot.say("Uvi-esc", NOT_BREATHING)
     hook.shutdown()
     assert any("EMERGENCY IN OPEN CASE" in json.dumps(r) and f"#{case_id}" in json.dumps(r) for r in hook.received)
+    # Japanese first, with the inbox's words (no raw codes): 【緊急】対応中の相談で緊急事態 #N(ベトナム語・医療)
+    assert any(f"【緊急】対応中の相談で緊急事態 #{case_id}" in json.dumps(r, ensure_ascii=False) for r in hook.received)
     assert any("119" in text for text in answer)                   # the numbers first, as always
     with services.sessions() as session:
         case = session.get(Case, case_id)
