@@ -76,8 +76,11 @@ def test_deactivation_and_password_reset_by_an_admin_end_sessions(app, services,
     post_form(admin, "/inbox/admin/accounts", {"action": "reset-password", "advisor_id": tanaka.id, "password": NEW_PASSWORD})
     assert advisor.get("/inbox/").status_code == 302 and copy.get("/inbox/").status_code == 302
     assert login(advisor, password=NEW_PASSWORD).status_code == 302
+    second_copy = https_client(app)
+    copy_cookies(advisor, second_copy)
+    assert second_copy.get("/inbox/").status_code == 200
     post_form(admin, "/inbox/admin/accounts", {"action": "deactivate", "advisor_id": tanaka.id})
-    assert advisor.get("/inbox/").status_code == 302
+    assert advisor.get("/inbox/").status_code == 302 and second_copy.get("/inbox/").status_code == 302
     assert login(advisor, password=NEW_PASSWORD).status_code == 401
 
 
