@@ -11,6 +11,7 @@ problem is reported as "path:line: what is wrong and how to fix it" (TriageRules
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import unicodedata
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.content.adminmsg import did_you_mean, msg
+from bot.content.adminmsg import admin_language, did_you_mean, msg
 from bot.dialogue.triage import (
     Rule,
     Signal,
@@ -328,6 +329,7 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
     Files that parse are checked even when another file has a syntax error."""
     directory = Path(directory)
     _, problems, draft = _load(directory)
+    problems = list(problems)
     known = set(known_resource_ids)
     for rid, line, where in draft.resource_lines:
         if rid not in known:
@@ -350,6 +352,29 @@ def check_triage_rules(directory: Path, known_resource_ids: set[str]) -> list[st
 
 
 def _load(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
+    """`_compile`, remembered for the same files: loading the content and checking it (flows check,
+    a hot reload) read the same rules twice, and compiling them is most of a second per language
+    group. Keyed by the files' bytes and the admin's language (the problems are in it)."""
+    key = _fingerprint(directory)
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _compile(directory)
+        _COMPILED.clear()                  # one set of rules at a time: the shipped one or an edit
+        _COMPILED[key] = found
+    return found
+
+
+_COMPILED: dict[tuple, tuple[TriageRules | None, list[str], _Draft]] = {}
+
+
+def _fingerprint(directory: Path) -> tuple:
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(directory).glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return str(Path(directory).resolve()), digest.hexdigest(), admin_language()
+
+
+def _compile(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
     draft = _Draft()
     rules_path = directory / RULES_FILE
     if not rules_path.exists():
