@@ -13,7 +13,10 @@ from pathlib import Path
 from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 from bot.dialogue.messages import tel_uri
 
-DAY_GROUPS = ("every_day", "mon_fri", "mon_sat", "sat_sun_holidays", "sun_holidays")
+# *_yearend: the year-end days 29 Dec-3 Jan count too; *_gw: and Golden Week, 29 Apr-5 May (Chiba's #7119
+# runs its Sunday hours on those days; a weekday among them is not "Mon-Sat" for that line).
+DAY_GROUPS = ("every_day", "mon_fri", "mon_sat", "sat_sun_holidays", "sun_holidays",
+              "sat_sun_holidays_yearend", "sun_holidays_yearend_gw")
 KINDS = ("adult", "child")
 DEFAULT_AREA = "default"
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")

@@ -15,7 +15,7 @@ FALLBACK_LOCALES = ("en", "ja")
 @dataclass(frozen=True)
 class Opening:
     """One line of opening hours, shown in the parent's language: weekdays 8:30-17:00."""
-    days: str                           # weekdays, weekends, daily, mon-sat, sun-holidays
+    days: str                           # weekdays, weekends, daily, mon-sat, sun-holidays, sun-holidays-yearend-gw
     start: str
     end: str
     next_day: bool = False              # 18:00 to 8:00 the next morning

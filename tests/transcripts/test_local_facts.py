@@ -56,7 +56,8 @@ def test_matsudo_adult_at_night_gets_chiba_line_and_hours_not_tokyo(bot):
     _resident(bot, "Unight", "matsudo-shi")
     said = _night_line(bot, "Unight")
     assert "千葉県救急安心電話相談 #7119 / 03-6810-1636" in said
-    assert "Mon-Sat 18:00-next morning 8:00" in said and "Sun and holidays 9:00-next morning 8:00" in said
+    assert "Mon-Sat 18:00-next morning 8:00" in said
+    assert "Sun, holidays, 29 Dec-3 Jan and 29 Apr-5 May 9:00-next morning 8:00" in said
     assert "https://www.pref.chiba.lg.jp/iryou/soudan/ansindenwasoudan.html" in said
     assert "03-3212-2323" not in said and "東京消防庁" not in said
 
