@@ -73,8 +73,9 @@ def test_nonsense_still_finds_nothing(index, rules, classifier):
 # The rules (issue 11a) now catch the messages first used here (floor cleaner, "todas las
 # pastillas", the head already out); these are blind training messages the rules still miss.
 @pytest.mark.parametrize("locale, text", [
-    ("id", "ANAK SAYA KEJANG2 GMN INI TOLONG"),                # a fit, in capitals and abbreviations
-    ("en", "toddler swallowed a lego piece and is gagging, can barely breathe"),
+    ("es", "mi niño se comio mis pastillas del corazon, no se cuantas"),   # heart pills, how many unknown
+    ("bn", "BABU CHOKH KHULCHE NAAA"),                          # "baby won't open his eyes", capitals
+    ("hi", "garam chai pura uske upar gir gayi, skin nikal rahi hai chhale"),   # scalded, romanised Hindi
     ("tl", "anak ko nanginginig tapos puti na mata"),         # "my child is shaking, eyes white"
 ])
 def test_emergencies_the_rules_miss_are_raised_by_the_classifier(index, rules, classifier, locale, text):
