@@ -207,7 +207,23 @@ class _ProgramPickler(pickle.Pickler):
 
 def _program(pattern: re.Pattern) -> tuple | None:
     """What `re.compile` hands to `_sre.compile` for this pattern, checked to rebuild an equal
-    pattern (equal patterns have the same source, flags and program); None if it does not."""
+    pattern (equal patterns have the same source, flags and program); None if it does not.
+    Remembered per (source, flags): a hot reload saves the same triage patterns again."""
+    key = (type(pattern.pattern), pattern.pattern, pattern.flags)
+    if key in _PROGRAMS:
+        return _PROGRAMS[key]
+    program = _program_of(pattern)
+    if len(_PROGRAMS) >= _PROGRAMS_KEPT:
+        _PROGRAMS.clear()
+    _PROGRAMS[key] = program
+    return program
+
+
+_PROGRAMS: dict[tuple, tuple | None] = {}
+_PROGRAMS_KEPT = 4096
+
+
+def _program_of(pattern: re.Pattern) -> tuple | None:
     try:
         import _sre  # type: ignore[import-not-found]  # CPython's regex engine, no stubs
         from re import _compiler, _parser  # type: ignore[attr-defined]  # private, pinned by the cache key

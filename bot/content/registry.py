@@ -1,7 +1,8 @@
 """Admin-edited content (locales, flows, triage rules, resource index), hot-reloaded safely.
 
 Workers call `current()` for every event. When a file under the content folders changed, the
-whole set is loaded and checked again; if anything is wrong the errors are logged with
+set is loaded and checked again (reusing the parts, files and index entries that did not change:
+see `load_content`); if anything is wrong the errors are logged with
 file:line and the previous, valid version keeps serving. A set that passed its checks is kept
 compiled on disk (bot/content/cache.py), keyed by a hash of its files and the code: a new process,
 or a reload back to a set seen before, takes it from there in a fraction of a second.
@@ -60,8 +61,10 @@ class Content:
 def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path, previous: Content | None = None,
                  changed: frozenset[str] = frozenset(PARTS)) -> Content:
     """Load everything or raise ContentError listing every problem found. With `previous`, the
-    slow parts that did not change (the resource index, the triage rules: seconds each) are
-    reused, so an edit of a flow or a text goes live in well under a second."""
+    parts that did not change (the resource index, the triage rules, the catalog) are reused, so
+    an edit of a flow or a text goes live in well under a second. An edit of the resource index
+    reloads the index, but parses, checks and extracts search features again only for the files
+    and entries whose text changed (bot/resources/loader.py, bot/resources/search.py)."""
     # Imported here: a process that finds its content in the cache never needs the loaders
     # (jsonschema, the flow and index builders).
     from bot.cases.hours import load_desk_hours
@@ -70,7 +73,10 @@ def load_content(locales_dir: Path, flows_dir: Path, resources_dir: Path, previo
     from bot.resources.lines import load_phone_lines
     from bot.resources.loader import load_index
     problems: list[str] = []
-    catalog = _collect(problems, lambda: Catalog.load(locales_dir))
+    if previous is not None and "locales" not in changed:
+        catalog = previous.catalog
+    else:
+        catalog = _collect(problems, lambda: Catalog.load(locales_dir))
     if previous is not None and "resources" not in changed:
         index = previous.index
     else:
@@ -248,7 +254,7 @@ class ContentRegistry:
             self._stamp = stamp                   # touched, not changed (a checkout, a copy)
             return
         try:
-            content = self._compiled(digest, stamp)
+            content, fresh = self._compiled(digest, stamp)
         except ContentError as exc:
             self.last_problems = exc.problems
             self._stamp = stamp
@@ -261,15 +267,18 @@ class ContentRegistry:
         with self._changed:
             self._content, self._stamp, self._digest, self.last_problems = content, stamp, digest, []
             self._changed.notify_all()
+        if fresh:
+            # Written once the new set serves: a good edit goes live without waiting for the pickle.
+            self._cache.save(digest, content)
 
-    def _compiled(self, digest: str, stamp: dict[str, tuple]) -> Content:
-        """The cached compiled set for these files, else load and check them (and cache the result)."""
+    def _compiled(self, digest: str, stamp: dict[str, tuple]) -> tuple[Content, bool]:
+        """The cached compiled set for these files, else load and check them; True when loaded
+        from YAML (the caller then caches it)."""
         cached = self._cache.load(digest)
         if isinstance(cached, Content):
             self.loaded_from = "cache"
-            return dataclasses.replace(cached, version=time.time())
+            return dataclasses.replace(cached, version=time.time()), False
         content = load_content(*self._dirs, previous=self._content, changed=_changed(self._stamp, stamp)) \
             if self._content is not None else load_content(*self._dirs)
         self.loaded_from = "yaml"
-        self._cache.save(digest, content)
-        return content
+        return content, True

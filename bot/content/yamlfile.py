@@ -30,7 +30,11 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 
 def load_yaml_with_lines(path: Path) -> tuple[Any, dict[str, int]]:
     """Parse YAML; also return the line of every mapping key as a dotted path (`a.b.c` → line)."""
-    text = _read(path)
+    return load_yaml_text(read_text(path), path)
+
+
+def load_yaml_text(text: str, path: Path) -> tuple[Any, dict[str, int]]:
+    """`load_yaml_with_lines` of a file's text already read (errors name `path`)."""
     try:
         loader = _TextDatesLoader(text)
         try:
@@ -62,7 +66,8 @@ def _collect(node, prefix: str, lines: dict[str, int]) -> None:
             _collect(item, path, lines)
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A content file's text, or YamlFileError saying why it cannot be read."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

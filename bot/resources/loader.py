@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import LOCALES
-from bot.content.adminmsg import closest, did_you_mean, msg
-from bot.content.yamlfile import YamlFileError, load_yaml_with_lines
+from bot.content.adminmsg import admin_language, closest, did_you_mean, msg
+from bot.content.yamlfile import YamlFileError, load_yaml_text, load_yaml_with_lines, read_text
 from bot.resources.model import Contact, Entry, EntryText, LocalVariant, Opening, ResourceIndex, Source
 
 if TYPE_CHECKING:
@@ -38,6 +38,10 @@ class RawFile:
     path: Path
     data: Any
     lines: dict[str, int]
+    text: str | None = None                      # kept when read with `reuse` (read_index)
+    # schema_problems per (schema definition, working directory, admin language): the messages name
+    # the file relative to the working directory, in the admin's language
+    checked: dict[tuple, list] = field(default_factory=dict, repr=False, compare=False)
 
     def line(self, dotted: str = "") -> int:
         # A value may have no line of its own (a scalar in a list): walk up to its nearest parent.
@@ -56,18 +60,22 @@ def display_path(path: Path) -> str:
 
 
 def load_index(resources_dir: Path) -> ResourceIndex:
-    index, problems, _ = read_index(Path(resources_dir))
+    index, problems, _ = read_index(Path(resources_dir), reuse=True)
     if problems:
         raise ResourceIndexError(problems)
     return index
 
 
-def read_index(resources_dir: Path) -> tuple[ResourceIndex, list[str], list[RawFile]]:
-    """Everything that could be read, the shape problems found, and the raw files (for checks)."""
+def read_index(resources_dir: Path, reuse: bool = False) -> tuple[ResourceIndex, list[str], list[RawFile]]:
+    """Everything that could be read, the shape problems found, and the raw files (for checks).
+
+    With `reuse` (the content loader), a file whose text is the same as when it was last read is
+    not parsed and schema-checked again: a hot reload after an edit of one file redoes that file
+    only. Its parsed data is shared with the previous index, so callers must not change it."""
     problems: list[str] = []
     entry_paths = sorted((resources_dir / "entries").glob("*.yaml"))
-    entry_files = _read_all(entry_paths, problems)
-    text_files = _read_all(_text_paths(resources_dir / "text"), problems)
+    entry_files = _read_all(entry_paths, problems, reuse)
+    text_files = _read_all(_text_paths(resources_dir / "text"), problems, reuse)
     if not entry_files and not problems:
         problems.append(msg("res.no_entry_files", path=display_path(resources_dir / "entries")))
     broken: set[str] = set()
@@ -114,16 +122,39 @@ def _text_paths(text_dir: Path) -> list[Path]:
     return sorted(text_dir.glob("*.yaml")) + sorted(text_dir.glob("*/*.yaml"))
 
 
-def _read_all(paths: list[Path], problems: list[str]) -> list[RawFile]:
+def _read_all(paths: list[Path], problems: list[str], reuse: bool = False) -> list[RawFile]:
     files = []
     for path in paths:
         try:
-            data, lines = load_yaml_with_lines(path)
+            if reuse:
+                text = read_text(path)
+                raw = _PARSED.get(str(path))
+                if raw is None or raw.text != text:
+                    data, lines = load_yaml_text(text, path)
+                    raw = RawFile(path, data, lines, text=text)
+                    _PARSED[str(path)] = raw
+                    while len(_PARSED) > _PARSED_KEPT:
+                        del _PARSED[next(iter(_PARSED))]     # the oldest: files of another folder
+            else:
+                data, lines = load_yaml_with_lines(path)
+                raw = RawFile(path, data, lines)
         except YamlFileError as exc:
             problems.append(str(exc))
             continue
-        files.append(RawFile(path, data, lines))
+        files.append(raw)
     return files
+
+
+# Files read with `reuse`, by path: their text, parsed data and schema problems (RawFile).
+_PARSED: dict[str, RawFile] = {}
+_PARSED_KEPT = 256
+
+
+def forget_previous_loads() -> None:
+    """Drop what the next load would reuse (parsed files, search features): it loads from scratch."""
+    from bot.resources.search import forget_previous_builds
+    _PARSED.clear()
+    forget_previous_builds()
 
 
 @lru_cache(maxsize=2)
@@ -137,10 +168,16 @@ def _validator(definition: str | None) -> Draft202012Validator:
 
 def schema_problems(raw: RawFile, definition: str | None = None) -> list[tuple[tuple, str]]:
     """(path of the wrong value, message) for every schema error, in file order."""
+    key = (definition, os.getcwd(), admin_language())
+    if raw.text is not None and key in raw.checked:
+        return list(raw.checked[key])               # the same text was checked before (hot reload)
     errors = sorted(drop_typo_twins(_validator(definition).iter_errors(raw.data)),
                     key=lambda e: raw.line(_dotted(e.absolute_path)))
-    return [(tuple(error.absolute_path), f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}")
-            for error in errors]
+    found = [(tuple(error.absolute_path), f"{raw.where(_dotted(error.absolute_path))}: {_explain(error)}")
+             for error in errors]
+    if raw.text is not None:
+        raw.checked[key] = list(found)
+    return found
 
 
 def drop_typo_twins(errors) -> list:

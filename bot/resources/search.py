@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 import unicodedata
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # BM25: k1 saturates repeated matches; b is low because documents differ in length mostly by
 # how many locales are translated yet, which says nothing about relevance.
@@ -201,28 +203,47 @@ class SearchEngine:
     @classmethod
     def build(cls, index) -> SearchEngine:
         ids = list(index.entries)
-        builder = _PostingsBuilder()
-        phrases: dict[str, set[int]] = defaultdict(set)
-        for position, entry_id in enumerate(ids):
-            by_field: dict[str, list[str]] = defaultdict(list)
-            for locale, field, text in _documents(index, entry_id):
-                if field in ("keywords", "shared"):
-                    phrases[normalise(text).strip()].add(position)
-                terms = _text_features(text)
-                by_field[field].extend(terms)
-                if locale:
-                    builder.mark(terms, locale)
-            counts: dict[str, float] = defaultdict(float)
-            for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
-                weight = FIELD_WEIGHTS[field]
-                for term, times in Counter(field_terms).items():
-                    counts[term] += weight * times
-            builder.add(position, counts)
-        _text_features.cache_clear()
         municipalities = [index.entries[i].municipality for i in ids]
-        postings = builder.finish()
-        return cls(ids, municipalities, postings, builder.locale_bits,
-                   _phrase_table(phrases, len(ids)), getattr(index, "areas", {}))
+        # An entry's features depend only on its own texts: an edit of one entry or one locale file
+        # extracts again only the entries whose texts changed (hot reload), the rest are reused
+        # from the previous build, and the postings are put together from per-entry arrays
+        # without a Python loop over every posting. The result is the same as a fresh build
+        # (feature ids in order of first appearance). An edit that changes nothing searched (a
+        # phone number, a source) reuses the previous postings as they are.
+        if len(ids) > REUSE_MAX_ENTRIES:
+            forget_previous_builds()          # city scale: one pass, nothing kept (builds take seconds anyway)
+            postings, locale_bits, phrase_table = _streamed(index, ids)
+            return cls(ids, municipalities, postings, locale_bits, phrase_table, getattr(index, "areas", {}))
+        documents = [tuple(_documents(index, entry_id)) for entry_id in ids]
+        settings = _settings()
+        with _BUILD_LOCK:
+            if _LAST_BUILD and _LAST_BUILD["last"].settings != settings:
+                _forget()                     # weights changed since (tools and tests tune them)
+            last = _LAST_BUILD.get("last")
+            if last is not None and last.ids == ids and last.documents == documents:
+                postings, locale_bits, phrase_table = last.postings, last.locale_bits, last.phrases
+                features_by_documents = last.features
+            else:
+                previous = last.features if last is not None else {}
+                features_by_documents = {}
+                entries = []
+                phrases: dict[str, set[int]] = defaultdict(set)
+                for position, entry_documents in enumerate(documents):
+                    found = features_by_documents.get(entry_documents) or previous.get(entry_documents) \
+                        or _entry_features(entry_documents, _VOCABULARY)
+                    features_by_documents[entry_documents] = found
+                    entries.append(found)
+                    for phrase in found.phrases:
+                        phrases[phrase].add(position)
+                _text_features.cache_clear()
+                postings, locale_bits = _postings(entries, _VOCABULARY)
+                phrase_table = _phrase_table(phrases, len(ids))
+            if len(_VOCABULARY) > 2 * len(postings.ids) + (1 << 16):
+                _forget()                     # mostly features of texts since edited: start afresh
+            else:
+                _LAST_BUILD["last"] = _Build(ids, documents, features_by_documents, postings, locale_bits,
+                                             phrase_table, settings)
+        return cls(ids, municipalities, postings, locale_bits, phrase_table, getattr(index, "areas", {}))
 
     # ---- querying ----------------------------------------------------------------------------
 
@@ -361,6 +382,81 @@ class SearchEngine:
         return AWAY_FACTOR
 
 
+@dataclass(frozen=True)
+class _EntryFeatures:
+    """One entry's part of the postings; features are ids in _VOCABULARY (not the postings' ids)."""
+    terms: Any                               # numpy int32: vocabulary id per feature, in first-seen order
+    frequencies: Any                         # numpy float32: field-weighted count of each
+    length: float                            # sum of the counts (BM25's document length)
+    phrases: tuple[str, ...]                 # normalised keywords, for the phrase bonus
+    marks: tuple[tuple[str, Any], ...]       # (locale, numpy int32 vocabulary ids its texts contain)
+
+
+@dataclass
+class _Build:
+    """What the last SearchEngine.build made, for the next one to reuse (hot reload)."""
+    ids: list[str]
+    documents: list[tuple]                   # per position, everything indexed for the entry
+    features: dict[tuple, _EntryFeatures]    # documents → their features
+    postings: Postings
+    locale_bits: dict[str, int]
+    phrases: dict[str, list]
+    settings: tuple                          # _settings() it was built with
+
+
+def _settings() -> tuple:
+    """Everything besides the texts that a build's result depends on."""
+    return (K1, B, KEYWORD_BONUS, tuple(FIELD_WEIGHTS.items()), tuple(NGRAMS.items()), tuple(sorted(PADDED)))
+
+
+# Every feature seen by recent builds → a stable id, so an entry's features can be kept as arrays
+# between builds. Builds run one at a time (the vocabulary is shared).
+_VOCABULARY: dict[str, int] = {}
+_LAST_BUILD: dict[str, _Build] = {}
+_BUILD_LOCK = threading.Lock()
+# Above this many entries (city scale) an index is built in one streaming pass, which keeps less
+# in memory at its peak, and nothing is kept between builds.
+REUSE_MAX_ENTRIES = 2000
+
+
+def forget_previous_builds() -> None:
+    """The next build extracts every entry's features again (tests compare it with a reload)."""
+    with _BUILD_LOCK:
+        _forget()
+
+
+def _forget() -> None:
+    _VOCABULARY.clear()
+    _LAST_BUILD.clear()
+
+
+def _entry_features(documents: tuple, vocabulary: dict[str, int]) -> _EntryFeatures:
+    """The weighted feature counts, keyword phrases and per-locale features of one entry's documents."""
+    import numpy as np  # only builds need it; loading a cached index does not
+    by_field: dict[str, list[str]] = defaultdict(list)
+    entry_phrases: list[str] = []
+    marks: dict[str, set[str]] = {}
+    for locale, field, text in documents:
+        if field in ("keywords", "shared"):
+            entry_phrases.append(normalise(text).strip())
+        terms = _text_features(text)
+        by_field[field].extend(terms)
+        if locale:
+            marks.setdefault(locale, set()).update(terms)
+    counts: dict[str, float] = defaultdict(float)
+    for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
+        weight = FIELD_WEIGHTS[field]
+        for term, times in Counter(field_terms).items():
+            counts[term] += weight * times
+    term_ids = np.fromiter((vocabulary.setdefault(term, len(vocabulary)) for term in counts), dtype=np.int32,
+                           count=len(counts))
+    return _EntryFeatures(
+        terms=term_ids, frequencies=np.fromiter(counts.values(), dtype=np.float32, count=len(counts)),
+        length=sum(counts.values()), phrases=tuple(entry_phrases),
+        marks=tuple((locale, np.fromiter(map(vocabulary.__getitem__, found), dtype=np.int32, count=len(found)))
+                    for locale, found in marks.items()))
+
+
 @lru_cache(maxsize=16384)
 def _text_features(text: str) -> frozenset[str]:
     # Keywords such as "boshi techo" recur across entries and locales: extract them once per build.
@@ -414,6 +510,91 @@ class Postings:
         start, end = self.starts[i], self.starts[i + 1]
         at = bisect_left(self.positions, position, start, end)
         return self.weights[at] if at < end and self.positions[at] == position else 0.0
+
+
+def _postings(entries: list[_EntryFeatures], vocabulary: dict[str, int]) -> tuple[Postings, dict[str, int]]:
+    """The postings of entries at positions 0, 1, 2... and each locale's bit: one sort by feature,
+    so time and memory grow linearly with the postings. Feature ids are numbered in order of
+    first appearance, as a build one entry at a time would."""
+    import numpy as np  # only builds need it; loading a cached index does not
+    empty_ids, empty_floats = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    seen = np.concatenate([e.terms for e in entries]) if entries else empty_ids
+    first_seen_ids, first_at = np.unique(seen, return_index=True)
+    used = first_seen_ids[np.argsort(first_at, kind="stable")]      # vocabulary ids, first seen first
+    renumber = np.zeros(len(vocabulary), dtype=np.int32)
+    renumber[used] = np.arange(len(used), dtype=np.int32)
+    terms = renumber[seen]
+    del seen
+    words = list(vocabulary)                                          # vocabulary id → feature
+    ids = dict(zip(map(words.__getitem__, used.tolist()), range(len(used))))
+    del words
+    # a bit per locale whose texts contain the feature
+    locale_bits: dict[str, int] = {}
+    marked = np.zeros(len(vocabulary), dtype=np.int32)
+    for locale in sorted({locale for e in entries for locale, _ in e.marks}):
+        bit = locale_bits[locale] = 1 << len(locale_bits)
+        for e in entries:
+            for mark_locale, where in e.marks:
+                if mark_locale == locale:
+                    marked[where] |= bit
+    locales = _array("i", marked[used])
+    del marked, renumber
+    frequencies = np.concatenate([e.frequencies for e in entries]) if entries else empty_floats
+    sizes = np.fromiter((len(e.terms) for e in entries), dtype=np.int32, count=len(entries))
+    lengths = [e.length for e in entries]
+
+    documents = np.bincount(terms, minlength=len(ids))
+    order = np.argsort(terms, kind="stable")          # stable: positions stay ascending per feature
+    del terms
+    starts = np.concatenate(([0], np.cumsum(documents))).astype(np.int64)
+    count = max(len(lengths), 1)
+    average = (sum(lengths) / count) or 1.0
+    norms = np.array([K1 * (1 - B + B * length / average) for length in lengths], dtype=np.float64)
+    # idf with math.log, as before: the shipped index scores exactly as it always did
+    idf = array("d", (math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in documents.tolist()))
+    positions = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)[order]
+    weights = _weights(np, frequencies, order, positions, starts, np.frombuffer(idf, dtype=np.float64), norms)
+    del order, frequencies
+    positions_array = _array("i", positions)
+    del positions
+    weights_array = _array("f", weights)
+    del weights
+    return Postings(ids, _array("q", starts), positions_array, weights_array, idf, locales), locale_bits
+
+
+def _weights(np, frequencies, order, positions, starts, idf, norms, block: int = 1 << 20):
+    """BM25 weight of every posting (in place of its frequency), a block at a time so a large
+    index needs no temporary arrays the size of all its postings."""
+    weights = np.empty(len(order), dtype=np.float32)
+    for first in range(0, len(order), block):
+        last = min(first + block, len(order))
+        tf = frequencies[order[first:last]].astype(np.float64)
+        term = np.searchsorted(starts, np.arange(first, last), side="right") - 1
+        weights[first:last] = idf[term] * tf * (K1 + 1) / (tf + norms[positions[first:last]])
+    return weights
+
+
+def _streamed(index, ids: list[str]) -> tuple[Postings, dict[str, int], dict[str, list]]:
+    """Postings of a large index, one entry at a time into flat arrays (the lowest peak memory)."""
+    builder = _PostingsBuilder()
+    phrases: dict[str, set[int]] = defaultdict(set)
+    for position, entry_id in enumerate(ids):
+        by_field: dict[str, list[str]] = defaultdict(list)
+        for locale, field, text in _documents(index, entry_id):
+            if field in ("keywords", "shared"):
+                phrases[normalise(text).strip()].add(position)
+            terms = _text_features(text)
+            by_field[field].extend(terms)
+            if locale:
+                builder.mark(terms, locale)
+        counts: dict[str, float] = defaultdict(float)
+        for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
+            weight = FIELD_WEIGHTS[field]
+            for term, times in Counter(field_terms).items():
+                counts[term] += weight * times
+        builder.add(position, counts)
+    _text_features.cache_clear()
+    return builder.finish(), builder.locale_bits, _phrase_table(phrases, len(ids))
 
 
 class _PostingsBuilder:

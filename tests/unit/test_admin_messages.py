@@ -204,4 +204,5 @@ def test_an_edit_of_the_index_reloads_the_index(content):
     before = registry.current()
     edit(resources / "entries" / "toshima-ku.yaml", "last_verified: '2026-02-01'", "last_verified: '2026-03-01'")
     after = registry.wait_for_change(before.version, timeout_s=120)
-    assert after.index is not before.index and after.catalog is not before.catalog
+    assert after.index is not before.index
+    assert after.catalog is before.catalog and after.triage_rules is before.triage_rules    # unchanged: reused
