@@ -121,12 +121,12 @@ def test_the_safety_answer_uses_the_same_assessment(tmp_path):
     from bot.commands.content import offline_settings
     from bot.pipeline.offline import OfflineBot
     bot = OfflineBot(offline_settings())
-    emergency_text = bot.content.current().catalog.text("id", "danger.emergency.general")
+    emergency_text = bot.content.current().catalog.text("es", "danger.emergency.general")
 
     def answer(user: str) -> str:
-        bot.choose_language(user, "id")
+        bot.choose_language(user, "es")
         bot.tap(user, "privacy:agree")
-        return " ".join(m.get("text", "") for m in bot.say(user, "ANAK SAYA KEJANG2 GMN INI TOLONG"))
+        return " ".join(m.get("text", "") for m in bot.say(user, "mi niño se comio mis pastillas del corazon, no se cuantas"))
     assert emergency_text in answer("Uclassifier-1")
     bot.extras["classifier"] = None                           # the rules alone would not have
     assert emergency_text not in answer("Uclassifier-2")
