@@ -91,8 +91,8 @@ def main() -> int:
     started = time.perf_counter()
     classifier = ct.classifier_from(*ct.fit_both(samples, ct.signal_finder()))
     print(f"trained in {time.perf_counter() - started:.1f} s")
-    shares = [routing.BM25_SHARE] if args.quick else [0.0, 0.2, 0.35, 0.5]
-    raises = [routing.RAISE_EMERGENCY_AT] if args.quick else [0.3, 0.4, 0.5, 0.6]
+    shares = [routing.BM25_SHARE] if args.quick else [0.35]
+    raises = [routing.RAISE_EMERGENCY_AT] if args.quick else [0.1, 0.15, 0.2, 0.3]
     for share in shares:
         routing.BM25_SHARE = share
         print(f"bm25 share {share}, raise at {routing.RAISE_EMERGENCY_AT}:",
