@@ -18,6 +18,7 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from bot.pipeline.worker import set_from_signal_handler
 from bot.settings import PROJECT_ROOT, load_settings
 
 log = logging.getLogger("bot.dev")
@@ -131,7 +132,9 @@ def run_dev(port: int = 8000) -> int:
           f"  Inbox:      http://127.0.0.1:{port}/inbox/  ({login_line})\n"
           f"  Fake LINE:  http://127.0.0.1:{line_port}/_test/messages\n  Ctrl-C stops everything.\n", flush=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Set from another thread: Event.set() inside the handler can wait forever for the lock that
+    # the interrupted stop.wait() holds (see bot.pipeline.worker.set_from_signal_handler).
+    signal.signal(signal.SIGTERM, lambda *_: set_from_signal_handler(stop))
     try:
         while not stop.is_set() and worker.poll() is None:
             stop.wait(0.5)

@@ -141,8 +141,9 @@ def _alternation(fragments: list[str], whole_message: bool = False) -> re.Patter
 
 
 # Around a whole-message term: only punctuation, emoji, spaces and a stretched ending ("HELP!!! 😭",
-# "たすけてーっ" are still a cry for help).
-_WHOLE = r"^[\W_ーっ〜ๆ]*(?:{})[\W_ーっ〜ๆ]*$"
+# "たすけてーっ" are still a cry for help); the term may be said again ("help help help").
+_FILL = r"[\W_ーっ〜ๆ]"
+_WHOLE = "^" + _FILL + "*(?:{0})(?:" + _FILL + "+(?:{0}))*" + _FILL + "*$"
 
 
 def _whole_message(pattern: re.Pattern) -> re.Pattern:

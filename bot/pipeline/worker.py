@@ -151,7 +151,7 @@ class BotWorker(SimpleWorker):
             pass                             # the connection is closed either way
 
     def request_stop(self, signum, frame):
-        _set_from_signal_handler(self.services.stop)      # ends backoff and outage waits at once
+        set_from_signal_handler(self.services.stop)      # ends backoff and outage waits at once
         super().request_stop(signum, frame)
 
 
@@ -199,10 +199,10 @@ def _exit_on_signals() -> None:
 
 def _stop_on_signals(services: Services) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _set_from_signal_handler(services.stop))
+        signal.signal(signum, lambda *_: set_from_signal_handler(services.stop))
 
 
-def _set_from_signal_handler(event: threading.Event) -> None:
+def set_from_signal_handler(event: threading.Event) -> None:
     """Set `event` from a signal handler. The handler runs in the main thread, between two of its
     bytecodes: if that thread is inside `event.wait()` holding the event's lock (as it wakes up),
     `event.set()` here would wait for that lock forever — a SIGTERM during a LINE backoff once

@@ -721,7 +721,7 @@ def test_a_crisis_may_give_way_only_to_a_question_about_a_service(tmp_path):
 @pytest.mark.parametrize("text, locale", [
     ("HELPPP!!!", "en"), ("AYUDAAA", "es"), ("SOCORROOO 😭", "pt-BR"), ("TOLONGGG", "id"), ("ช่วยด้วยยยย", "th"),
     ("tulong po", "tl"), ("cuu voi!!", "vi"), ("たすけてー！", "ja"), ("救命啊", "zh-Hans"), ("살려주세요", "ko"),
-    ("bachaooo", "hi"), ("ကယ်ပါ", "my"),
+    ("bachaooo", "hi"), ("ကယ်ပါ", "my"), ("help help help", "en"), ("tolong tolong!!", "id"),
 ])
 def test_a_message_that_is_only_a_cry_for_help_is_an_emergency(rules, text, locale):
     result = triage(text, rules)
