@@ -18,7 +18,9 @@ fi
 # PostgreSQL database). They mostly wait on servers and worker processes, hence 4 on 2 cores;
 # TEST_WORKERS=0 runs them in this process.
 set +e
-.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-4}" "$@"
+# --dist worksteal: an idle process takes tests queued for a busy one, so the long fault tests do
+# not leave one process working alone at the end (full suite 14.5 -> 10.7 min, one run each).
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-4}" --dist worksteal "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
