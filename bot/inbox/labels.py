@@ -103,5 +103,40 @@ def reason_label(reason: str | None, ui="ja") -> str:
     return "・".join(words) if ui == "ja" else " / ".join(words)
 
 
+# Audit actions as the admin reads them (the code stays beside it, small, for searching the log).
+ACTION = {"ja": {
+    "account.create": "アカウント作成", "account.latin_name": "ローマ字名の変更",
+    "account.reset-password": "パスワード再設定", "password.change": "パスワード変更",
+    "announce.create": "お知らせ作成", "announce.edit": "お知らせ編集", "announce.segment": "お知らせの対象変更",
+    "announce.retranslate": "お知らせ再翻訳", "announce.review": "お知らせ確認済み",
+    "announce.schedule": "お知らせ送信予約", "announce.start": "お知らせ送信開始",
+    "announce.sent": "お知らせ送信完了", "announce.stopped": "お知らせ送信停止(上限)",
+    "announce.cancel": "お知らせ取り消し", "announce.resume": "お知らせ送信再開",
+    "case.view": "ケース閲覧", "case.claim": "担当する", "case.release": "担当を外れる",
+    "case.transfer": "担当の変更", "case.reply": "返信", "case.note": "メモ", "case.priority": "優先度の変更",
+    "case.topic": "分野の変更", "case.resolve": "解決", "case.reopen": "再開",
+    "case.escalate": "相談中の緊急の言葉", "dashboard.export": "集計の書き出し",
+    "user.export": "利用者データの書き出し", "user.delete": "利用者データの削除",
+    "login": "ログイン",
+}}
+
+
+def action_label(code: str | None, ui: str = "ja") -> str:
+    if not code or ui != "ja":
+        return code or ""
+    return ACTION["ja"].get(code, code)
+
+
+def detail_text(detail, ui: str = "ja") -> str:
+    """An audit entry's details as 'key: value' pairs, not a Python dict."""
+    if not detail:
+        return ""
+    if not isinstance(detail, dict):
+        return str(detail)
+    return "、".join(f"{key}: ({detail_text(value)})" if isinstance(value, dict) else f"{key}: {value}"
+                    for key, value in detail.items())
+
+
 FILTERS = {"status_label": status_label, "priority_label": priority_label, "topic_label": topic_label,
-           "language_label": language_label, "reason_label": reason_label, "outcome_label": outcome_label}
+           "language_label": language_label, "reason_label": reason_label, "outcome_label": outcome_label,
+           "action_label": action_label, "detail_text": detail_text}

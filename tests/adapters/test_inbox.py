@@ -97,6 +97,9 @@ def test_admin_exports_and_deletes_a_users_data_and_both_are_audited(client, adv
         assert session.get(User, user_id) is None
         actions = session.scalars(select(AuditEntry.action)).all()
     assert "user.export" in actions and "user.delete" in actions
+    page = client.get("/inbox/admin/audit").get_data(as_text=True)
+    assert "利用者データの書き出し" in page and "利用者データの削除" in page    # in Japanese, the code beside it
+    assert "{'" not in page                                                    # details as text, not a dict
 
 
 def test_open_case_page_learns_of_new_messages(client, advisor, bot, services):
