@@ -742,3 +742,10 @@ def test_stretched_letters_count_once_but_chinese_repeats_and_numbers_stay():
     assert canonical_text("HELPPPP") == "help"
     assert canonical_text("socorrooo") == "socorro"
     assert canonical_text("急急急 1000円") == "急急急 1000円"
+
+
+def test_roof_and_jump_is_suicide_risk_but_the_boshi_techo_is_not_a_roof(rules):
+    assert triage("estoy en el techo y quiero saltar", rules).level == E
+    assert triage("I'm on the roof and I want to jump", rules).level == E
+    assert "high-place" not in triage("I'm 12 weeks pregnant where do I get the boshi techo", rules).matched
+    assert not triage("my son wants to jump on the bed all night", rules).is_urgent
