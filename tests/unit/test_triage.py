@@ -745,7 +745,14 @@ def test_stretched_letters_count_once_but_chinese_repeats_and_numbers_stay():
 
 
 def test_roof_and_jump_is_suicide_risk_but_the_boshi_techo_is_not_a_roof(rules):
+    from bot.dialogue.triage import canonical_text, strip_accents
+
+    def says_high_place(text: str) -> bool:
+        canon = canonical_text(text)
+        return rules.signals["high-place"].matches(canon, strip_accents(canon))
     assert triage("estoy en el techo y quiero saltar", rules).level == E
     assert triage("I'm on the roof and I want to jump", rules).level == E
-    assert "high-place" not in triage("I'm 12 weeks pregnant where do I get the boshi techo", rules).matched
+    assert says_high_place("estoy en el techo")
+    assert not says_high_place("I'm 12 weeks pregnant where do I get the boshi techo")
+    assert not says_high_place("dónde recibo el boshi kenko techo")
     assert not triage("my son wants to jump on the bed all night", rules).is_urgent
