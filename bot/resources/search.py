@@ -443,11 +443,7 @@ def _entry_features(documents: tuple, vocabulary: dict[str, int]) -> _EntryFeatu
         by_field[field].extend(terms)
         if locale:
             marks.setdefault(locale, set()).update(terms)
-    counts: dict[str, float] = defaultdict(float)
-    for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
-        weight = FIELD_WEIGHTS[field]
-        for term, times in Counter(field_terms).items():
-            counts[term] += weight * times
+    counts = _weighted_counts(by_field)
     term_ids = np.fromiter((vocabulary.setdefault(term, len(vocabulary)) for term in counts), dtype=np.int32,
                            count=len(counts))
     return _EntryFeatures(
@@ -455,6 +451,16 @@ def _entry_features(documents: tuple, vocabulary: dict[str, int]) -> _EntryFeatu
         length=sum(counts.values()), phrases=tuple(entry_phrases),
         marks=tuple((locale, np.fromiter(map(vocabulary.__getitem__, found), dtype=np.int32, count=len(found)))
                     for locale, found in marks.items()))
+
+
+def _weighted_counts(by_field: dict[str, list[str]]) -> dict[str, float]:
+    """Each feature's count in one entry, weighted by the field it was found in."""
+    counts: dict[str, float] = defaultdict(float)
+    for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
+        weight = FIELD_WEIGHTS[field]
+        for term, times in Counter(field_terms).items():
+            counts[term] += weight * times
+    return counts
 
 
 @lru_cache(maxsize=16384)
@@ -541,8 +547,14 @@ def _postings(entries: list[_EntryFeatures], vocabulary: dict[str, int]) -> tupl
     del marked, renumber
     frequencies = np.concatenate([e.frequencies for e in entries]) if entries else empty_floats
     sizes = np.fromiter((len(e.terms) for e in entries), dtype=np.int32, count=len(entries))
-    lengths = [e.length for e in entries]
+    return _scored(np, ids, terms, frequencies, sizes, [e.length for e in entries], locales), locale_bits
 
+
+def _scored(np, ids: dict[str, int], terms, frequencies, sizes, lengths: list[float], locales: array) -> Postings:
+    """Postings from each entry's features (feature ids ``terms`` and their weighted counts, entry
+    after entry, ``sizes`` per entry): sorted by feature once, counts turned into BM25 weights.
+    A caller that hands over its only references to ``terms`` and ``frequencies`` has each freed
+    as soon as it is used (the streamed, city-sized build: its peak memory)."""
     documents = np.bincount(terms, minlength=len(ids))
     order = np.argsort(terms, kind="stable")          # stable: positions stay ascending per feature
     del terms
@@ -559,7 +571,7 @@ def _postings(entries: list[_EntryFeatures], vocabulary: dict[str, int]) -> tupl
     del positions
     weights_array = _array("f", weights)
     del weights
-    return Postings(ids, _array("q", starts), positions_array, weights_array, idf, locales), locale_bits
+    return Postings(ids, _array("q", starts), positions_array, weights_array, idf, locales)
 
 
 def _weights(np, frequencies, order, positions, starts, idf, norms, block: int = 1 << 20):
@@ -587,12 +599,7 @@ def _streamed(index, ids: list[str]) -> tuple[Postings, dict[str, int], dict[str
             by_field[field].extend(terms)
             if locale:
                 builder.mark(terms, locale)
-        counts: dict[str, float] = defaultdict(float)
-        for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
-            weight = FIELD_WEIGHTS[field]
-            for term, times in Counter(field_terms).items():
-                counts[term] += weight * times
-        builder.add(position, counts)
+        builder.add(position, _weighted_counts(by_field))
     _text_features.cache_clear()
     return builder.finish(), builder.locale_bits, _phrase_table(phrases, len(ids))
 
@@ -621,39 +628,17 @@ class _PostingsBuilder:
 
     def finish(self) -> Postings:
         import numpy as np  # only builds need it; loading a cached index does not
-        terms = np.frombuffer(self._terms, dtype=np.int32)
-        documents = np.bincount(terms, minlength=len(self.ids))
-        order = np.argsort(terms, kind="stable")          # stable: positions stay ascending per feature
-        del terms
-        self._terms = array("i")                          # freed: a build's peak memory
-        starts = np.concatenate(([0], np.cumsum(documents))).astype(np.int64)
-        count = max(len(self._lengths), 1)
-        average = (sum(self._lengths) / count) or 1.0
-        norms = np.array([K1 * (1 - B + B * length / average) for length in self._lengths], dtype=np.float64)
-        # idf with math.log, as before: the shipped index scores exactly as it always did
-        idf = array("d", (math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in documents.tolist()))
         sizes = np.frombuffer(self._sizes, dtype=np.int32) if len(self._sizes) else np.zeros(0, dtype=np.int32)
-        positions = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)[order]
-        weights = self._weights(np, order, positions, starts, np.frombuffer(idf, dtype=np.float64), norms)
-        del order
-        positions_array = _array("i", positions)
-        del positions
-        weights_array = _array("f", weights)
-        del weights
-        return Postings(self.ids, _array("q", starts), positions_array, weights_array, idf, self._locale_masks())
+        # Handed over with no reference left here, so _scored frees each as soon as it is used.
+        return _scored(np, self.ids, np.frombuffer(self._hand_over("_terms"), dtype=np.int32),
+                       np.frombuffer(self._hand_over("_frequencies"), dtype=np.float32), sizes, self._lengths,
+                       self._locale_masks())
 
-    def _weights(self, np, order, positions, starts, idf, norms, block: int = 1 << 20):
-        """BM25 weight of every posting (in place of its frequency), a block at a time so a large
-        index needs no temporary arrays the size of all its postings."""
-        frequencies = np.frombuffer(self._frequencies, dtype=np.float32)
-        weights = np.empty(len(order), dtype=np.float32)
-        for first in range(0, len(order), block):
-            last = min(first + block, len(order))
-            tf = frequencies[order[first:last]].astype(np.float64)
-            term = np.searchsorted(starts, np.arange(first, last), side="right") - 1
-            weights[first:last] = idf[term] * tf * (K1 + 1) / (tf + norms[positions[first:last]])
-        self._frequencies = array("f")
-        return weights
+    def _hand_over(self, name: str) -> array:
+        """A collected array, the builder keeping an empty one of the same type in its place."""
+        collected = getattr(self, name)
+        setattr(self, name, array(collected.typecode))
+        return collected
 
     def _locale_masks(self) -> array:
         masks = array("i", bytes(4 * len(self.ids)))
