@@ -756,3 +756,53 @@ def test_roof_and_jump_is_suicide_risk_but_the_boshi_techo_is_not_a_roof(rules):
     assert not says_high_place("I'm 12 weeks pregnant where do I get the boshi techo")
     assert not says_high_place("dónde recibo el boshi kenko techo")
     assert not triage("my son wants to jump on the bed all night", rules).is_urgent
+
+
+@pytest.mark.parametrize("text", [
+    "my boyfriend hit the baby and now she's very quiet",
+    "夫が息子を叩いて、そのあと静かになった",
+    "binalibag nya si baby sa kama tapos tumahimik na",
+    "chong toi danh be xong be im lang luon",
+    "पति ने बच्चे को मारा, अब वह चुप हो गया",
+    "sogra sacudiu o bebe e ele ficou quieto",
+])
+def test_a_child_hurt_who_has_gone_quiet_is_an_emergency(rules, text):
+    result = triage(text, rules)
+    assert result.level == E, (text, result)
+    assert "emergency-119" in result.resource_ids
+
+
+@pytest.mark.parametrize("text", [
+    "the baby stopped crying after I fed her, is that ok?",
+    "赤ちゃんが急に静かになって寝ました",
+    "tumahimik na si baby pagkatapos dumede",
+])
+def test_a_quiet_baby_alone_is_not_an_emergency(rules, text):
+    assert triage(text, rules).level != E, text
+
+
+@pytest.mark.parametrize("text", [
+    "my daughter is not back from school and it's 9 pm",
+    "息子が塾から帰ってこない。もう10時",
+    "anak saya belum pulang dari sekolah sampai malam",
+    "बेटा स्कूल से घर नहीं आया, रात हो गई",
+])
+def test_a_child_who_has_not_come_home_is_an_emergency(rules, text):
+    result = triage(text, rules)
+    assert (result.level, result.resource_ids[0]) == (E, "police-110"), (text, result)
+
+
+@pytest.mark.parametrize("text", ["my husband hasn't come home yet and I feel lonely", "suami blm pulang, sy kesepian",
+                                  "夫がまだ帰ってこない。さみしい"])
+def test_a_husband_not_home_yet_is_not_a_missing_child(rules, text):
+    assert triage(text, rules).level != E, text
+
+
+@pytest.mark.parametrize("text", [
+    "pinapalo ng lola si bunso ng tsinelas, iyak ng iyak",   # Tagalog progressive: it is happening
+    "si baby d humihinga",                                   # 'd' is how many type 'di' (not)
+    "buntis ako, sinipa ako ni mister, sobrang sakit ng tiyan",
+    "gikulata sa akong bana ang bata, naa siyay samad sa ulo",   # Cebuano, typed by many Filipino mothers
+])
+def test_tagalog_violence_and_abbreviations_are_understood(rules, text):
+    assert triage(text, rules).level == E, text
