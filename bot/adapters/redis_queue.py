@@ -111,10 +111,19 @@ def job_id_for(event_id: str) -> str:
     return "ev-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
+def _packed(*parts: bytes) -> bytes:
+    """One command in Redis's wire protocol (RESP), from parts that are bytes already."""
+    return b"*%d\r\n" % len(parts) + _bulks(*parts)
+
+
+def _bulks(*parts: bytes) -> bytes:
+    """Parts of a command as RESP bulk strings."""
+    return b"".join([b"$%d\r\n%s\r\n" % (len(part), part) for part in parts])
+
+
 # The script's parts that are the same for every event, as sent.
-_PENDING = PENDING_KEY.encode()
 _QUEUE_KEY = (Queue.redis_queue_namespace_prefix + QUEUE_NAME).encode()
-_QUEUES_KEY = Queue.redis_queues_keys.encode()
+_SHARED_KEYS = _bulks(PENDING_KEY.encode(), _QUEUE_KEY, Queue.redis_queues_keys.encode())
 _JOB_KEY_PREFIX = Job.redis_job_namespace_prefix.encode()
 _SEEN_TTL = str(SEEN_TTL_S).encode()
 
@@ -133,7 +142,10 @@ class RqEventQueue:
         self._script = _APPEND.encode()
         self._sha = hashlib.sha1(self._script).hexdigest().encode()
         self._connections = _KeptConnections(connection.connection_pool)
-        self._job_template = _job_template(self._queue)
+        # EVALSHA's parts that are the same for every event, packed once: the command's length and
+        # name, the script, the key count ... the shared keys ... the shared arguments.
+        self._head = b"*18\r\n" + _bulks(b"EVALSHA", self._sha, b"6")
+        self._tail = _bulks(_SEEN_TTL, _QUEUE_KEY, _job_template(self._queue))
         self._job_cache: dict[str, tuple[bytes, bytes]] = {}
 
     def enqueue(self, events: list[dict]) -> int:
@@ -155,11 +167,9 @@ class RqEventQueue:
         raw = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         job_id = job_id_for(event_id).encode()
         data, description = self._drain_call(partition)
-        return _packed(b"EVALSHA", self._sha, b"6",
-                       b"bot:seen:" + event_id.encode(), _events_key(partition).encode(), _JOB_KEY_PREFIX + job_id,
-                       _PENDING, _QUEUE_KEY, _QUEUES_KEY,
-                       raw, partition.encode(), job_id, data, description, stamp, _SEEN_TTL, _QUEUE_KEY,
-                       self._job_template)
+        return b"".join((self._head, _bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode(),
+                                            _JOB_KEY_PREFIX + job_id),
+                         _SHARED_KEYS, _bulks(raw, partition.encode(), job_id, data, description, stamp), self._tail))
 
     def _drain_call(self, partition: str) -> tuple[bytes, bytes]:
         """The user's drain job as RQ's Job stores it (`data`: the zlib-compressed serialised
@@ -242,11 +252,6 @@ def _answer(connection):
         return connection.read_response()
     except redis.ResponseError as error:     # Redis answered with an error: the stream is intact
         return error
-
-
-def _packed(*parts: bytes) -> bytes:
-    """One command in Redis's wire protocol (RESP), from parts that are bytes already."""
-    return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
 
 
 def _utc_stamp() -> bytes:

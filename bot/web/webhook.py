@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
 from flask import Blueprint, current_app, jsonify
-from werkzeug.wsgi import get_content_length, get_input_stream
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_input_stream
 
 from bot.pipeline.events import MAX_EVENT_DEPTH, clean_event
 from bot.ports import EventQueue, QueueUnavailableError
@@ -51,10 +52,10 @@ class WebhookDispatch:
 
     def _callback(self, environ: dict) -> tuple[int, str | None]:
         """The status and, for an error, what was wrong."""
-        length = get_content_length(environ)
-        if length is not None and length > MAX_BODY_BYTES:
+        try:        # werkzeug's stream, as Flask's request.stream: Content-Length or chunked, at most 1 MiB
+            body = get_input_stream(environ, max_content_length=MAX_BODY_BYTES).read(MAX_BODY_BYTES + 1)
+        except RequestEntityTooLarge:
             return 413, "body larger than 1 MiB"
-        body = get_input_stream(environ).read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
             return 413, "body larger than 1 MiB"
         if not signature_is_valid(body, environ.get("HTTP_X_LINE_SIGNATURE"), self._channel_secret):
