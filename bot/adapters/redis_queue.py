@@ -181,7 +181,7 @@ class RqEventQueue:
             description = get_call_string(DRAIN_JOB, args, {}, max_length=75) or ""
             cached = (data, description.encode())
             if len(self._job_cache) >= JOB_CACHE_SIZE:
-                self._job_cache.pop(next(iter(self._job_cache)))       # the oldest user first
+                self._job_cache.pop(next(iter(self._job_cache)), None)       # the oldest user first
             self._job_cache[partition] = cached
         return cached
 
