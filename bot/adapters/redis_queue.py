@@ -144,7 +144,7 @@ class RqEventQueue:
         self._connections = _KeptConnections(connection.connection_pool)
         # EVALSHA's parts that are the same for every event, packed once: the command's length and
         # name, the script, the key count ... the shared keys ... the shared arguments.
-        self._head = b"*18\r\n" + _bulks(b"EVALSHA", self._sha, b"6")
+        self._head = b"*%d\r\n" % (3 + 6 + 9) + _bulks(b"EVALSHA", self._sha, b"6")    # 6 keys, 9 arguments
         self._tail = _bulks(_SEEN_TTL, _QUEUE_KEY, _job_template(self._queue))
         self._job_cache: dict[str, tuple[bytes, bytes]] = {}
 
