@@ -74,6 +74,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (gunicorn's workers)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def percentile(values: list[float], share: float) -> float | None:
     """Nearest-rank percentile (the same definition as the dashboard's)."""
     if not values:
@@ -451,6 +459,7 @@ async def closed_loop(port: int, requests: list[bytes], concurrency: int, second
     loop = asyncio.get_running_loop()
     feed = iter(requests)
     records: list[dict] = []
+    answers = [0]             # every answer, also outside the counted window (for CPU per answer)
     # Connections opened all at once tend to be accepted by one gunicorn worker (one GIL for all
     # of them); a short ramp lets a busy worker lose the next accept to an idle one.
     ramp = 0.05
@@ -469,6 +478,7 @@ async def closed_loop(port: int, requests: list[bytes], concurrency: int, second
                     connection.close()
                     status = type(exc).__name__
                 done = loop.time()
+                answers[0] += 1
                 if start <= done <= deadline:
                     records.append({"status": status, "latency": done - sent if status == 200 else None})
         finally:
@@ -480,6 +490,7 @@ async def closed_loop(port: int, requests: list[bytes], concurrency: int, second
     summary = _summary(records, elapsed)
     summary["client_cpu_share"] = round((time.process_time() - cpu_before) / (elapsed + ramp * concurrency), 2)
     summary["ran_out_of_requests"] = next(feed, None) is None
+    summary["answers_total"] = answers[0]
     return summary
 
 

@@ -20,8 +20,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from _harness import (FakeLineProcess, Gunicorn, RedisServer, bot_env, closed_loop, load, machine, migrated_database,
-                      open_loop, signed_request, temp_dir, wait_until)
+from _harness import (FakeLineProcess, Gunicorn, RedisServer, bot_env, children, closed_loop, cpu_seconds, load, machine,
+                      migrated_database, open_loop, signed_request, temp_dir, wait_until)
 
 RATE = 200            # events/s, the budget's load
 CONNECTIONS = 16      # closed loop: as many as the server has threads (2 workers x 8)
@@ -37,17 +37,29 @@ def prepare(count: int) -> list[bytes]:
     return [signed_request(body_of(text_event(users[i % len(users)], TEXTS[i % len(TEXTS)]))) for i in range(count)]
 
 
-def measure(port: int, requests: list[bytes], seconds: float, before_each) -> dict:
-    """Open loop at RATE, then closed loop; `before_each` resets server-side state first."""
+def measure(port: int, requests: list[bytes], seconds: float, before_each, server_pids=None) -> dict:
+    """Open loop at RATE, then closed loop; `before_each` resets server-side state first.
+    With `server_pids` (a function), the closed loop also reports the CPU time those processes
+    spent per answer: unlike requests/s, it holds still when other work shares the cores."""
     before_each()
     asyncio.run(closed_loop(port, requests[:300], CONNECTIONS, 5))        # warm-up: imports, pools
     before_each()
     opened = asyncio.run(open_loop(port, requests[:int(RATE * seconds)], RATE))
     before_each()
+    pids = server_pids() if server_pids else []
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     closed = asyncio.run(closed_loop(port, requests, CONNECTIONS, seconds))
+    if pids and closed["answers_total"]:
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        closed["server_cpu_ms_per_answer"] = round(cpu * 1000 / closed["answers_total"], 3)
     for result in (opened, closed):
         result.pop("records")
     return {"open": opened, "closed": closed}
+
+
+def _cpu_ratio(results: dict) -> float | None:
+    ours, bare = (results[k]["closed"].get("server_cpu_ms_per_answer") for k in ("ours", "bare"))
+    return round(ours / bare, 2) if ours and bare else None
 
 
 def reset_fake(line: FakeLineProcess):
@@ -77,10 +89,13 @@ def run(seconds: float, inline: bool = True) -> dict:
         def flush():
             redis_server.flush()
             time.sleep(1)          # let the machine settle between phases
+        def server_pids(web: Gunicorn):
+            return lambda: [web.process.pid, *children(web.process.pid), redis_server.process.pid]
         with Gunicorn("bot.app:create_app()", env, tmp / "ours.log") as web:
-            results["ours"] = measure(web.port, requests, seconds, flush)
+            results["ours"] = measure(web.port, requests, seconds, flush, server_pids(web))
         with Gunicorn("bench.bare_app:create_app()", env, tmp / "bare.log") as web:
-            results["bare"] = measure(web.port, requests, seconds, flush)
+            results["bare"] = measure(web.port, requests, seconds, flush, server_pids(web))
+        results["server_cpu_ratio_ours_to_bare"] = _cpu_ratio(results)
         if not inline:
             results["load_after"] = load()
             results["throughput_ratio_vs_bare"] = round(results["ours"]["closed"]["rps"] / results["bare"]["closed"]["rps"], 2)
@@ -118,6 +133,10 @@ def print_table(r: dict) -> None:
             failed = {k: v for k, v in r[key][phase]["statuses"].items() if k != "200"}
             if failed:
                 print(f"{label}, {phase} loop: answers other than 200: {failed}")
+    if r.get("server_cpu_ratio_ours_to_bare"):
+        print("server CPU per answer in closed loop (gunicorn master and workers + redis-server): "
+              + ", ".join(f"{k} {r[k]['closed']['server_cpu_ms_per_answer']} ms" for k in ("ours", "bare"))
+              + f"; ours / bare {r['server_cpu_ratio_ours_to_bare']}")
     print("load client CPU in closed loop (share of one core): "
           + ", ".join(f"{k} {r[k]['closed']['client_cpu_share']}" for k in names))
 

@@ -12,6 +12,7 @@ from bot.inbox import register_inbox
 from bot.pipeline.logsafe import install_log_scrubbing
 from bot.services import Services, build_services
 from bot.settings import Settings, SettingsError, load_settings
+from bot.web.webhook import WebhookDispatch
 from bot.web.webhook import bp as webhook_bp
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # X-Forwarded-For entries our own proxies add, never from what a client could write.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add middleware
             app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=1)
+    # POST /callback is answered before Flask's machinery, which it does not need (bot/web/webhook.py).
+    app.wsgi_app = WebhookDispatch(  # type: ignore[method-assign]
+        app.wsgi_app, services.event_queue, settings.line_channel_secret, security_headers(settings.dev_mode))
 
     app.register_blueprint(webhook_bp)
     register_inbox(app, services)
@@ -58,15 +62,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return app
 
 
+def security_headers(dev_mode: bool, scripts_allowed: bool = False) -> list[tuple[str, str]]:
+    """The headers every answer carries; `scripts_allowed` (the dev simulator) drops the CSP."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
+    if not scripts_allowed:
+        headers.append(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+    if not dev_mode:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def _security_headers(dev_mode: bool):
+    everywhere = security_headers(dev_mode)
+    simulator = security_headers(dev_mode, scripts_allowed=True)
+
     def add_headers(response):
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if not (dev_mode and request.path.startswith("/simulator")):
-            headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        if not dev_mode:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        chosen = simulator if dev_mode and request.path.startswith("/simulator") else everywhere
+        for name, value in chosen:
+            response.headers.setdefault(name, value)
         return response
     return add_headers

@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import socket
+import zlib
+from datetime import UTC, datetime
 
 import redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
-from rq.utils import now, utcformat
+from rq.utils import get_call_string, now
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
@@ -35,23 +37,26 @@ SEEN_TTL_S = 3 * 24 * 3600
 # enqueue writes it (the job's hash, then its id at the end of the queue), so one round trip
 # does it all and a repeat or an event behind others costs no job. Returns 0 (seen before),
 # 1 (appended) or 2 (appended and a drain job queued).
+# KEYS: seen marker, user's list, job hash, pending users, RQ queue, RQ's set of queues.
+# ARGV: event, user, job id, job data, job description, time, seen TTL, RQ queue key, the job's
+# other fields (JSON, the same for every user).
 _APPEND = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[7]) then
   return 0
 end
 local length = redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[2])
 if length > 1 then
   return 1
 end
-local fields = {'data', ARGV[6], 'created_at', ARGV[8], 'enqueued_at', ARGV[8]}
-for name, value in pairs(cjson.decode(ARGV[7])) do
+local fields = {'data', ARGV[4], 'description', ARGV[5], 'created_at', ARGV[6], 'enqueued_at', ARGV[6]}
+for name, value in pairs(cjson.decode(ARGV[9])) do
   fields[#fields + 1] = name
   fields[#fields + 1] = value
 end
-redis.call('HSET', KEYS[4], unpack(fields))
-redis.call('RPUSH', KEYS[5], ARGV[4])
-redis.call('SADD', KEYS[6], ARGV[5])
+redis.call('HSET', KEYS[3], unpack(fields))
+redis.call('RPUSH', KEYS[5], ARGV[3])
+redis.call('SADD', KEYS[6], ARGV[8])
 return 2
 """
 
@@ -106,14 +111,42 @@ def job_id_for(event_id: str) -> str:
     return "ev-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
+def _packed(*parts: bytes) -> bytes:
+    """One command in Redis's wire protocol (RESP), from parts that are bytes already."""
+    return b"*%d\r\n" % len(parts) + _bulks(*parts)
+
+
+def _bulks(*parts: bytes) -> bytes:
+    """Parts of a command as RESP bulk strings."""
+    return b"".join([b"$%d\r\n%s\r\n" % (len(part), part) for part in parts])
+
+
+# The script's parts that are the same for every event, as sent.
+_QUEUE_KEY = (Queue.redis_queue_namespace_prefix + QUEUE_NAME).encode()
+_SHARED_KEYS = _bulks(PENDING_KEY.encode(), _QUEUE_KEY, Queue.redis_queues_keys.encode())
+_JOB_KEY_PREFIX = Job.redis_job_namespace_prefix.encode()
+_SEEN_TTL = str(SEEN_TTL_S).encode()
+
+
 class RqEventQueue:
-    """EventQueue port for the webhook: one Lua call per event, all of a body's in one round trip."""
+    """EventQueue port for the webhook: one Lua call per event, all of a body's in one round trip.
+
+    This is the webhook's whole cost, so it talks to Redis below redis-py's command layer: the
+    commands are packed here (their parts are already bytes) and sent on a connection this queue
+    keeps, and the drain job's fields are built once per user instead of through RQ's Job.
+    """
 
     def __init__(self, connection: redis.Redis):
         self._redis = connection
         self._queue = Queue(QUEUE_NAME, connection=connection)
-        self._append = connection.register_script(_APPEND)
-        self._job_cache: dict[str, tuple[bytes, str]] = {}
+        self._script = _APPEND.encode()
+        self._sha = hashlib.sha1(self._script).hexdigest().encode()
+        self._connections = _KeptConnections(connection.connection_pool)
+        # EVALSHA's parts that are the same for every event, packed once: the command's length and
+        # name, the script, the key count ... the shared keys ... the shared arguments.
+        self._head = b"*%d\r\n" % (3 + 6 + 9) + _bulks(b"EVALSHA", self._sha, b"6")    # 6 keys, 9 arguments
+        self._tail = _bulks(_SEEN_TTL, _QUEUE_KEY, _job_template(self._queue))
+        self._job_cache: dict[str, tuple[bytes, bytes]] = {}
 
     def enqueue(self, events: list[dict]) -> int:
         try:
@@ -122,63 +155,121 @@ class RqEventQueue:
             raise QueueUnavailableError(f"Redis is unreachable: {type(exc).__name__}") from exc
 
     def _enqueue(self, events: list[dict]) -> int:
-        calls = []
-        stamp = utcformat(now())
-        for event in events:
-            event_id = event_id_of(event)
-            partition = partition_of(event)
-            event["webhookEventId"] = event_id
-            raw = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-            job_id = job_id_for(event_id)
-            data, fields = self._job_fields(partition)
-            calls.append(([f"bot:seen:{event_id}", _events_key(partition), PENDING_KEY, Job.key_for(job_id),
-                           self._queue.key, Queue.redis_queues_keys],
-                          [raw, SEEN_TTL_S, partition, job_id, self._queue.key, data, fields, stamp]))
-        results = self._run(calls)
+        stamp = _utc_stamp()
+        commands = b"".join(self._append_command(event, stamp) for event in events)
+        results = self._run(commands, len(events))
         return sum(1 for result in results if result in (1, 2))
 
-    def _job_fields(self, partition: str) -> tuple[bytes, str]:
-        """The drain job of one user as RQ's enqueue stores it, without its times: (the
-        serialised call, the other fields as JSON). RQ builds it; a user writing again reuses it."""
+    def _append_command(self, event: dict, stamp: bytes) -> bytes:
+        event_id = event_id_of(event)
+        partition = partition_of(event)
+        event["webhookEventId"] = event_id
+        raw = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        job_id = job_id_for(event_id).encode()
+        data, description = self._drain_call(partition)
+        return b"".join((self._head, _bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode(),
+                                            _JOB_KEY_PREFIX + job_id),
+                         _SHARED_KEYS, _bulks(raw, partition.encode(), job_id, data, description, stamp), self._tail))
+
+    def _drain_call(self, partition: str) -> tuple[bytes, bytes]:
+        """The user's drain job as RQ's Job stores it (`data`: the zlib-compressed serialised
+        call; `description`: the call as text); kept for users who write again."""
         cached = self._job_cache.get(partition)
         if cached is None:
-            job = self._queue.create_job(DRAIN_JOB, args=(partition,), result_ttl=600, failure_ttl=7 * 24 * 3600,
-                                         retry=Retry(max=5, interval=[2, 5, 15, 30, 60]), status=JobStatus.QUEUED)
-            job.origin = self._queue.name
-            job.enqueued_at = now()
-            fields = job.to_dict()
-            data = fields.pop("data")
-            for timed in ("created_at", "enqueued_at"):
-                fields.pop(timed, None)
-            cached = (data, json.dumps({name: _as_text(value) for name, value in fields.items()}))
+            args = (partition,)
+            data = zlib.compress(self._queue.serializer.dumps((DRAIN_JOB, None, args, {})))
+            description = get_call_string(DRAIN_JOB, args, {}, max_length=75) or ""
+            cached = (data, description.encode())
             if len(self._job_cache) >= JOB_CACHE_SIZE:
-                self._job_cache.pop(next(iter(self._job_cache)))       # the oldest user first
+                self._job_cache.pop(next(iter(self._job_cache)), None)       # the oldest user first
             self._job_cache[partition] = cached
         return cached
 
-    def _run(self, calls: list) -> list:
-        """EVALSHA straight away (redis-py's Script in a pipeline first asks SCRIPT EXISTS: one
-        more round trip per request); if Redis lost its scripts (a restart), load it and run
-        again: a call that did run the first time is a repeat now and changes nothing."""
-        for attempt in range(2):
-            with self._redis.pipeline(transaction=False) as pipe:
-                for keys, args in calls:
-                    pipe.evalsha(self._append.sha, len(keys), *keys, *args)
-                results = pipe.execute(raise_on_error=False)
-            missing = [r for r in results if isinstance(r, redis.exceptions.NoScriptError)]
-            if not missing or attempt:
-                break
-            self._redis.script_load(_APPEND)
+    def _run(self, commands: bytes, count: int) -> list:
+        """EVALSHA straight away; if Redis lost its scripts (a restart), load it and run again:
+        a call that did run the first time is a repeat now and changes nothing."""
+        results = self._exchange(commands, count)
+        if any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
+            self._exchange(_packed(b"SCRIPT", b"LOAD", self._script), 1)
+            results = self._exchange(commands, count)
         for result in results:
             if isinstance(result, Exception):
                 raise result
         return results
+
+    def _exchange(self, commands: bytes, count: int) -> list:
+        """Send packed commands in one write and read their `count` answers (an error answer is
+        returned, not raised). A kept connection that Redis closed (a restart, an idle timeout)
+        fails on first use: it reconnects and tries once more, which a repeat makes harmless."""
+        for attempt in range(2):
+            connection = self._connections.take()
+            try:
+                connection.send_packed_command([commands], check_health=False)
+                return [_answer(connection) for _ in range(count)]
+            except redis.ConnectionError:
+                if attempt:
+                    raise
+            except BaseException:
+                connection.disconnect()         # answers may be left unread on it
+                raise
+            finally:
+                self._connections.give_back(connection)
+        raise AssertionError("unreachable")
 
     def ping(self) -> bool:
         try:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
+
+
+class _KeptConnections:
+    """Connections taken from the client's pool once and kept, one request at a time on each.
+
+    redis-py's checkout and return cost about 0.1 ms of CPU (locks, pid checks, metrics); pop and
+    append on a list are atomic under the GIL. The pool still counts them as in use, so its
+    disconnect() reaches them too; a connection it closed reconnects on its next command."""
+
+    def __init__(self, pool: redis.ConnectionPool):
+        self._pool = pool
+        self._idle: list = []
+        self._pid = os.getpid()
+
+    def take(self):
+        if self._pid != os.getpid():            # a forked child never writes on its parent's sockets
+            self._idle, self._pid = [], os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._pool.get_connection()
+
+    def give_back(self, connection) -> None:
+        self._idle.append(connection)
+
+
+def _answer(connection):
+    try:
+        return connection.read_response()
+    except redis.ResponseError as error:     # Redis answered with an error: the stream is intact
+        return error
+
+
+def _utc_stamp() -> bytes:
+    """Now as RQ writes job times (rq.utils.utcformat), without strftime's cost."""
+    return (datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z").encode()
+
+
+def _job_template(queue: Queue) -> bytes:
+    """The drain job's fields that are the same for every user, as RQ's enqueue writes them
+    (status, origin, timeouts, retries...), as JSON for the script."""
+    job = queue.create_job(DRAIN_JOB, args=("template",), result_ttl=600, failure_ttl=7 * 24 * 3600,
+                           retry=Retry(max=5, interval=[2, 5, 15, 30, 60]), status=JobStatus.QUEUED)
+    job.origin = queue.name
+    job.enqueued_at = now()
+    fields = job.to_dict()
+    for per_user_or_timed in ("data", "description", "created_at", "enqueued_at"):
+        fields.pop(per_user_or_timed, None)
+    return json.dumps({name: _as_text(value) for name, value in fields.items()}).encode()
 
 
 def _as_text(value) -> str:

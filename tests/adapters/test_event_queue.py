@@ -63,3 +63,41 @@ def test_the_script_is_loaded_again_after_redis_forgot_it(redis_client):
     assert queue.enqueue([text_event(user, "after a restart")]) == 1
     assert redis_client.llen(f"bot:events:{user}") == 1
     assert [job.args for job in queued_jobs(redis_client)] == [(user,)]
+
+
+def test_the_drain_job_is_stored_as_rqs_own_enqueue_stores_it(redis_client):
+    """The webhook builds the job's fields itself (no RQ Job per event): the hash must be what
+    RQ's enqueue writes for the same call, times aside, for ordinary and odd user ids."""
+    from bot.adapters.redis_queue import drain_job_data
+    queue = RqEventQueue(redis_client)
+    for user in (f"U{uuid.uuid4().hex}", "Cgroup'\"\\é\u3042", "x" * 64):
+        event = text_event(user, "hello")
+        queue.enqueue([event])
+        ours = redis_client.hgetall(f"rq:job:{job_id_for(event['webhookEventId'])}")
+        reference_id = f"reference-{uuid.uuid4().hex}"
+        Queue(QUEUE_NAME, connection=redis_client).enqueue_many([drain_job_data(user, reference_id)])
+        reference = redis_client.hgetall(f"rq:job:{reference_id}")
+        for timed in (b"created_at", b"enqueued_at"):
+            assert len(ours.pop(timed)) == len(reference.pop(timed))
+        assert ours == reference
+        assert Job.fetch(job_id_for(event["webhookEventId"]), connection=redis_client).args == (user,)
+
+
+def test_a_connection_redis_closed_is_replaced_and_the_event_kept(redis_client):
+    queue = RqEventQueue(redis_client)
+    user = f"U{uuid.uuid4().hex}"
+    assert queue.enqueue([text_event(user, "before")]) == 1
+    redis_client.client_kill_filter(_type="normal", skipme=True)     # the queue's kept connection too
+    assert queue.enqueue([text_event(user, "after")]) == 1
+    assert redis_client.llen(f"bot:events:{user}") == 2
+
+
+def test_every_event_of_a_body_gets_its_answer_in_one_exchange(redis_client):
+    """Answers are read in order for a body of many events, repeats included."""
+    queue = RqEventQueue(redis_client)
+    users = [f"U{uuid.uuid4().hex}" for _ in range(3)]
+    events = [text_event(users[i % 3], f"message {i}") for i in range(30)]
+    assert queue.enqueue([dict(e) for e in events[:10]]) == 10
+    assert queue.enqueue([dict(e) for e in events]) == 20                # the first ten are repeats
+    assert [redis_client.llen(f"bot:events:{u}") for u in users] == [10, 10, 10]
+    assert sorted(job.args for job in queued_jobs(redis_client) if job.args[0] in users) == sorted((u,) for u in users)

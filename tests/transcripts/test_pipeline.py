@@ -73,6 +73,32 @@ def test_verify_button_empty_events_is_200(bot):
     assert bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret)).status_code == 200
 
 
+def test_callback_answers_carry_the_security_headers_and_open_no_session(bot):
+    """/callback is answered in front of Flask (bot/web/webhook.py): the same headers as every
+    other answer, errors as JSON, and no cookie session."""
+    body = body_of(text_event("Uheaders", "hello"))
+    ok = bot.client.post("/callback", data=body, headers=signed_headers(body, bot.secret))
+    bad = bot.client.post("/callback", data=body, headers={"X-Line-Signature": "AAAA"})
+    assert (ok.status_code, ok.get_data()) == (200, b"OK")
+    assert (bad.status_code, bad.get_json()) == (400, {"error": "missing or bad X-Line-Signature"})
+    for response in (ok, bad):
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Strict-Transport-Security"].startswith("max-age=") and "Set-Cookie" not in headers
+    assert bot.client.get("/callback").status_code == 405
+
+
+def test_a_chunked_body_is_read_when_the_server_ends_the_stream(bot, redis_client):
+    """gunicorn passes a chunked request without Content-Length and says the stream ends by itself."""
+    import io
+    body = body_of(text_event("Uchunked", "hello"))
+    response = bot.client.post("/callback", input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+                               headers={**signed_headers(body, bot.secret), "Transfer-Encoding": "chunked"})
+    assert response.status_code == 200
+    assert redis_client.llen("bot:events:Uchunked") == 1
+
+
 def test_same_event_three_times_gives_one_answer(bot, fake_line):
     event = text_event("Udup", "hello")
     for attempt in range(3):
