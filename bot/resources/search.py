@@ -19,7 +19,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 # BM25: k1 saturates repeated matches; b is low because documents differ in length mostly by
 # how many locales are translated yet, which says nothing about relevance.
@@ -169,7 +169,8 @@ def features(text: str) -> list[str]:
             found.append(_WORD_MARK + run)
         padded = f" {run} " if script in PADDED else run
         for n in NGRAMS[script]:
-            found.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+            # a list comprehension: a third faster than extend() with a generator (builds are mostly this)
+            found += padded if n == 1 else [padded[i:i + n] for i in range(len(padded) - n + 1)]
     return found
 
 
@@ -453,11 +454,16 @@ def _entry_features(documents: tuple, feature_ids: _FeatureIds) -> _EntryFeature
 
 def _weighted_counts(by_field: dict[str, list[int]]) -> dict[int, float]:
     """Each feature's count in one entry, weighted by the field it was found in."""
-    counts: dict[int, float] = defaultdict(float)
+    counts: dict[int, float] = {}
     for field, field_terms in by_field.items():   # Counter counts in C: builds stay fast
         weight = FIELD_WEIGHTS[field]
-        for term, times in Counter(field_terms).items():
-            counts[term] += weight * times
+        tallied = Counter(field_terms)
+        if not counts:                            # the first field: 0.0 + weight * times, exactly
+            counts = {term: weight * times for term, times in tallied.items()}
+            continue
+        get = counts.get
+        for term, times in tallied.items():
+            counts[term] = get(term, 0.0) + weight * times
     return counts
 
 
@@ -476,14 +482,23 @@ class _FeatureIds:
     def __call__(self, text: str, field: str) -> tuple[int, ...]:
         found = self._cache.get(text)
         if found is None:
-            vocabulary = self.vocabulary
-            # frozenset: a text counts each feature once (and in the same order as it always did)
-            found = tuple([vocabulary.setdefault(term, len(vocabulary)) for term in frozenset(features(text))])
+            found = self._ids(frozenset(features(text)))     # a text counts each feature once
             if field in self.CACHED_FIELDS:
                 if len(self._cache) >= self.CACHE_SIZE:
                     self._cache.clear()
                 self._cache[text] = found
         return found
+
+    def _ids(self, terms: frozenset[str]) -> tuple[int, ...]:
+        """Ids of the features, new ones numbered in the order they come (most are known already)."""
+        vocabulary = self.vocabulary
+        ordered = list(terms)
+        found = tuple(map(vocabulary.get, ordered))
+        if None not in found:
+            return cast("tuple[int, ...]", found)
+        for term in [term for term, known in zip(ordered, found) if known is None]:
+            vocabulary[term] = len(vocabulary)
+        return tuple(map(vocabulary.__getitem__, ordered))
 
 
 def _phrase_table(phrases: dict[str, set[int]], count: int) -> dict[str, list]:
