@@ -48,7 +48,7 @@ def classifier():
 
 
 def run(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
 # ---- routing: the classifier fused with the search ----------------------------------------------------
@@ -75,7 +75,7 @@ def test_nonsense_still_finds_nothing(index, rules, classifier):
 # pastillas", the head already out); these are blind training messages the rules still miss.
 @pytest.mark.parametrize("locale, text", [
     ("es", "mi niño se comio mis pastillas del corazon, no se cuantas"),   # heart pills, how many unknown
-    ("bn", "BABU CHOKH KHULCHE NAAA"),                          # "baby won't open his eyes", capitals
+    ("bn", "BACCHA PANI TE PORE GECHE"),                        # "the child fell into the water", capitals
     ("hi", "garam chai pura uske upar gir gayi, skin nikal rahi hai chhale"),   # scalded, romanised Hindi
     ("tl", "anak ko nanginginig tapos puti na mata"),         # "my child is shaking, eyes white"
 ])
