@@ -15,10 +15,10 @@ import pytest
 import bot.dialogue.routing as routing
 from bot.dialogue.classifier import MODEL_PATH, TextClassifier, load_classifier
 from bot.dialogue.evaluation import evaluate, load_questions, summarise
-from bot.resources.loader import load_index
 from bot.dialogue.routing import assess, route_text
 from bot.dialogue.triage import TriageResult
 from bot.dialogue.triage_rules import load_triage_rules
+from bot.resources.loader import load_index
 from tests.conftest import REPO
 
 HELDOUT = REPO / "eval" / "heldout"

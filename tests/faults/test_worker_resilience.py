@@ -147,9 +147,9 @@ def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path)
 
 
 def test_any_job_failing_on_a_database_outage_pauses_the_worker(services, monkeypatch, caplog):
-    import bot.jobs
     from sqlalchemy.exc import OperationalError
 
+    import bot.jobs
     from bot.pipeline.worker import run_worker
 
     def database_gone(*args):

@@ -10,10 +10,10 @@ import yaml
 import bot.dialogue.routing as routing
 from bot.cli import main as cli
 from bot.dialogue.evaluation import Outcome, summarise
-from bot.resources.loader import load_index
 from bot.dialogue.routing import route_text
 from bot.dialogue.triage import NO_MATCH, TriageResult
 from bot.dialogue.triage_rules import load_triage_rules
+from bot.resources.loader import load_index
 
 REPO = Path(__file__).resolve().parents[2]
 EVAL_DEV = REPO / "eval" / "dev.yaml"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
 from bot.dialogue.triage import TriageResult, triage
+from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE_DIR = REPO / "flows" / "triage"
