@@ -98,6 +98,20 @@ def shared_content():
     return ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
 
 
+@pytest.fixture(scope="session")
+def shipped_index():
+    """The shipped resource index, loaded once per process for the tests that only search it."""
+    from bot.resources.loader import load_index
+    return load_index(REPO / "resources")
+
+
+@pytest.fixture(scope="session")
+def shipped_triage_rules():
+    """The shipped triage rules, loaded once per process for the tests that only apply them."""
+    from bot.dialogue.triage_rules import load_triage_rules
+    return load_triage_rules(REPO / "flows" / "triage")
+
+
 @pytest.fixture
 def services(settings, redis_client, shared_content):
     from bot.services import build_services

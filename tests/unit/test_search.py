@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def shipped() -> ResourceIndex:
-    return load_index(REPO / "resources")
+def shipped(shipped_index) -> ResourceIndex:
+    return shipped_index
 
 
 # ---- normalisation and features ------------------------------------------------------------------
@@ -141,7 +141,6 @@ def test_any_text_gives_a_well_formed_result(shipped, text, locale):
 def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round():
     from pathlib import Path
 
-    from bot.resources.loader import load_index
     index = load_index(Path(__file__).resolve().parents[2] / "resources")
     engine = index.engine
     toshima = next(p for p, slug in enumerate(engine.municipalities) if slug == "toshima-ku")

@@ -28,8 +28,8 @@ def _resource_ids() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_triage_rules(TRIAGE_DIR)
+def rules(shipped_triage_rules):
+    return shipped_triage_rules
 
 
 E, C, A, G, N = "emergency", "crisis", "advisor", "guide", "none"
