@@ -11,16 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import load_settings
-from bot.store.database import upgrade_database
-from tests.support.bot_driver import BotDriver
-from tests.support.databases import create_database, drop_database, worker_database_url
-from tests.support.redis_server import RedisServer
+# Helpers' asserts (the bot driver's, the inbox helpers') report their values like a test's do;
+# this must come before anything imports them.
+pytest.register_assert_rewrite("tests.support")
+
+from bot.settings import load_settings  # noqa: E402 - after the rewrite hook above
+from bot.store.database import upgrade_database  # noqa: E402
+from tests.support.bot_driver import BotDriver  # noqa: E402
+from tests.support.databases import create_database, drop_database, worker_database_url  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
 REPO = Path(__file__).resolve().parents[1]
 PAYLOADS = REPO / "tests" / "payloads"      # the project's own sample webhook bodies
+# Fixtures shared by several folders: advisor and client (inbox), live and browser (Playwright),
+# postgres_sessions (a private migrated PostgreSQL database).
+pytest_plugins = ["tests.support.inbox", "tests.support.browser", "tests.support.databases"]
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +98,20 @@ def shared_content():
     return ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
 
 
+@pytest.fixture(scope="session")
+def shipped_index():
+    """The shipped resource index, loaded once per process for the tests that only search it."""
+    from bot.resources.loader import load_index
+    return load_index(REPO / "resources")
+
+
+@pytest.fixture(scope="session")
+def shipped_triage_rules():
+    """The shipped triage rules, loaded once per process for the tests that only apply them."""
+    from bot.dialogue.triage_rules import load_triage_rules
+    return load_triage_rules(REPO / "flows" / "triage")
+
+
 @pytest.fixture
 def services(settings, redis_client, shared_content):
     from bot.services import build_services
@@ -99,10 +120,31 @@ def services(settings, redis_client, shared_content):
     services.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def built_apps() -> dict:
+    """Flask apps built in this process, by what create_app reads from the settings."""
+    return {}
+
+
 @pytest.fixture
-def app(services):
+def app(services, built_apps):
+    """The web app on this test's services. Building one compiles its ~370 URL rules (about
+    80 ms of CPU), so an app is built once per process for each kind of settings it depends on and
+    handed each test's services: every view finds them in `app.extensions["bot.services"]`.
+    What a test sets on the app (config, extensions) is put back after it."""
     from bot.app import create_app
-    return create_app(services=services)
+    s = services.settings
+    key = (s.dev_mode, s.secret_key, s.trusted_proxy_hops, s.redis_persistence_check)
+    if key not in built_apps:
+        built_apps[key] = create_app(services=services)
+    app = built_apps[key]
+    config, extensions = dict(app.config), dict(app.extensions)
+    app.extensions["bot.services"] = services
+    yield app
+    app.config.clear()
+    app.config.update(config)
+    app.extensions.clear()
+    app.extensions.update(extensions)
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from bot.adapters.tasks import TASK_QUEUE
 from bot.devtools.fake_translate import FakeTranslateServer
+from bot.pipeline.worker import run_worker
 from bot.store.announcements import Announcement, AnnouncementTranslation
 from bot.store.models import AuditEntry, User
-from bot.pipeline.worker import run_worker
 from tests.conftest import make_settings
-from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401  (fixtures)
+from tests.support.inbox import PASSWORD, csrf, login
 
 BODY = "来月、1歳6か月児健診があります。"
 
@@ -94,7 +94,10 @@ def test_admin_writes_reviews_and_sends_an_announcement(client, advisor, service
     assert "まだ確認していない言語" in html
 
     token = csrf(client.get(detail).data)
-    post = lambda path, **data: client.post(detail + path, data={"csrf_token": token, **data})
+
+    def post(path, **data):
+        return client.post(detail + path, data={"csrf_token": token, **data})
+
     assert post("/translations/vi", action="review").status_code == 302
     assert post("/translations/ne", text="नेपालीमा सूचना", action="save").status_code == 302
     run_worker(services, burst=True)                          # back-translation of the edited text

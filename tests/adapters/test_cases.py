@@ -3,22 +3,20 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from bot.adapters.notify import SmtpNotifier, WebhookNotifier
 from bot.cases import queue as case_queue
 from bot.cases.desk import CaseDesk
 from bot.cases.hours import load_desk_hours
 from bot.cases.notices import escalate_if_unclaimed, notify_case
-from bot.store.database import make_session_factory, upgrade_database
 from bot.store.models import Advisor, Case, User
-from tests.support.databases import postgres_sessions  # noqa: F401  (fixture)
 from tests.support.fake_servers import FakeSmtpServer, FakeWebhookServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +33,7 @@ HOURS = load_desk_hours(REPO / "flows" / "desk" / "hours.yaml")
     (datetime(2026, 11, 28, 12, 59, tzinfo=JST), True),       # Saturday morning
     (datetime(2026, 11, 28, 13, 0, tzinfo=JST), False),
     (datetime(2026, 11, 29, 11, 0, tzinfo=JST), False),       # Sunday
-    (datetime(2026, 11, 24, 0, 30, tzinfo=timezone.utc), True),  # 09:30 in Tokyo, given in UTC
+    (datetime(2026, 11, 24, 0, 30, tzinfo=UTC), True),  # 09:30 in Tokyo, given in UTC
 ])
 def test_business_hours_edges(moment, expected):
     assert HOURS.is_open(moment) is expected
@@ -77,7 +75,7 @@ def _concurrent_claims(sessions) -> list[bool]:
     def attempt(advisor_id):
         barrier.wait()
         with sessions.begin() as session:
-            results.append(case_queue.claim(session, case_id, advisor_id, datetime.now(timezone.utc)))
+            results.append(case_queue.claim(session, case_id, advisor_id, datetime.now(UTC)))
 
     threads = [threading.Thread(target=attempt, args=(a,)) for a in advisor_ids]
     for thread in threads:
@@ -99,7 +97,7 @@ def test_concurrent_claims_postgres_exactly_one_wins(postgres_sessions):
 
 
 def test_queue_orders_by_priority_then_age(services):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with services.sessions.begin() as session:
         user = User(line_user_id="Uq", locale="vi", locale_chosen=True, blocked=False)
         session.add(user)
@@ -108,7 +106,7 @@ def test_queue_orders_by_priority_then_age(services):
             session.add(Case(user_id=user.id, locale="vi", topic="visa", priority=priority, priority_rank=rank,
                              status="waiting", created_at=now - timedelta(minutes=minutes)))
     with services.sessions() as session:
-        ordered = [(c.priority, round((now - c.created_at.replace(tzinfo=timezone.utc)).total_seconds() / 60))
+        ordered = [(c.priority, round((now - c.created_at.replace(tzinfo=UTC)).total_seconds() / 60))
                    for c in case_queue.queue(session)]
     assert ordered == [("urgent", 30), ("urgent", 10), ("high", 40), ("normal", 50)]
 
@@ -180,7 +178,7 @@ def test_notifications_reach_email_and_webhook_without_message_text(services):
     services.notifiers = [SmtpNotifier("127.0.0.1", smtp.port, "bot@npo.example", ["desk@npo.example"]),
                           WebhookNotifier(hook.url)]
     case_id, _ = _add_case(services.sessions)
-    assert notify_case(services, case_id, "new", datetime.now(timezone.utc)) == 2
+    assert notify_case(services, case_id, "new", datetime.now(UTC)) == 2
     assert f"case #{case_id}" in smtp.messages[0] and "URGENT" in smtp.messages[0]
     assert hook.received[0]["case_id"] == case_id and "/inbox/cases/" in hook.received[0]["link"]
     smtp.shutdown()
@@ -193,7 +191,7 @@ def test_webhook_failure_raises_so_the_job_is_retried(services):
     services.notifiers = [WebhookNotifier(hook.url)]
     case_id, _ = _add_case(services.sessions)
     with pytest.raises(Exception, match="webhook"):
-        notify_case(services, case_id, "new", datetime.now(timezone.utc))
+        notify_case(services, case_id, "new", datetime.now(UTC))
     hook.shutdown()
 
 
@@ -201,16 +199,16 @@ def test_urgent_unclaimed_case_escalates_every_interval_until_claimed(services):
     hook = FakeWebhookServer()
     services.notifiers = [WebhookNotifier(hook.url)]
     case_id, advisor_ids = _add_case(services.sessions)
-    assert escalate_if_unclaimed(services, case_id, datetime.now(timezone.utc)) is True
+    assert escalate_if_unclaimed(services, case_id, datetime.now(UTC)) is True
     scheduled = ScheduledJobRegistry(queue=Queue("bot-tasks", connection=services.redis))
     job_ids = scheduled.get_job_ids()
     assert len(job_ids) == 1
     run_at = scheduled.get_scheduled_time(job_ids[0])
-    delay = (run_at - datetime.now(timezone.utc)).total_seconds()
+    delay = (run_at - datetime.now(UTC)).total_seconds()
     assert 4 * 60 < delay <= 5 * 60
     assert hook.received[0]["kind"] == "escalated"
     with services.sessions.begin() as session:
-        case_queue.claim(session, case_id, advisor_ids[0], datetime.now(timezone.utc))
-    assert escalate_if_unclaimed(services, case_id, datetime.now(timezone.utc)) is False
+        case_queue.claim(session, case_id, advisor_ids[0], datetime.now(UTC))
+    assert escalate_if_unclaimed(services, case_id, datetime.now(UTC)) is False
     assert len(hook.received) == 1
     hook.shutdown()

@@ -15,7 +15,6 @@ import pytest
 import bot.dialogue.routing as routing
 from bot.dialogue.classifier import MODEL_PATH, TextClassifier, load_classifier
 from bot.dialogue.evaluation import evaluate, load_questions, summarise
-from bot.resources.loader import load_index
 from bot.dialogue.routing import assess, route_text
 from bot.dialogue.triage import TriageResult
 from bot.dialogue.triage_rules import load_triage_rules
@@ -31,13 +30,13 @@ DEV3_CALM_TO_PERSON_CEILING = 0.08       # 5.9 % when set; 27.1 % before dev3 wa
 
 
 @pytest.fixture(scope="module")
-def index():
-    return load_index(REPO / "resources")
+def index(shipped_index):
+    return shipped_index
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_triage_rules(REPO / "flows" / "triage")
+def rules(shipped_triage_rules):
+    return shipped_triage_rules
 
 
 @pytest.fixture(scope="module")

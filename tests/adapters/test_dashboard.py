@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.inbox.stats import build_dashboard, percentile
 from bot.store.models import AuditEntry
 from tests.support.generated import generate_cases
-from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
+from tests.support.inbox import csrf, login
 
 
 def test_percentiles_are_nearest_rank():

@@ -15,11 +15,19 @@ import urllib.request
 import uuid
 
 import pytest
-from linebot.v3.messaging import (ApiClient, ApiException, Configuration, MarkMessagesAsReadByTokenRequest,
-                                  MessagingApi, PushMessageRequest, ReplyMessageRequest, ShowLoadingAnimationRequest)
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    MarkMessagesAsReadByTokenRequest,
+    MessagingApi,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    ShowLoadingAnimationRequest,
+)
 
 from bot.adapters.line import LineMessenger
-from bot.devtools.line_rules import spec_json_schema, load_spec
+from bot.devtools.line_rules import load_spec, spec_json_schema
 
 USER = "U" + "0" * 32
 TOKEN = "test-access-token"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from bot.inbox.pages import sorted_canned
 from bot.inbox.stats import build_dashboard, week_start
 from bot.store.models import AuditEntry, Case, Message
 from tests.support.fake_servers import FakeWebhookServer
-from tests.support.inbox import advisor, client, csrf, login  # noqa: F401 - fixtures shared with the inbox tests
+from tests.support.inbox import csrf, login
 
 NOT_BREATHING = "Con tôi không thở"          # Vietnamese: "my child is not breathing"
 ENGLISH_CODES = ("waiting", "assigned", "waiting_user", "resolved", "urgent", "high", "normal", "visa", "medical",
@@ -66,8 +66,8 @@ def test_every_emergency_message_counts_in_the_dashboard(bot, services):
     for _ in range(4):
         bot.say("Uvi-esc", NOT_BREATHING)
     with services.sessions() as session:
-        board = build_dashboard(session, datetime.now(timezone.utc).date())
-        week = week_start(datetime.now(timezone.utc).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).date())
+        board = build_dashboard(session, datetime.now(UTC).date())
+        week = week_start(datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).date())
         assert board.safety_by_week[week]["emergency"] == 4
         assert session.get(Case, case_id).status != "resolved"
 
@@ -209,7 +209,7 @@ def test_canned_replies_all_shown_with_the_topic_first():
     assert [r["id"] for r in sorted_canned(replies, "medical")] == ["c", "a", "b"]
 
 
-@pytest.mark.parametrize("stored", [datetime(2026, 1, 1, 15, 30), datetime(2026, 1, 1, 15, 30, tzinfo=timezone.utc)])
+@pytest.mark.parametrize("stored", [datetime(2026, 1, 1, 15, 30), datetime(2026, 1, 1, 15, 30, tzinfo=UTC)])
 def test_times_are_shown_in_japan_time(stored):
     from bot.inbox.timefmt import jst
     assert jst(stored) == "01/02 00:30"

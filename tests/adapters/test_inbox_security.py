@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from argon2 import PasswordHasher
@@ -14,7 +14,6 @@ from bot.inbox.auth import authenticate, create_advisor
 from bot.inbox.sessions import SESSION_KEY, RedisInboxSessions, _digest
 from bot.settings import SettingsError
 from bot.store.models import Advisor
-from tests.support.databases import postgres_sessions  # noqa: F401  (fixture)
 from tests.support.inbox import PASSWORD, csrf, login
 
 NEW_PASSWORD = "another long passphrase"
@@ -109,7 +108,7 @@ def test_users_commands_deactivate_and_reset_password(services, accounts, settin
     assert users.run_reset_password(argparse.Namespace(email="Tanaka@npo.example")) == 0
     assert sessions.advisor_of(live) is None
     with services.sessions.begin() as session:
-        advisor, error = authenticate(session, "tanaka@npo.example", NEW_PASSWORD, datetime.now(timezone.utc))
+        advisor, error = authenticate(session, "tanaka@npo.example", NEW_PASSWORD, datetime.now(UTC))
         assert error is None
     assert users.run_deactivate(argparse.Namespace(email="tanaka@npo.example")) == 0
     assert users.run_deactivate(argparse.Namespace(email="nobody@npo.example")) == 1
@@ -156,7 +155,7 @@ def _parallel_wrong_logins(sessions_factory, count: int) -> None:
     def guess():
         barrier.wait()
         with sessions_factory.begin() as session:
-            authenticate(session, "tanaka@npo.example", "wrong guess number", datetime.now(timezone.utc))
+            authenticate(session, "tanaka@npo.example", "wrong guess number", datetime.now(UTC))
 
     threads = [threading.Thread(target=guess) for _ in range(count)]
     for thread in threads:
@@ -173,7 +172,7 @@ def _assert_locked_after_five(sessions_factory, monkeypatch):
     _parallel_wrong_logins(sessions_factory, 20)
     assert hasher.checked <= 5
     with sessions_factory.begin() as session:
-        advisor, error = authenticate(session, "tanaka@npo.example", PASSWORD, datetime.now(timezone.utc))
+        advisor, error = authenticate(session, "tanaka@npo.example", PASSWORD, datetime.now(UTC))
     assert advisor is None and error == auth.LOGIN_FAILED
 
 

@@ -17,8 +17,8 @@ from bot.adapters.tasks import TASK_QUEUE
 from bot.devtools.fake_translate import FakeTranslateServer
 from bot.store.models import Case, CaseNote, Message
 from tests.conftest import make_settings
+from tests.support.inbox import csrf, login, open_case
 from tests.support.line_events import text_event
-from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401  (fixtures)
 
 TRANSLATION = "子どもが熱を出しています"          # the fake's Japanese for "Con tôi bị sốt"
 

@@ -2,7 +2,7 @@
 dashboard show it; the quota is read through the real SDK from the fake LINE server."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from bot.pipeline.quota import QuotaStatus
 from bot.store.models import Case, Message, User
 from bot.store.users import record_outbound
 from tests.support.fake_servers import FakeWebhookServer
-from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401 - fixtures
+from tests.support.inbox import csrf, login, open_case
 
 
 def _advisor_push(services, line_user_id: str, text: str) -> int:
@@ -101,10 +101,12 @@ def test_admins_are_warned_at_80_and_95_percent_once_each(services, fake_line):
     monitor.refresh()
     assert sent == []
     fake_line.set_quota(100, used=80)
-    monitor.refresh(); monitor.refresh()
+    monitor.refresh()
+    monitor.refresh()
     assert len(sent) == 1 and "80%" in sent[0]
     fake_line.set_quota(100, used=96)
-    monitor.refresh(); monitor.refresh()
+    monitor.refresh()
+    monitor.refresh()
     assert len(sent) == 2 and "96%" in sent[1]
 
 
@@ -118,7 +120,7 @@ def test_quota_is_cached_for_an_hour(services, fake_line):
 
 def test_month_end_forecast_in_japan_time():
     # 15 Jan 00:00 JST: 14 of 31 days gone, 140 used → about 310 at month end.
-    now = datetime(2026, 1, 14, 15, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 14, 15, 0, tzinfo=UTC)
     assert QuotaStatus(limit=200, used=140, read_at=now).forecast(now) == 310
     assert QuotaStatus(limit=None, used=0, read_at=now).forecast(now) == 0
 
@@ -133,7 +135,7 @@ def _advisor_answer_endpoint(bot, services, fake_line, user_id: str, *, bot_answ
     if bot_answered:
         bot.say(user_id, "menu")                     # the bot answers: that token is spent
     message_id = _advisor_push(services, user_id, f"answer for {user_id}")
-    later = lambda: datetime.now(timezone.utc) + timedelta(seconds=age_s)  # noqa: E731
+    later = lambda: datetime.now(UTC) + timedelta(seconds=age_s)  # noqa: E731
     delivery = Delivery(services.sessions, services.messenger, now=later)
     assert delivery.deliver_messages([message_id]).delivered
     return fake_line.messages_to(user_id)[-1]["endpoint"]
@@ -172,6 +174,6 @@ def test_the_hourly_quota_job_keeps_its_next_run(bot, services, fake_line):
         assert services.quota.status().used == used
         assert QUOTA_JOB_ID in registry and services.redis.ttl(f"rq:job:{QUOTA_JOB_ID}") == -1   # no expiry
         next_run = registry.get_scheduled_time(QUOTA_JOB_ID)
-        assert 3500 < (next_run - datetime.now(timezone.utc)).total_seconds() <= 3600
+        assert 3500 < (next_run - datetime.now(UTC)).total_seconds() <= 3600
     bot.work()                                          # a worker restart leaves the next run where it is
     assert registry.get_scheduled_time(QUOTA_JOB_ID) == next_run

@@ -16,7 +16,7 @@ from bot.content.i18n import Catalog
 from bot.richmenu.deploy import RichMenuDeployer, build_content
 from bot.richmenu.links import alias_for
 from bot.richmenu.model import check_rich_menu, load_rich_menu
-from bot.richmenu.render import TEXT_COLOR, render_menu
+from bot.richmenu.render import render_menu
 from bot.settings import PROJECT_ROOT
 from bot.store.models import User
 from tests.support.line_events import follow_event, postback_event

@@ -1,7 +1,7 @@
 """The sweep: waiting users get a drain (one at a time), stale pending answers are pushed once."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue
 from sqlalchemy import select
@@ -35,7 +35,7 @@ def test_the_sweep_pushes_stale_pending_answers_once_with_their_retry_key(servic
         rows = record_outbound(session, user.id, [{"type": "text", "text": "an advisor's answer"}],
                                event_id=None, sender="advisor", key_seed="advisor-reply-1")
         for row in rows:
-            row.created_at = datetime.now(timezone.utc) - timedelta(minutes=5)
+            row.created_at = datetime.now(UTC) - timedelta(minutes=5)
     sweeper = Sweeper(services)
     assert sweeper.sweep_once().messages_sent == 1
     assert sweeper.sweep_once().messages_sent == 0

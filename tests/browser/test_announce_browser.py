@@ -7,8 +7,8 @@ from sqlalchemy import select
 from bot.inbox.auth import create_advisor
 from bot.store.announcements import Announcement
 from bot.store.models import User
+from tests.support.browser import ARTIFACTS, PASSWORD
 from tests.support.processes import wait_until
-from tests.support.browser import ARTIFACTS, PASSWORD, browser, live  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import urllib.request
 import pytest
 
 from bot.inbox.auth import create_advisor
-from tests.support.browser import ARTIFACTS, PASSWORD, browser, live  # noqa: F401 - fixtures
+from tests.support.browser import ARTIFACTS, PASSWORD
 from tests.support.line_events import body_of, follow_event, postback_event, signed_headers, text_event
 from tests.support.processes import wait_until
 

@@ -8,8 +8,8 @@ from bot.content.i18n import Catalog
 from bot.richmenu.deploy import RichMenuDeployer, build_content
 from bot.richmenu.model import load_rich_menu
 from bot.settings import PROJECT_ROOT
+from tests.support.browser import ARTIFACTS
 from tests.support.processes import wait_until
-from tests.support.browser import ARTIFACTS, browser, live  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.store.models import Advisor, Case, Message, ProcessedEvent
 from tests.conftest import make_settings
 from tests.support.databases import drop_database, scratch_database_url
+from tests.support.inbox import csrf, login, open_case
 from tests.support.line_events import postback_event, signed_headers, text_event
-from tests.support.inbox import advisor, client, csrf, login, open_case  # noqa: F401 - fixtures
 
 
 def _post_raw(bot, body: bytes):

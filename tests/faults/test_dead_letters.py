@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import UTC
 
 import pytest
 from sqlalchemy import select
@@ -13,9 +14,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store.models import Message
 from tests.conftest import REPO, make_settings
+from tests.support.inbox import PASSWORD, csrf, login
 from tests.support.line_events import text_event
 from tests.support.processes import worker_env
-from tests.support.inbox import PASSWORD, advisor, client, csrf, login  # noqa: F401 - fixtures
 
 
 def _services(tmp_path, redis_server, redis_client, fake_line, database_url, shared_content, **overrides):
@@ -169,16 +170,17 @@ def test_admin_sees_replays_and_drops_set_aside_events_in_the_inbox(bot, service
 
 
 def test_the_inbox_shows_how_long_answers_have_waited_for_line(bot, services, client, advisor, fake_line):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     fake_line.outage(60)
     event = text_event("Upend", "hello")
     event["timestamp"] = 1
     bot.post(event)
-    with pytest.raises(Exception):
+    from bot.pipeline.delivery import DeliveryPendingError
+    with pytest.raises(DeliveryPendingError):          # LINE is down: the answer waits
         services.event_processor().drain("Upend")
     with services.sessions.begin() as session:
         for row in session.scalars(select(Message).where(Message.delivery_status == "pending")):
-            row.created_at = datetime.now(timezone.utc) - timedelta(minutes=7)
+            row.created_at = datetime.now(UTC) - timedelta(minutes=7)
     login(client)
     body = client.get("/inbox/api/cases").get_json()
     assert body["pending_deliveries"]["count"] >= 1 and body["pending_deliveries"]["oldest_age_s"] >= 7 * 60

@@ -4,6 +4,7 @@ worker killed mid-sweep and a Redis restart. The real sweep, the real fake LINE 
 worker processes and a real redis-server with AOF; the days pass on a simulated clock."""
 from __future__ import annotations
 
+import functools
 import random
 import signal
 import time
@@ -175,7 +176,7 @@ def _noon_changes(services, bot, parents: list[Parent], day: date) -> None:
                 bot.send(base_event("unfollow", parent.line_id))
             else:
                 bot.send(postback_event(parent.line_id, "privacy:delete"))
-                assert wait_until(lambda: _user_gone(services, parent.line_id), timeout=30)
+                assert wait_until(functools.partial(_user_gone, services, parent.line_id), timeout=30)
 
 
 def _join(services, parent: Parent, day: date) -> None:

@@ -85,7 +85,7 @@ def test_worker_exits_non_zero_when_redis_stays_away(tmp_path, fake_line, databa
     settings = make_settings(tmp_path, server.url, fake_line.url, database_url)
     worker = start_logged_worker(settings, tmp_path, WORKER_REDIS_WAIT_S=3)
     try:
-        time.sleep(3)
+        assert wait_until(lambda: Worker.count(connection=server.client()) >= 1, timeout=180)   # it was working
         server.kill()
         assert worker.wait(timeout=60) == 1
     finally:
@@ -147,9 +147,9 @@ def test_worker_refuses_to_start_without_aof_when_configured(settings, tmp_path)
 
 
 def test_any_job_failing_on_a_database_outage_pauses_the_worker(services, monkeypatch, caplog):
-    import bot.jobs
     from sqlalchemy.exc import OperationalError
 
+    import bot.jobs
     from bot.pipeline.worker import run_worker
 
     def database_gone(*args):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot import LOCALES
 from bot.cases.desk import PRIORITY_RANK, TOPICS
@@ -11,7 +11,7 @@ from bot.store.models import Case, Question, User
 
 def generate_cases(sessions, count: int, seed: int = 7, now: datetime | None = None) -> None:
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with sessions.begin() as session:
         users = [User(line_user_id=f"Ugen{i:05d}", locale=rng.choice(LOCALES), locale_chosen=True, blocked=False,
                       consent=True) for i in range(max(1, count // 5))]

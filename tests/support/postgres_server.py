@@ -48,7 +48,7 @@ class PostgresServer:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([*self._as_user, *args], check=check, capture_output=True, timeout=120)
 
-    def init(self) -> "PostgresServer":
+    def init(self) -> PostgresServer:
         if self._as_user:
             shutil.chown(self.workdir, "postgres")
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
@@ -57,7 +57,7 @@ class PostgresServer:
         self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "bot")
         return self
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.workdir} -c fsync=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.workdir / "log"),
                   "-w", "-t", "60", "start")

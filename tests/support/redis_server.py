@@ -33,7 +33,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         """Start (or restart on the same port). A free port can be taken by a parallel test
         process between choosing it and binding it: a server that exits at once gets another."""
         for _ in range(5):

@@ -1,7 +1,7 @@
 """A Clock port the test moves by hand: whole days of reminders run in seconds."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapters.clock import ZoneClock
@@ -16,5 +16,5 @@ class SimClock(ZoneClock):
 
     def at(self, day: date, hour: int = 10, minute: int = 0) -> datetime:
         """Move to `day` at hour:minute Japan time; returns the moment in UTC."""
-        self.moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=TOKYO).astimezone(timezone.utc)
+        self.moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=TOKYO).astimezone(UTC)
         return self.moment

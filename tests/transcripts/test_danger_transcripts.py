@@ -10,17 +10,16 @@ The messages were written for these tests.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from bot.adapters.clock import fixed_clock
 from sqlalchemy import select
 
 from bot import LOCALES
+from bot.adapters.clock import fixed_clock
 from bot.store.models import Case, User
 
-SUNDAY_IN_JAPAN = datetime(2026, 12, 6, 2, 0, tzinfo=timezone.utc)     # Sunday 11:00 in Tokyo
+SUNDAY_IN_JAPAN = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)     # Sunday 11:00 in Tokyo
 DESK_OPENS = ("2026-12-07", "09:00")                                     # Monday, flows/desk/hours.yaml
 CHIBA_CHILD_LINE = "043-242-9939"                                        # resources/phone_lines.yaml
 
@@ -126,7 +125,7 @@ def test_accepting_the_offer_opens_a_case_and_says_when_the_desk_opens(bot, serv
 
 
 def test_an_emergency_in_opening_hours_says_a_person_is_told(bot, services, fake_line, monkeypatch):
-    monday_morning = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)         # Monday 10:00 in Tokyo
+    monday_morning = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)         # Monday 10:00 in Tokyo
     monkeypatch.setattr(services, "clock", fixed_clock(monday_morning))
     start_in_matsudo(bot, "Uopen", "vi")
     texts = [m["text"] for m in messages_for(bot, fake_line, "Uopen", EMERGENCY["vi"])]

@@ -1,7 +1,7 @@
 """Japan's clock and closed days: "today" is Tokyo's, deadlines move past days offices are closed."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,12 +32,12 @@ def at_tokyo(*parts) -> datetime:
     (at_tokyo(2026, 12, 6, 0, 30), date(2026, 12, 6)),      # 15:30 UTC on the 5th
     (at_tokyo(2026, 12, 6, 8, 44), date(2026, 12, 6)),      # the mother in the issue
     (at_tokyo(2026, 12, 6, 23, 30), date(2026, 12, 6)),
-    (datetime(2026, 12, 5, 15, 0, tzinfo=timezone.utc), date(2026, 12, 6)),
+    (datetime(2026, 12, 5, 15, 0, tzinfo=UTC), date(2026, 12, 6)),
 ])
 def test_today_is_japans_date(moment, today):
     clock = fixed_clock(moment)
     assert clock.today() == today
-    assert clock.now().tzinfo == timezone.utc and clock.now() == moment
+    assert clock.now().tzinfo == UTC and clock.now() == moment
 
 
 def test_naive_database_times_are_read_as_utc():
@@ -156,16 +156,17 @@ def test_every_locale_explains_a_moved_deadline(locale, shared_content):
 
 
 def test_inbox_shows_message_times_in_japan(bot, services, app):
-    from tests.support.inbox import PASSWORD, login
+    from sqlalchemy import select, update
+
     from bot.inbox.auth import create_advisor
     from bot.store.models import Case, Message
-    from sqlalchemy import select, update
+    from tests.support.inbox import PASSWORD, login
     with services.sessions.begin() as session:
         create_advisor(session, "t@npo.example", PASSWORD, "advisor", "田中")
     bot.follow("Uinbox-time", language="en")
     bot.say("Uinbox-time", "talk to a person")
     with services.sessions.begin() as session:
-        session.execute(update(Message).values(created_at=datetime(2026, 12, 5, 23, 43, tzinfo=timezone.utc)))
+        session.execute(update(Message).values(created_at=datetime(2026, 12, 5, 23, 43, tzinfo=UTC)))
         case_id = session.scalar(select(Case.id))
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"

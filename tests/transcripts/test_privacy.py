@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.store.retention import run_retention
 from bot.store.erase import export_user
 from bot.store.models import Base, Case, Message, Question, RetentionRun, User
+from bot.store.retention import run_retention
 
 LINE_ID = "U" + "4f" * 16          # a real-looking LINE user id (U + 32 hex digits)
 
@@ -81,7 +81,7 @@ def test_export_has_the_users_messages(bot, services):
 
 
 def test_retention_deletes_exactly_what_is_older_than_the_period(services):
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     with services.sessions.begin() as session:
         user = User(line_user_id="Uret", locale="en", locale_chosen=True, blocked=False, consent=True)
         session.add(user)

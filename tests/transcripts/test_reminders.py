@@ -2,17 +2,16 @@
 the daily sweep through the real fake LINE server, quota, night, erasure and export."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from bot.reminders.schedule import load_schedule
 from bot.settings import PROJECT_ROOT
-from bot.store.models import Message, User
+from bot.store.models import User
 from bot.store.reminders import ReminderSent, ReminderSubscription
 from tests.support.sim_clock import SimClock
-
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def schedule():
 
 @pytest.fixture
 def clock(services):
-    sim = SimClock(datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc))
+    sim = SimClock(datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
     services.clock = sim
     return sim
 
@@ -98,7 +97,7 @@ def _subscribe(services, user_id: str, locale: str, birth: date | None = None, d
         session.add(user)
         session.flush()
         session.add(ReminderSubscription(user_id=user.id, birth_date=birth, due_date=due, starts_on=starts_on,
-                                         consented_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+                                         consented_at=datetime(2026, 1, 1, tzinfo=UTC)))
 
 
 def test_sweep_sends_at_ten_never_at_night_and_never_twice(services, fake_line, clock):
@@ -241,8 +240,8 @@ def test_daily_job_runs_at_ten_and_is_scheduled_once_under_dated_ids(services, c
 def test_typed_reminder_words_are_not_taken_for_an_emergency_in_any_language(shared_content):
     """Safety triage runs before commands: a command word the rules or the classifier read as
     danger would answer "call 119" instead of listing or stopping reminders."""
-    from bot.dialogue.classifier import load_classifier
     from bot.content.langdetect import clear_language_of
+    from bot.dialogue.classifier import load_classifier
     from bot.dialogue.routing import assess_message
     content = shared_content.current()
     classifier = load_classifier(PROJECT_ROOT / "training" / "classifier.bin")

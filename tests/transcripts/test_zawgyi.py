@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.store.models import Case, Message
 from bot.content.zawgyi import is_zawgyi, normalise_event_text, to_unicode
+from bot.store.models import Case, Message
 
 # (typed with a Zawgyi keyboard, the same words in Unicode)
 BABY_NOT_BREATHING = ("ကေလးအသက္မရွဴေတာ့ဘူး ကယ္ပါ", "ကလေးအသက်မရှူတော့ဘူး ကယ်ပါ")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.registry import ContentError, ContentRegistry
 from bot.content.cache import ContentCache, content_digest
+from bot.content.registry import ContentError, ContentRegistry
 from bot.dialogue.triage import triage
 from tests.conftest import REPO
 

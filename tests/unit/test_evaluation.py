@@ -10,23 +10,21 @@ import yaml
 import bot.dialogue.routing as routing
 from bot.cli import main as cli
 from bot.dialogue.evaluation import Outcome, summarise
-from bot.resources.loader import load_index
 from bot.dialogue.routing import route_text
 from bot.dialogue.triage import NO_MATCH, TriageResult
-from bot.dialogue.triage_rules import load_triage_rules
 
 REPO = Path(__file__).resolve().parents[2]
 EVAL_DEV = REPO / "eval" / "dev.yaml"
 
 
 @pytest.fixture(scope="module")
-def index():
-    return load_index(REPO / "resources")
+def index(shipped_index):
+    return shipped_index
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_triage_rules(REPO / "flows" / "triage")
+def rules(shipped_triage_rules):
+    return shipped_triage_rules
 
 
 def _triage_says(monkeypatch, level: str, resource_ids=(), topic=None):

@@ -7,8 +7,8 @@ import pytest
 
 from bot import LOCALES
 from bot.content.registry import load_content
-from bot.flows.engine import FlowEngine, FlowState
 from bot.dialogue.messages import MAX_LABEL_CHARS, utf16_len
+from bot.flows.engine import FlowEngine, FlowState
 from tests.conftest import REPO
 
 TODAY = date(2026, 11, 23)

@@ -72,8 +72,8 @@ GUIDE_FIRST_LINE = {          # what the first message must already say, for a M
 
 def test_every_calm_answer_gives_the_number_first_and_offers_a_person_in_every_locale():
     from bot import LOCALES
-    from bot.content.registry import load_content
     from bot.content.i18n import Catalog
+    from bot.content.registry import load_content
     from bot.dialogue.safety import CalmAnswers
     from bot.dialogue.triage import TriageResult
     from bot.dialogue.turn import TurnContext, UserState

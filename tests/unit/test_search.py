@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def shipped() -> ResourceIndex:
-    return load_index(REPO / "resources")
+def shipped(shipped_index) -> ResourceIndex:
+    return shipped_index
 
 
 # ---- normalisation and features ------------------------------------------------------------------
@@ -101,7 +101,10 @@ def _same_topic_index() -> ResourceIndex:
 
 def test_home_municipality_ranks_up_and_others_down():
     index = _same_topic_index()
-    ranked = lambda **kw: [c.entry_id for c in index.search("pregnancy notification", "en", **kw).candidates]
+
+    def ranked(**kw):
+        return [c.entry_id for c in index.search("pregnancy notification", "en", **kw).candidates]
+
     assert ranked(municipality="toshima-ku")[0] == "toshima-notification"
     assert ranked(municipality="matsudo-shi")[0] == "matsudo-notification"
     assert ranked(municipality="kawaguchi-shi")[0] == "national-notification"
@@ -137,7 +140,7 @@ def test_any_text_gives_a_well_formed_result(shipped, text, locale):
 
 def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round():
     from pathlib import Path
-    from bot.resources.loader import load_index
+
     index = load_index(Path(__file__).resolve().parents[2] / "resources")
     engine = index.engine
     toshima = next(p for p, slug in enumerate(engine.municipalities) if slug == "toshima-ku")

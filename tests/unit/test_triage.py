@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
 from bot.dialogue.triage import TriageResult, triage
+from bot.dialogue.triage_rules import LOCALES, TriageRulesError, check_triage_rules, load_triage_rules
 
 REPO = Path(__file__).resolve().parents[2]
 TRIAGE_DIR = REPO / "flows" / "triage"
@@ -28,8 +28,8 @@ def _resource_ids() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def rules():
-    return load_triage_rules(TRIAGE_DIR)
+def rules(shipped_triage_rules):
+    return shipped_triage_rules
 
 
 E, C, A, G, N = "emergency", "crisis", "advisor", "guide", "none"
