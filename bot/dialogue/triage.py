@@ -121,10 +121,50 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+# Characters of a term that are not matched literally (term_regex: optional space, wildcard,
+# optional apostrophe, space or hyphen): a term's key is taken from between them.
+_NOT_LITERAL = re.compile(r"[ *'\-]+")
+KEY_LENGTH = 3
+
+
+def term_key(plain_term: str) -> str:
+    """A piece of text every match of the term contains: up to KEY_LENGTH letters from the middle
+    of its longest literal stretch. `plain_term`: the canonical term without accents, which is
+    what the text without accents holds wherever the term matches (an accented letter of the term
+    matches itself or its base letter, both the base letter there)."""
+    run = max(_NOT_LITERAL.split(plain_term), key=len)
+    start = max(0, (len(run) - KEY_LENGTH) // 2)
+    return run[start:start + KEY_LENGTH]
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """Which signals can match a text at all, before any regex runs.
+
+    Each term is indexed under its `term_key`; a text's candidates are the signals of every key
+    found in it (each of its 1-, 2- and 3-letter pieces). A message holds the keys of a few
+    signals out of a hundred, so the others' regexes never run. Signals with admin `patterns`
+    (free regular expressions, nothing to index) are always candidates.
+    """
+    by_key: dict[str, frozenset[str]]
+    always: frozenset[str]
+
+    def candidates(self, plain: str) -> set[str]:
+        found = set(self.always)
+        by_key, size = self.by_key, len(plain)
+        for start in range(size):
+            for end in range(start + 1, min(start + KEY_LENGTH, size) + 1):
+                signals = by_key.get(plain[start:end])
+                if signals:
+                    found |= signals
+        return found
+
+
 @dataclass(frozen=True)
 class TriageRules:
     rules: tuple[Rule, ...]                 # in file order
     signals: dict[str, Signal]
+    index: TermIndex | None = None          # None: every signal's regexes run on every text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,11 +193,13 @@ def _triage(text: str, rules: TriageRules) -> TriageResult:
     canon = canonical_text(text)
     plain = strip_accents(canon)
     seen: dict[str, bool] = {}
+    candidates = rules.index.candidates(plain) if rules.index is not None else None
 
     def hit(signal_id: str) -> bool:
         if signal_id not in seen:
             signal = rules.signals.get(signal_id)
-            seen[signal_id] = bool(signal and signal.matches(canon, plain))
+            seen[signal_id] = bool(signal and (candidates is None or signal_id in candidates)
+                                   and signal.matches(canon, plain))
         return seen[signal_id]
 
     matched = [rule for rule in rules.rules

@@ -69,16 +69,18 @@ class EventProcessor:
         owner = self._inbox.new_owner()
         while self._inbox.acquire(partition, owner):
             try:
-                while (raw := self._inbox.peek(partition)) is not None:
+                raw = self._inbox.peek(partition)
+                while raw is not None:
                     self._process_or_set_aside(partition, raw)
-                    self._inbox.ack(partition, raw)      # only now is the event off the list
-                    self._inbox.refresh(partition, owner)
+                    # Only now is the event off the list; the lock is extended and the next
+                    # event read in the same round trip.
+                    raw = self._inbox.ack_and_peek(partition, raw, owner)
                     handled += 1
             finally:
-                self._inbox.release(partition, owner)
+                waiting = self._inbox.release_counting(partition, owner)
             # An event may have arrived between the last peek and the release; its job saw the
             # lock held and left it to us, so look once more.
-            if self._inbox.length(partition) == 0:
+            if waiting == 0:
                 break
         return handled
 
