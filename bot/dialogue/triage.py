@@ -189,19 +189,51 @@ def triage(text: str, rules: TriageRules) -> TriageResult:
     return result
 
 
+class SignalHits:
+    """Which signals match one text, each worked out once and only when asked: the triage and the
+    classifier's features (bot/dialogue/routing.py `signals_in`) ask about the same message."""
+
+    def __init__(self, text: str, rules: TriageRules):
+        self._canon = canonical_text(text)
+        self._plain = strip_accents(self._canon)
+        self._signals = rules.signals
+        index = getattr(rules, "index", None)
+        self._candidates = index.candidates(self._plain) if index is not None else None
+        self._seen: dict[str, bool] = {}
+
+    def hit(self, signal_id: str) -> bool:
+        seen = self._seen.get(signal_id)
+        if seen is None:
+            signal = self._signals.get(signal_id)
+            seen = self._seen[signal_id] = bool(
+                signal and (self._candidates is None or signal_id in self._candidates)
+                and signal.matches(self._canon, self._plain))
+        return seen
+
+
+_last_hits: tuple | None = None           # (text, rules, SignalHits) of the latest message
+
+
+def signal_hits(text: str, rules: TriageRules) -> SignalHits:
+    """The signal matches of `text` (the latest message's are kept: keyed by the very rules
+    object, so a content reload starts afresh)."""
+    global _last_hits
+    last = _last_hits
+    if last is not None and last[0] == text and last[1] is rules:
+        return last[2]
+    hits = SignalHits(text, rules)
+    _last_hits = (text, rules, hits)
+    return hits
+
+
+def matching_signals(text: str, rules: TriageRules) -> list[str]:
+    """Every signal whose terms occur in the text (not negated), sorted."""
+    hits = signal_hits(text, rules)
+    return sorted(signal_id for signal_id in rules.signals if hits.hit(signal_id))
+
+
 def _triage(text: str, rules: TriageRules) -> TriageResult:
-    canon = canonical_text(text)
-    plain = strip_accents(canon)
-    seen: dict[str, bool] = {}
-    candidates = rules.index.candidates(plain) if rules.index is not None else None
-
-    def hit(signal_id: str) -> bool:
-        if signal_id not in seen:
-            signal = rules.signals.get(signal_id)
-            seen[signal_id] = bool(signal and (candidates is None or signal_id in candidates)
-                                   and signal.matches(canon, plain))
-        return seen[signal_id]
-
+    hit = signal_hits(text, rules).hit
     matched = [rule for rule in rules.rules
                if all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
     if not matched:
