@@ -70,6 +70,28 @@ if redis.call('LLEN', KEYS[1]) == 0 then
 end
 return 1
 """
+# The drain's step after each event, in one round trip (three before: ack, refresh, peek):
+# remove the handled head, extend the lock if it is still ours, and return the next head.
+_ACK_NEXT = """
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
+  redis.call('LPOP', KEYS[1])
+end
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head then
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+if redis.call('GET', KEYS[3]) == ARGV[3] then
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+end
+return head
+"""
+# Release the lock and say how many events arrived meanwhile (one round trip, was two).
+_RELEASE_COUNT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('LLEN', KEYS[2])
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -292,6 +314,8 @@ class RedisPartitionInbox:
         self._ack = connection.register_script(_ACK)
         self._release = connection.register_script(_RELEASE)
         self._refresh = connection.register_script(_REFRESH)
+        self._ack_next = connection.register_script(_ACK_NEXT)
+        self._release_count = connection.register_script(_RELEASE_COUNT)
         self._note_failure = connection.register_script(_NOTE_FAILURE)
         self._queue = Queue(QUEUE_NAME, connection=connection)
         self.dead_letters = dead_letters or RedisDeadLetters(connection)
@@ -330,6 +354,17 @@ class RedisPartitionInbox:
     def release(self, partition: str, owner: str) -> None:
         self._live_owners.discard(owner)        # first: if Redis is down now, the lock is stale to us
         self._release(keys=[_lock_key(partition)], args=[owner])
+
+    def release_counting(self, partition: str, owner: str) -> int:
+        """Release the lock; returns how many events wait in the list (arrived during the drain)."""
+        self._live_owners.discard(owner)
+        return int(self._release_count(keys=[_lock_key(partition), _events_key(partition)], args=[owner]))
+
+    def ack_and_peek(self, partition: str, raw: str, owner: str) -> str | None:
+        """`ack` the handled head, `refresh` the lock and `peek` the next event, in one round trip."""
+        head = self._ack_next(keys=[_events_key(partition), PENDING_KEY, _lock_key(partition)],
+                              args=[raw, partition, owner, self._lock_ttl_ms])
+        return redis_text(head) if head is not None else None
 
     def peek(self, partition: str) -> str | None:
         raw = self._redis.lindex(_events_key(partition), 0)

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,13 +61,18 @@ class CaseDesk:
         return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))
                                     .order_by(Case.id.desc()).limit(1))
 
-    def _recently_resolved(self, user: User) -> Case | None:
-        case = self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status == "resolved")
-                                    .order_by(Case.resolved_at.desc()).limit(1))
+    def _open_or_last_resolved(self, user: User) -> Case | None:
+        """The open case, else the latest resolved one: one query for what `open_case_of` and a
+        second query for the resolved case used to ask (most users have neither)."""
+        resolved = Case.status == "resolved"
+        return self._session.scalar(
+            select(Case).where(Case.user_id == user.id, Case.status.in_((*OPEN_STATUSES, "resolved")))
+            .order_by(resolved, sql_case((resolved, Case.resolved_at)).desc(), Case.id.desc()).limit(1))
+
+    def _reopenable(self, case: Case | None) -> bool:
         resolved_at = _aware(case.resolved_at) if case else None
-        if case and case.user_engaged and resolved_at and self._now() - resolved_at <= self._hours.reopen_within:
-            return case
-        return None
+        return bool(case and case.user_engaged and resolved_at
+                    and self._now() - resolved_at <= self._hours.reopen_within)
 
     # ---- used by the conversation -------------------------------------------------------------
     def open_case(self, ctx: TurnContext, topic: str, priority: str, reason: str, announce: bool = True) -> Case:
@@ -98,12 +104,12 @@ class CaseDesk:
 
     def take_user_message(self, ctx: TurnContext, text: str) -> Receipt | None:
         """The case that receives this message for its advisor (a recently resolved one reopens), or None."""
-        user = self._user(ctx)
-        case = self.open_case_of(user)
+        case = self._open_or_last_resolved(self._user(ctx))
         reopened = False
         if case is None:
-            case = self._recently_resolved(user)
-            if case is None:
+            return None
+        if case.status == "resolved":
+            if not self._reopenable(case):
                 return None
             case.status = "assigned" if case.assigned_advisor_id else "waiting"
             case.resolved_at = None

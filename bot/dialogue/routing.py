@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, TriageResult, canonical_text, strip_accents, triage
+from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, TriageResult, matching_signals, triage
 
 if TYPE_CHECKING:
     from bot.ports import Classifier, Translator
@@ -86,10 +86,8 @@ def signals_in(text: str, rules) -> list[str]:
     signals = getattr(rules, "signals", None)
     if not signals or not text:
         return []
-    canon = canonical_text(text)
-    plain = strip_accents(canon)
-    # Signal.matches looks for the terms before it scans negations: most signals stop there.
-    return sorted(signal_id for signal_id, signal in signals.items() if signal.matches(canon, plain))
+    # The same matches the triage of this text worked out (each signal is matched once per text).
+    return matching_signals(text, rules)
 
 
 _last_classified: tuple | None = None      # (text, rules, classifier, scores) of the latest call

@@ -121,10 +121,50 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+# Characters of a term that are not matched literally (term_regex: optional space, wildcard,
+# optional apostrophe, space or hyphen): a term's key is taken from between them.
+_NOT_LITERAL = re.compile(r"[ *'\-]+")
+KEY_LENGTH = 3
+
+
+def term_key(plain_term: str) -> str:
+    """A piece of text every match of the term contains: up to KEY_LENGTH letters from the middle
+    of its longest literal stretch. `plain_term`: the canonical term without accents, which is
+    what the text without accents holds wherever the term matches (an accented letter of the term
+    matches itself or its base letter, both the base letter there)."""
+    run = max(_NOT_LITERAL.split(plain_term), key=len)
+    start = max(0, (len(run) - KEY_LENGTH) // 2)
+    return run[start:start + KEY_LENGTH]
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """Which signals can match a text at all, before any regex runs.
+
+    Each term is indexed under its `term_key`; a text's candidates are the signals of every key
+    found in it (each of its 1-, 2- and 3-letter pieces). A message holds the keys of a few
+    signals out of a hundred, so the others' regexes never run. Signals with admin `patterns`
+    (free regular expressions, nothing to index) are always candidates.
+    """
+    by_key: dict[str, frozenset[str]]
+    always: frozenset[str]
+
+    def candidates(self, plain: str) -> set[str]:
+        found = set(self.always)
+        by_key, size = self.by_key, len(plain)
+        for start in range(size):
+            for end in range(start + 1, min(start + KEY_LENGTH, size) + 1):
+                signals = by_key.get(plain[start:end])
+                if signals:
+                    found |= signals
+        return found
+
+
 @dataclass(frozen=True)
 class TriageRules:
     rules: tuple[Rule, ...]                 # in file order
     signals: dict[str, Signal]
+    index: TermIndex | None = None          # None: every signal's regexes run on every text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,17 +189,51 @@ def triage(text: str, rules: TriageRules) -> TriageResult:
     return result
 
 
+class SignalHits:
+    """Which signals match one text, each worked out once and only when asked: the triage and the
+    classifier's features (bot/dialogue/routing.py `signals_in`) ask about the same message."""
+
+    def __init__(self, text: str, rules: TriageRules):
+        self._canon = canonical_text(text)
+        self._plain = strip_accents(self._canon)
+        self._signals = rules.signals
+        index = getattr(rules, "index", None)
+        self._candidates = index.candidates(self._plain) if index is not None else None
+        self._seen: dict[str, bool] = {}
+
+    def hit(self, signal_id: str) -> bool:
+        seen = self._seen.get(signal_id)
+        if seen is None:
+            signal = self._signals.get(signal_id)
+            seen = self._seen[signal_id] = bool(
+                signal and (self._candidates is None or signal_id in self._candidates)
+                and signal.matches(self._canon, self._plain))
+        return seen
+
+
+_last_hits: tuple | None = None           # (text, rules, SignalHits) of the latest message
+
+
+def signal_hits(text: str, rules: TriageRules) -> SignalHits:
+    """The signal matches of `text` (the latest message's are kept: keyed by the very rules
+    object, so a content reload starts afresh)."""
+    global _last_hits
+    last = _last_hits
+    if last is not None and last[0] == text and last[1] is rules:
+        return last[2]
+    hits = SignalHits(text, rules)
+    _last_hits = (text, rules, hits)
+    return hits
+
+
+def matching_signals(text: str, rules: TriageRules) -> list[str]:
+    """Every signal whose terms occur in the text (not negated), sorted."""
+    hits = signal_hits(text, rules)
+    return sorted(signal_id for signal_id in rules.signals if hits.hit(signal_id))
+
+
 def _triage(text: str, rules: TriageRules) -> TriageResult:
-    canon = canonical_text(text)
-    plain = strip_accents(canon)
-    seen: dict[str, bool] = {}
-
-    def hit(signal_id: str) -> bool:
-        if signal_id not in seen:
-            signal = rules.signals.get(signal_id)
-            seen[signal_id] = bool(signal and signal.matches(canon, plain))
-        return seen[signal_id]
-
+    hit = signal_hits(text, rules).hit
     matched = [rule for rule in rules.rules
                if all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
     if not matched:

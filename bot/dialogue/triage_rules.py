@@ -24,12 +24,14 @@ from bot.content.adminmsg import admin_language, did_you_mean, msg
 from bot.dialogue.triage import (
     Rule,
     Signal,
+    TermIndex,
     TriageRules,
     base_letter,
     canonical_text,
     is_latin_letter,
     kana_to_hiragana,
     strip_accents,
+    term_key,
 )
 
 LOCALES = ("ja", "ja-easy", "en", "zh-Hans", "zh-Hant", "ko", "vi", "tl", "ne", "id", "pt-BR", "es",
@@ -309,6 +311,7 @@ class _Draft:
     declared_signals: list[tuple[str, int]] = field(default_factory=list)
     resource_lines: list[tuple[str, int, str]] = field(default_factory=list)
     fragments: dict[tuple[str, bool], list[str]] = field(default_factory=dict)    # (signal, accented)
+    term_keys: dict[str, set[str]] = field(default_factory=dict)                  # signal -> its terms' keys
     patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
     negations: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
     negation_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
@@ -409,7 +412,16 @@ def _compile(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
             negations_accented=_alternation(draft.negations.get((signal_id, True), [])),
             negations_plain=_alternation(draft.negations.get((signal_id, False), [])),
             negation_patterns=tuple(draft.negation_patterns.get(signal_id, [])))
-    return TriageRules(rules=tuple(draft.rules), signals=signals), [], draft
+    return TriageRules(rules=tuple(draft.rules), signals=signals, index=_term_index(draft)), [], draft
+
+
+def _term_index(draft: _Draft) -> TermIndex:
+    by_key: dict[str, set[str]] = {}
+    for signal_id, keys in draft.term_keys.items():
+        for key in keys:
+            by_key.setdefault(key, set()).add(signal_id)
+    return TermIndex(by_key={key: frozenset(ids) for key, ids in by_key.items()},
+                     always=frozenset(draft.patterns))
 
 
 def _load_rules_file(source: _Source, draft: _Draft) -> None:
@@ -504,6 +516,7 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
             fragment = _checked_term(source, where + ("terms", index), term)
             if fragment:
                 own_terms.append(term)
+                draft.term_keys.setdefault(sid, set()).add(term_key(strip_accents(canonical_term(term))))
                 draft.fragments.setdefault((sid, has_accents(term)), []).append(fragment)
         n_patterns = 0
         for index, pattern in enumerate(spec.get("patterns") or []):

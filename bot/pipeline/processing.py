@@ -21,7 +21,16 @@ from bot.pipeline.events import clean_event, line_user_of, partition_of
 from bot.pipeline.faults import dependency_of
 from bot.ports import PartitionInbox
 from bot.store.models import ProcessedEvent
-from bot.store.users import apply_state, get_or_create_user, record_inbound, record_outbound, state_of
+from bot.store.users import (
+    apply_state,
+    get_or_create_user,
+    inbound_values,
+    insert_processed_event,
+    insert_turn_messages,
+    outbound_values,
+    state_of,
+    was_processed,
+)
 from handlers import handler_for
 
 log = logging.getLogger(__name__)
@@ -60,16 +69,18 @@ class EventProcessor:
         owner = self._inbox.new_owner()
         while self._inbox.acquire(partition, owner):
             try:
-                while (raw := self._inbox.peek(partition)) is not None:
+                raw = self._inbox.peek(partition)
+                while raw is not None:
                     self._process_or_set_aside(partition, raw)
-                    self._inbox.ack(partition, raw)      # only now is the event off the list
-                    self._inbox.refresh(partition, owner)
+                    # Only now is the event off the list; the lock is extended and the next
+                    # event read in the same round trip.
+                    raw = self._inbox.ack_and_peek(partition, raw, owner)
                     handled += 1
             finally:
-                self._inbox.release(partition, owner)
+                waiting = self._inbox.release_counting(partition, owner)
             # An event may have arrived between the last peek and the release; its job saw the
             # lock held and left it to us, so look once more.
-            if self._inbox.length(partition) == 0:
+            if waiting == 0:
                 break
         return handled
 
@@ -96,7 +107,7 @@ class EventProcessor:
         follow_ups: list = []
         turn: _Recorded | None = None
         with self._sessions.begin() as session:
-            if session.get(ProcessedEvent, event_id) is None:
+            if not was_processed(session, event_id):
                 turn = _Recorded()
                 self.handle(session, event, event_id, follow_ups, turn)
         if turn is None or turn.event is None:
@@ -135,20 +146,21 @@ class EventProcessor:
             log.exception("handler failed for a %s event; user state kept", event.get("type"))
             ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
             ctx.after_commit = []
-        outbound = []
+        inbound, outbound_rows = None, []
         if user:
             # Without consent only the language is kept: the message is logged without its text.
             consented = ctx.user is not None and ctx.user.consent is True
-            record_inbound(session, user, event, event_id, keep_content=consented)
-            outbound = record_outbound(session, user.id, ctx.outgoing, event_id=event_id)
+            inbound = inbound_values(user.id, event, event_id, keep_content=consented)
+            outbound_rows = outbound_values(user.id, ctx.outgoing, event_id=event_id)
+        outbound = insert_turn_messages(session, inbound, outbound_rows)
         reply_token = event.get("replyToken")
         reply_token = reply_token[:200] if isinstance(reply_token, str) else None
         # The reply attempt is recorded with the turn, before any call: a worker that dies
         # after this commit leaves a retry that probes the token (bot/pipeline/delivery.py).
-        processed = ProcessedEvent(event_id=event_id, event_type=str(event.get("type"))[:40],
-                                   partition=partition_of(event), reply_token=reply_token,
-                                   event_time=_event_time(event), reply_attempted=bool(reply_token and outbound))
-        session.add(processed)
+        processed = insert_processed_event(session, event_id=event_id, event_type=str(event.get("type"))[:40],
+                                           partition=partition_of(event), reply_token=reply_token,
+                                           event_time=_event_time(event),
+                                           reply_attempted=bool(reply_token and outbound))
         if recorded is not None:
             recorded.event, recorded.messages = processed, outbound
         if follow_ups is not None:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -161,6 +162,11 @@ class RetentionRun(Base):
     questions_deleted: Mapped[int] = mapped_column(Integer, default=0)
     translations_deleted: Mapped[int] = mapped_column(Integer, default=0)
 
+
+# The tables the worker's turn writes with Core statements (no unit of work: issue 17).
+MESSAGES = cast(Table, Message.__table__)
+PROCESSED_EVENTS = cast(Table, ProcessedEvent.__table__)
+QUESTIONS = cast(Table, Question.__table__)
 
 # Reminder tables live in their own module; imported here so Base.metadata knows every table.
 from bot.store import reminders as _reminders  # noqa: E402,F401

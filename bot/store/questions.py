@@ -1,9 +1,10 @@
 """Questions the index handled, kept so admins can see what to add (and for the dashboard)."""
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bot.store.models import Question
+from bot.store.models import QUESTIONS, utcnow
 from bot.store.users import user_by_line_id
 
 
@@ -17,5 +18,8 @@ class SqlQuestionLog:
             user = user_by_line_id(self._session, ctx.user.line_user_id)
             user_id = user.id if user else None
         consented = ctx.user is not None and getattr(ctx.user, "consent", None) is True
-        self._session.add(Question(user_id=user_id, text=(text or "")[:1000] if consented and text else None,
-                                   locale=ctx.locale, outcome=outcome, entry_id=entry_id))
+        # Core, on the turn's transaction: nothing reads the row back, and the ORM's flush of it
+        # cost more than the INSERT (issue 17).
+        self._session.connection().execute(insert(QUESTIONS), {
+            "user_id": user_id, "text": (text or "")[:1000] if consented and text else None,
+            "locale": ctx.locale, "outcome": outcome, "entry_id": entry_id, "created_at": utcnow()})

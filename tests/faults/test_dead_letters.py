@@ -40,7 +40,7 @@ def test_an_outage_never_counts_toward_setting_an_event_aside(bot, services, mon
     def database_gone(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("could not connect to server"))
 
-    monkeypatch.setattr(processing, "record_inbound", database_gone)
+    monkeypatch.setattr(processing, "insert_turn_messages", database_gone)
     for _ in range(12):
         with pytest.raises(OperationalError):
             services.event_processor().drain("Uoutage")

@@ -806,3 +806,44 @@ def test_a_husband_not_home_yet_is_not_a_missing_child(rules, text):
 ])
 def test_tagalog_violence_and_abbreviations_are_understood(rules, text):
     assert triage(text, rules).level == E, text
+
+
+def _corpus_texts() -> list[str]:
+    """Every text of the training files and eval/dev.yaml: all 17 languages, typos, romaji."""
+    texts: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    for path in sorted((REPO / "training").glob("*.yaml")) + [EVAL_DEV]:
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return texts
+
+
+def test_the_term_index_never_rules_out_a_signal_whose_terms_occur(rules):
+    """The index only skips regexes: every signal whose terms (or patterns) occur in a text,
+    negated or not, is a candidate, so triage and the classifier's features are unchanged."""
+    import dataclasses
+
+    from bot.dialogue.routing import signals_in
+    from bot.dialogue.triage import _triage, canonical_text, strip_accents
+    unindexed = dataclasses.replace(rules, index=None)
+    texts = _corpus_texts()[::7]
+    assert len(texts) > 1000
+    skipped = 0
+    for text in texts:
+        canon = canonical_text(text)
+        plain = strip_accents(canon)
+        candidates = rules.index.candidates(plain)
+        present = {sid for sid, signal in rules.signals.items() if signal.present(canon, plain)}
+        assert present <= candidates, (text, present - candidates)
+        skipped += len(rules.signals) - len(candidates)
+        assert _triage(text, rules) == _triage(text, unindexed), text
+        assert signals_in(text, rules) == sorted(sid for sid, s in rules.signals.items() if s.matches(canon, plain))
+    assert skipped > 0          # the index does rule signals out (else it would cost for nothing)
