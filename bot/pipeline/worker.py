@@ -92,6 +92,8 @@ class BotWorker(SimpleWorker):
             return
         try:
             work()
+        except StopRequested:
+            raise                         # RQ's SIGTERM between jobs: the loop must see it and end
         except Exception:
             log.exception("start-up work failed (periodic jobs, reminder sweeps); trying again at the next maintenance")
             self._start_work_left = work
