@@ -10,6 +10,10 @@ first event <= 2 s after start.
   baseline  the same run's `python -c pass` and `python -c "import flask, sqlalchemy, rq"`:
             what an interpreter and the libraries cost before any of our code
 
+Each figure has its CPU time beside the wall time (`median_cpu_s`: user + system of the process
+measured; for a worker, up to its first answer): on a shared machine the wall time mostly says
+how busy the other work was, the CPU time what the start itself costs.
+
     .venv/bin/python bench/cold_start.py [--runs 3] [--json]
 """
 from __future__ import annotations
@@ -17,16 +21,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
-from _harness import (ROOT, RedisServer, bot_env, load, machine, migrated_database, start_fake_line, stop_process,
-                      temp_dir, wait_until)
+from _harness import (
+    ROOT,
+    RedisServer,
+    bot_env,
+    cpu_seconds,
+    load,
+    machine,
+    migrated_database,
+    start_fake_line,
+    stop_process,
+    temp_dir,
+    wait_until,
+)
 
 BUDGET_S = {"chat": 1.5, "worker": 2.0}
 
@@ -66,8 +83,9 @@ def _worker_figures(tmp: Path, cache: Path, runs: int) -> dict:
             fake.stop()
 
 
-def _first_answer(env: dict, redis_server: RedisServer, fake, cold: Path | None = None) -> float:
-    """Seconds from starting a worker to the fake LINE server receiving its answer."""
+def _first_answer(env: dict, redis_server: RedisServer, fake, cold: Path | None = None) -> tuple[float, float]:
+    """Seconds from starting a worker to the fake LINE server receiving its answer, and the
+    worker's CPU seconds by then (sampled every 5 ms: the work it does after answering is not counted)."""
     if cold is not None:
         _empty(cold)
     from bot.adapters.redis_queue import RqEventQueue
@@ -78,29 +96,53 @@ def _first_answer(env: dict, redis_server: RedisServer, fake, cold: Path | None 
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answered = lambda: len(fake.state.received) > before      # noqa: E731 - only this worker runs
+    samples: list[tuple[float, float]] = []
+    sampler = threading.Thread(target=_sample_cpu, args=(process, answered, samples), daemon=True)
+    sampler.start()
     try:
-        wait_until(lambda: len(fake.state.received) > before, 120, interval=0.01,   # only this worker runs
-                   what="the worker's first answer")
-        return time.perf_counter() - started
+        wait_until(answered, 120, interval=0.01, what="the worker's first answer")
+        wall = time.perf_counter() - started
+        sampler.join(timeout=5)
+        answered_at = fake.state.received[before]["time"]
+        return wall, max((cpu for at, cpu in samples if at <= answered_at), default=0.0)
     finally:
         stop_process(process)
+
+
+def _sample_cpu(process: subprocess.Popen, done, samples: list[tuple[float, float]]) -> None:
+    while process.poll() is None and not done():
+        try:
+            samples.append((time.time(), cpu_seconds(process.pid)))
+        except (OSError, IndexError, ValueError):
+            pass                                       # the process is just starting or gone
+        time.sleep(0.005)
 
 
 def _empty(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wall(command: list[str], env: dict | None = None, before=None) -> float:
+def _wall(command: list[str], env: dict | None = None, before=None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, from the child's rusage) of one run of `command`."""
     if before:
         before()
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _median(measure, runs: int) -> dict:
-    times = [measure() for _ in range(runs)]
-    return {"median_s": round(statistics.median(times), 2), "runs_s": [round(t, 2) for t in times], "load": load()}
+    walls, cpus = zip(*(measure() for _ in range(runs)))
+    return {"median_s": round(statistics.median(walls), 2), "runs_s": [round(t, 2) for t in walls],
+            "median_cpu_s": round(statistics.median(cpus), 2), "runs_cpu_s": [round(t, 2) for t in cpus],
+            "load": load()}
 
 
 def _render(figures: dict) -> str:
@@ -108,11 +150,13 @@ def _render(figures: dict) -> str:
     lines = [f"machine: {m['platform']}, {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}; "
              f"load (1 min) before {m['load_1min']}, after {figures['load_after']} (shared machine)"]
     for name, row in figures["baseline"].items():
-        lines.append(f"baseline  {name:34} median {row['median_s']:.2f} s  runs {row['runs_s']}")
+        lines.append(f"baseline  {name:34} median {row['median_s']:.2f} s  runs {row['runs_s']}, "
+                     f"CPU median {row['median_cpu_s']:.2f} s  runs {row['runs_cpu_s']}")
     for kind in ("chat", "worker"):
         for cache in ("cold_cache", "warm_cache"):
             row = figures[kind][cache]
-            lines.append(f"{kind:9} {cache.replace('_', ' '):34} median {row['median_s']:.2f} s  runs {row['runs_s']} "
+            lines.append(f"{kind:9} {cache.replace('_', ' '):34} median {row['median_s']:.2f} s  runs {row['runs_s']}, "
+                         f"CPU median {row['median_cpu_s']:.2f} s  runs {row['runs_cpu_s']} "
                          f"(budget {BUDGET_S[kind]} s, load {row['load']})")
     lines.append("within budget (warm cache)" if figures["within_budget"] else "OVER BUDGET")
     return "\n".join(lines)

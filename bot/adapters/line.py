@@ -3,28 +3,31 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import urllib3
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    MarkMessagesAsReadByTokenRequest,
-    MessagingApi,
-    ShowLoadingAnimationRequest,
-)
 
+from bot.adapters.line_sdk import ApiException, api_client
 from bot.ports import Profile, SendResult
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import MessagingApi
 
 log = logging.getLogger(__name__)
 
 
 class LineMessenger:
     def __init__(self, host: str, access_token: str, timeout_s: float = 10.0):
-        configuration = Configuration(host=host, access_token=access_token)
-        configuration.retries = False   # our delivery policy retries; urllib3 must not resend a push on its own
-        self._api = MessagingApi(ApiClient(configuration))
+        self._client = api_client(host, access_token)
         self._timeout = timeout_s
+
+    @cached_property
+    def _api(self) -> MessagingApi:
+        """The SDK's typed API, for calls whose answer we read (a profile). Imported at first use:
+        the class and its models are seconds of a worker's start, and sends do not need them."""
+        from linebot.v3.messaging import MessagingApi
+        return MessagingApi(self._client)
 
     def reply(self, reply_token: str, messages: list[dict]) -> SendResult:
         body = {"replyToken": reply_token, "messages": messages}
@@ -42,7 +45,7 @@ class LineMessenger:
         The bodies are LINE's JSON already (bot/dialogue/messages.py); tests send them to the fake LINE
         server, which checks them against LINE's OpenAPI spec."""
         header_params = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
-        return self._api.api_client.call_api(
+        return self._client.call_api(
             path, "POST", {}, [], header_params, body=body, post_params=[], files={}, response_types_map={},
             auth_settings=["Bearer"], _return_http_data_only=False, _preload_content=True,
             _request_timeout=self._timeout, collection_formats={})
@@ -58,12 +61,14 @@ class LineMessenger:
 
     def show_loading(self, user_id: str, seconds: int) -> None:
         # LINE takes 5-60 s in steps of 5 and refuses anything else: round up into that range.
-        request = ShowLoadingAnimationRequest(chatId=user_id, loadingSeconds=max(5, min(60, -(-seconds // 5) * 5)))
-        self._best_effort(lambda: self._api.show_loading_animation(request, _request_timeout=self._timeout))
+        # Sent as JSON like a reply: it can come during a worker's first turn, which must not wait
+        # for the SDK's models to import (ShowLoadingAnimationRequest has these two fields).
+        body = {"chatId": user_id, "loadingSeconds": max(5, min(60, -(-seconds // 5) * 5))}
+        self._best_effort(lambda: self._post("/v2/bot/chat/loading/start", body))
 
     def mark_as_read(self, mark_as_read_token: str) -> None:
-        request = MarkMessagesAsReadByTokenRequest(markAsReadToken=mark_as_read_token)
-        self._best_effort(lambda: self._api.mark_messages_as_read_by_token(request, _request_timeout=self._timeout))
+        # MarkMessagesAsReadByTokenRequest as JSON, like show_loading.
+        self._best_effort(lambda: self._post("/v2/bot/chat/markAsRead", {"markAsReadToken": mark_as_read_token}))
 
     @staticmethod
     def _send(call) -> SendResult:

@@ -6,17 +6,17 @@ a rate limit and is never retried.
 """
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 import urllib3
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    MessagingApi,
-    MulticastRequest,
-)
 
 from bot.adapters.line import _classify
+from bot.adapters.line_sdk import ApiException, api_client
 from bot.ports import SendResult
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import MessagingApi
 
 MAX_RECIPIENTS = 500     # LINE: `to` holds 1-500 user ids
 MAX_MESSAGES = 5         # LINE: 1-5 message objects per call
@@ -24,12 +24,16 @@ MAX_MESSAGES = 5         # LINE: 1-5 message objects per call
 
 class LineMulticaster:
     def __init__(self, host: str, access_token: str, timeout_s: float = 10.0):
-        configuration = Configuration(host=host, access_token=access_token)
-        configuration.retries = False   # a resent multicast must carry its retry key: we retry, urllib3 must not
-        self._api = MessagingApi(ApiClient(configuration))
+        self._client = api_client(host, access_token)
         self._timeout = timeout_s
 
+    @cached_property
+    def _api(self) -> MessagingApi:
+        from linebot.v3.messaging import MessagingApi  # at first use: seconds of import a worker's start skips
+        return MessagingApi(self._client)
+
     def multicast(self, to: list[str], messages: list[dict], retry_key: str) -> SendResult:
+        from linebot.v3.messaging import MulticastRequest
         request = MulticastRequest.from_dict({"to": to, "messages": messages})
         try:
             response = self._api.multicast_with_http_info(request, x_line_retry_key=retry_key,

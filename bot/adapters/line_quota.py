@@ -1,18 +1,27 @@
 """LineQuotaReader: this month's message quota and usage, read with line-bot-sdk v3's MessagingApi."""
 from __future__ import annotations
 
-import urllib3
-from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+import urllib3
+
+from bot.adapters.line_sdk import ApiException, api_client
 from bot.pipeline.quota import QuotaReading, QuotaUnavailableError
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import MessagingApi
 
 
 class LineQuotaReader:
     def __init__(self, host: str, access_token: str, timeout_s: float = 10.0):
-        configuration = Configuration(host=host, access_token=access_token)
-        configuration.retries = False
-        self._api = MessagingApi(ApiClient(configuration))
+        self._client = api_client(host, access_token)
         self._timeout = timeout_s
+
+    @cached_property
+    def _api(self) -> MessagingApi:
+        from linebot.v3.messaging import MessagingApi  # at first use: seconds of import a worker's start skips
+        return MessagingApi(self._client)
 
     def read(self) -> QuotaReading:
         """GET /v2/bot/message/quota and /quota/consumption; `limit` is None on an unlimited plan."""

@@ -2,20 +2,16 @@
 LINE's data host). Errors become RichMenuApiError, which says whether a retry may help."""
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 import urllib3
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    CreateRichMenuAliasRequest,
-    MessagingApi,
-    MessagingApiBlob,
-    RichMenuBulkLinkRequest,
-    RichMenuRequest,
-    UpdateRichMenuAliasRequest,
-)
 
 from bot.adapters.line import _line_error_text
+from bot.adapters.line_sdk import ApiException, api_client
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import MessagingApi, MessagingApiBlob
 
 BULK_LINK_MAX = 500
 
@@ -27,23 +23,29 @@ class RichMenuApiError(Exception):
         self.retryable = retryable
 
 
-def _configuration(host: str, token: str) -> Configuration:
-    configuration = Configuration(host=host, access_token=token)
-    configuration.retries = False
-    return configuration
-
-
 class LineRichMenus:
     def __init__(self, host: str, data_host: str, access_token: str, timeout_s: float = 10.0):
-        self._api = MessagingApi(ApiClient(_configuration(host, access_token)))
-        self._blob = MessagingApiBlob(ApiClient(_configuration(data_host, access_token)))
+        self._client = api_client(host, access_token)
+        self._data_client = api_client(data_host, access_token)
         self._timeout = timeout_s
+
+    # The SDK's API classes and models are imported at first use: seconds a worker's start skips.
+    @cached_property
+    def _api(self) -> MessagingApi:
+        from linebot.v3.messaging import MessagingApi
+        return MessagingApi(self._client)
+
+    @cached_property
+    def _blob(self) -> MessagingApiBlob:
+        from linebot.v3.messaging import MessagingApiBlob
+        return MessagingApiBlob(self._data_client)
 
     def list_menus(self) -> list[dict]:
         menus = self._call(lambda: self._api.get_rich_menu_list(_request_timeout=self._timeout))
         return [{"richMenuId": m.rich_menu_id, "name": m.name} for m in menus.richmenus]
 
     def create(self, request: dict) -> str:
+        from linebot.v3.messaging import RichMenuRequest
         body = RichMenuRequest.from_dict(request)
         return self._call(lambda: self._api.create_rich_menu(body, _request_timeout=self._timeout)).rich_menu_id
 
@@ -62,6 +64,7 @@ class LineRichMenus:
         return {a.rich_menu_alias_id: a.rich_menu_id for a in listing.aliases}
 
     def set_alias(self, alias_id: str, rich_menu_id: str, exists: bool) -> None:
+        from linebot.v3.messaging import CreateRichMenuAliasRequest, UpdateRichMenuAliasRequest
         if exists:
             body = UpdateRichMenuAliasRequest(richMenuId=rich_menu_id)
             self._call(lambda: self._api.update_rich_menu_alias(alias_id, body, _request_timeout=self._timeout))
@@ -86,6 +89,7 @@ class LineRichMenus:
     def bulk_link(self, user_ids: list[str], rich_menu_id: str) -> None:
         if not 1 <= len(user_ids) <= BULK_LINK_MAX:
             raise ValueError(f"bulk link takes 1 to {BULK_LINK_MAX} users per call, not {len(user_ids)}")
+        from linebot.v3.messaging import RichMenuBulkLinkRequest
         body = RichMenuBulkLinkRequest(richMenuId=rich_menu_id, userIds=user_ids)
         self._call(lambda: self._api.link_rich_menu_id_to_users(body, _request_timeout=self._timeout))
 

@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import redis
@@ -18,13 +19,11 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 
 from bot.adapters.redis_queue import WORKER_QUEUES
-from bot.announce.jobs import watch_announcements_soon
 from bot.pipeline.faults import DATABASE, REDIS, dependency_of
 from bot.pipeline.logsafe import install_log_scrubbing
 from bot.pipeline.quota import QUOTA_JOB_ID
 from bot.pipeline.runtime import using_services
 from bot.pipeline.sweep import Sweeper
-from bot.reminders.jobs import ensure_reminder_sweeps
 from bot.services import Services
 from bot.store.retention import RETENTION_JOB_ID
 
@@ -57,14 +56,52 @@ class BotWorker(SimpleWorker):
     services: Services
     beats: Heartbeat
     _redis_down_since: float | None = None      # when the first failed heartbeat of an outage was
+    # Start-up work a waiting chat need not wait for (see `dequeue_job_and_maintain_ttl`); None once done.
+    after_first_take: Callable[[], None] | None = None
+    _start_work_left: Callable[[], None] | None = None        # failed start-up work, retried at maintenance
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """A worker often starts because events wait (a deploy, a new instance): the first job
+        queued is taken before the start-up work (periodic jobs, the reminder schedule with its
+        YAML and schema, RQ's registry cleaning), which runs right after that job, or at once
+        when nothing waits. Burst workers (timeout None) do it first, as before."""
+        if self.after_first_take is not None and timeout is not None:
+            taken = super().dequeue_job_and_maintain_ttl(None, max_idle_time)     # what waits now, no blocking
+            if taken is not None:
+                return taken
+            self._finish_start()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     def execute_job(self, job, queue):
         super().execute_job(job, queue)
+        self._finish_start()
         if self.services.watch.down():
             self._pause_until_dependencies_answer()
 
+    def _finish_start(self) -> None:
+        work, self.after_first_take = self.after_first_take, None
+        if work is not None:
+            self._start_work_left = work
+            self.run_maintenance_tasks()
+
+    def _retry_start_work(self) -> None:
+        # A failure here (say a broken reminders.yaml) must not stop the answers: it is logged and
+        # tried again at each maintenance (every MAINTENANCE_INTERVAL_S) until it passes.
+        work, self._start_work_left = self._start_work_left, None
+        if work is None:
+            return
+        try:
+            work()
+        except StopRequested:
+            raise                         # RQ's SIGTERM between jobs: the loop must see it and end
+        except Exception:
+            log.exception("start-up work failed (periodic jobs, reminder sweeps); trying again at the next maintenance")
+            self._start_work_left = work
+
     @property
     def should_run_maintenance_tasks(self):
+        if self.after_first_take is not None:
+            return False                  # after the first job (_finish_start)
         # RQ's scheduler process dies when Redis restarts; RQ restarts it only at its next
         # maintenance (every 10 minutes by default): retries, escalations and retention would wait.
         return super().should_run_maintenance_tasks or (
@@ -73,6 +110,7 @@ class BotWorker(SimpleWorker):
 
     def run_maintenance_tasks(self):
         self._scheduler_checked = time.monotonic()
+        self._retry_start_work()
         super().run_maintenance_tasks()
 
     def _scheduler_is_dead(self) -> bool:
@@ -211,12 +249,7 @@ def set_from_signal_handler(event: threading.Event) -> None:
 
 
 def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: Heartbeat) -> bool:
-    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job",
-                                    periodic=True)
-    services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota", periodic=True)
-    ensure_reminder_sweeps(services)
     recovered = services.inbox.recover()
-    watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)
     if recovered:
         log.info("re-scheduled waiting events of %d chats", recovered)
     queues = [Queue(queue_name, connection=services.redis) for queue_name in WORKER_QUEUES]
@@ -224,8 +257,23 @@ def _one_rq_loop(services: Services, *, burst: bool, name: str | None, beats: He
                        maintenance_interval=MAINTENANCE_INTERVAL_S)
     worker.services, worker.beats = services, beats
     worker.push_exc_handler(worker.note_outage)
+    if burst:
+        _schedule_housekeeping(services)
+    else:
+        worker.after_first_take = lambda: _schedule_housekeeping(services)
     with using_services(services):
         return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+
+
+def _schedule_housekeeping(services: Services) -> None:
+    """Periodic jobs, reminder sweeps and unfinished announcements: ensured at each (re)start."""
+    from bot.announce.jobs import watch_announcements_soon
+    from bot.reminders.jobs import ensure_reminder_sweeps
+    services.tasks.ensure_scheduled(RETENTION_JOB_ID, timedelta(minutes=5), "bot.jobs.run_retention_job",
+                                    periodic=True)
+    services.tasks.ensure_scheduled(QUOTA_JOB_ID, timedelta(minutes=1), "bot.jobs.refresh_line_quota", periodic=True)
+    ensure_reminder_sweeps(services)
+    watch_announcements_soon(services)   # a send whose worker died goes on (its batches are keyed)
 
 
 def _wait_for_redis(services: Services, beats: Heartbeat) -> None:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
-
 from bot.content.adminmsg import did_you_mean, msg
 from bot.content.yamlfile import ProblemsError, YamlFileError, load_yaml_with_lines
 from bot.flows.deadlines import add_months, office_deadline
@@ -113,6 +111,7 @@ def load_schedule(flows_dir: Path, catalog=None, entry_ids: set[str] | None = No
         data, lines = load_yaml_with_lines(path)
     except YamlFileError as exc:
         raise ScheduleError([str(exc)]) from None
+    from jsonschema import Draft202012Validator  # here: a worker imports this module at start, not the checker
     schema = Draft202012Validator(json.loads((flows_dir / SCHEMA_FILE).read_text(encoding="utf-8")))
     problems = [_schema_problem(path, lines, error) for error in schema.iter_errors(data or {})]
     if problems:

@@ -63,3 +63,33 @@ def test_two_workers_keep_each_users_order(bot, fake_line, settings, services):
             mine = [t for t in texts if t.startswith(user + " ")]
             assert mine == [f"{user} #{n}" for n in range(6)]
     assert all(len(fake_line.messages_to(user)) == 6 for user in users)
+
+
+def _scheduled(redis_client, job_id: str) -> bool:
+    from rq.registry import ScheduledJobRegistry
+
+    from bot.adapters.tasks import TASK_QUEUE
+    return job_id in ScheduledJobRegistry(TASK_QUEUE, connection=redis_client)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("waiting_event", [False, True], ids=["idle", "event-waiting"])
+def test_a_started_worker_schedules_its_periodic_jobs_with_or_without_a_first_job(
+        bot, fake_line, settings, redis_client, tmp_path, waiting_event):
+    """The start-up work runs after the first waiting job (fast start), or at once when none waits:
+    either way the retention and quota jobs and the reminder sweep get scheduled."""
+    from bot.pipeline.quota import QUOTA_JOB_ID
+    from bot.store.retention import RETENTION_JOB_ID
+    from tests.support.processes import start_logged_worker
+    if waiting_event:
+        assert bot.post(text_event("Ufirst", "hello")).status_code == 200
+    worker = start_logged_worker(settings, tmp_path)
+    try:
+        assert wait_until(lambda: _scheduled(redis_client, RETENTION_JOB_ID) and _scheduled(redis_client, QUOTA_JOB_ID)
+                          and redis_client.keys(b"rq:job:reminders-daily-*"),
+                          timeout=90)
+        if waiting_event:
+            assert wait_until(lambda: len(fake_line.messages_to("Ufirst")) == 1, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)

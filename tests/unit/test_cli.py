@@ -96,3 +96,28 @@ def test_richmenu_build_draws_one_png_per_chosen_locale_within_lines_limits(tmp_
             assert (image.format, image.size) == ("PNG", (2500, 1686))
         assert path.stat().st_size <= 1024 * 1024
     assert "chat bar: මෙනුව" in result.stdout
+
+
+def test_each_command_is_mapped_to_the_module_that_registers_it():
+    """`python -m bot X` imports only X's module (bot/cli.py): the map must name every command of
+    every module, and only those, or a command would be parsed by the wrong parser."""
+    import argparse
+    import importlib
+
+    from bot.cli import COMMAND_MODULE_OF, COMMAND_MODULES
+    registered = {}
+    for module in COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == COMMAND_MODULE_OF
+
+
+def test_a_command_parses_alone_and_help_still_lists_every_command():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("worker", "chat", "eval-faq", "richmenu", "classifier", "dead-letter"):
+        assert command in result.stdout
+    unknown = run("wroker")
+    assert unknown.returncode == 2 and "invalid choice: 'wroker'" in unknown.stderr
+    assert run("worker", "--help").returncode == 0
