@@ -93,12 +93,6 @@ def outbound_values(user_id: int, messages: list[dict], *, event_id: str | None,
     return rows
 
 
-def record_inbound(session: Session, user: User, event: dict, event_id: str, keep_content: bool = True) -> Message:
-    row = Message(**inbound_values(user.id, event, event_id, keep_content))
-    session.add(row)
-    return row
-
-
 def record_outbound(session: Session, user_id: int, messages: list[dict], *, event_id: str | None,
                     sender: str = "bot", key_seed: str | None = None) -> list[Message]:
     """Store the messages to send as pending (see `outbound_values`), through the session."""

@@ -104,18 +104,18 @@ def test_line_keeps_failing_the_message_stays_pending_and_the_event_queued(bot, 
 def test_database_unavailable_nothing_half_written_then_handled_once(bot, services, monkeypatch):
     from bot.pipeline import processing
     assert bot.post(text_event("Udb", "hello")).status_code == 200
-    original = processing.record_inbound
+    original = processing.insert_turn_messages
 
     def database_gone(*args, **kwargs):
         raise OperationalError("INSERT", {}, Exception("could not connect to server"))
 
-    monkeypatch.setattr(processing, "record_inbound", database_gone)
+    monkeypatch.setattr(processing, "insert_turn_messages", database_gone)
     with pytest.raises(OperationalError):
         services.event_processor().drain("Udb")
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 0
         assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
-    monkeypatch.setattr(processing, "record_inbound", original)
+    monkeypatch.setattr(processing, "insert_turn_messages", original)
     bot.work()
     with services.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 1
