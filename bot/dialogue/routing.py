@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, TriageResult, matching_signals, triage
+from bot.dialogue.triage import LEVEL_RANK, NO_MATCH, LatestCall, TriageResult, matching_signals, triage
 
 if TYPE_CHECKING:
     from bot.ports import Classifier, Translator
@@ -90,20 +90,12 @@ def signals_in(text: str, rules) -> list[str]:
     return matching_signals(text, rules)
 
 
-_last_classified: tuple | None = None      # (text, rules, classifier, scores) of the latest call
+_classified: LatestCall[dict] = LatestCall()
 
 
 def classify(text: str, rules, classifier: Classifier) -> dict:
-    # A turn classifies its message twice (the safety check, then the answer's routing): the
-    # second call takes the first's scores. Keyed by the very rules and model objects, so a
-    # content reload or another model never sees an earlier answer.
-    global _last_classified
-    last = _last_classified
-    if last is not None and last[0] == text and last[1] is rules and last[2] is classifier:
-        return dict(last[3])
-    scores = classifier.predict(text, signals_in(text, rules))
-    _last_classified = (text, rules, classifier, scores)
-    return dict(scores)
+    # A turn classifies its message twice (the safety check, then the answer's routing).
+    return dict(_classified.get(text, (rules, classifier), lambda: classifier.predict(text, signals_in(text, rules))))
 
 
 def assess(text: str, rules, classifier: Classifier | None = None, trace: dict | None = None,

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 LEVELS = ("emergency", "crisis", "advisor", "guide")
 LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,22 +174,33 @@ class TriageRules:
 # Triage
 
 
-_last_triaged: tuple | None = None        # (text, rules, result) of the latest call
+class LatestCall(Generic[T]):
+    """The answer to the latest call only. A turn asks about its message twice (the safety check,
+    then the answer's routing): the second call takes the first one's answer. The text is
+    compared by value, the content objects (rules, a model) by identity, so a content reload or
+    another model never sees an earlier answer. The entry is one tuple, replaced whole."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[str, tuple[object, ...], T] | None = None
+
+    def get(self, text: str, owners: tuple[object, ...], compute: Callable[[], T]) -> T:
+        entry = self._entry
+        if (entry is not None and entry[0] == text and len(entry[1]) == len(owners)
+                and all(kept is owner for kept, owner in zip(entry[1], owners))):
+            return entry[2]
+        value = compute()
+        self._entry = (text, owners, value)
+        return value
+
+
+_triaged: LatestCall[TriageResult] = LatestCall()
 
 
 def triage(text: str, rules: TriageRules) -> TriageResult:
     """Classify one message. Never raises on any text."""
     if not text or not text.strip():
         return NO_MATCH
-    # The safety check and the answer's routing both triage a turn's message: once is enough
-    # (the result is immutable; keyed by the very rules object, so a reload starts afresh).
-    global _last_triaged
-    last = _last_triaged
-    if last is not None and last[0] == text and last[1] is rules:
-        return last[2]
-    result = _triage(text, rules)
-    _last_triaged = (text, rules, result)
-    return result
+    return _triaged.get(text, (rules,), lambda: _triage(text, rules))      # the result is immutable
 
 
 class SignalHits:
@@ -197,8 +211,7 @@ class SignalHits:
         self._canon = canonical_text(text)
         self._plain = strip_accents(self._canon)
         self._signals = rules.signals
-        index = getattr(rules, "index", None)
-        self._candidates = index.candidates(self._plain) if index is not None else None
+        self._candidates = rules.index.candidates(self._plain) if rules.index is not None else None
         self._seen: dict[str, bool] = {}
 
     def hit(self, signal_id: str) -> bool:
@@ -211,19 +224,12 @@ class SignalHits:
         return seen
 
 
-_last_hits: tuple | None = None           # (text, rules, SignalHits) of the latest message
+_hits: LatestCall[SignalHits] = LatestCall()
 
 
 def signal_hits(text: str, rules: TriageRules) -> SignalHits:
-    """The signal matches of `text` (the latest message's are kept: keyed by the very rules
-    object, so a content reload starts afresh)."""
-    global _last_hits
-    last = _last_hits
-    if last is not None and last[0] == text and last[1] is rules:
-        return last[2]
-    hits = SignalHits(text, rules)
-    _last_hits = (text, rules, hits)
-    return hits
+    """The signal matches of `text` (the latest message's are kept)."""
+    return _hits.get(text, (rules,), lambda: SignalHits(text, rules))
 
 
 def matching_signals(text: str, rules: TriageRules) -> list[str]:
