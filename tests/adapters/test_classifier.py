@@ -23,10 +23,13 @@ from tests.conftest import REPO
 HELDOUT = REPO / "eval" / "heldout"
 # Just under the figures measured when this floor was set (docs/performance.md): a drop fails CI.
 HELDOUT_TOP1_FLOOR = 0.92
-HELDOUT_EMERGENCY_FLOOR = 0.97
-HELDOUT_FALSE_HANDOFF_CEILING = 0.06
+HELDOUT_LANGUAGE_TOP1_FLOOR = 0.85       # issue 11: every language; 89.6 % (ne) when set
+HELDOUT_EMERGENCY_FLOOR = 1.0            # issue 11: every emergency, in every language (170/170 when set)
+HELDOUT_FALSE_HANDOFF_CEILING = 0.05     # 4.2 % when set
 DEV2_EMERGENCY_FLOOR = 1.0
 DEV3_CALM_TO_PERSON_CEILING = 0.08       # 5.9 % when set; 27.1 % before dev3 was read
+DEV4_TOP1_FLOOR = 0.88                   # 86.3 % before dev4 was read, 90.3 % after
+DEV4_TO_PERSON_CEILING = 0.08            # 8.6 % before, 7.0 % after
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +210,9 @@ def test_heldout_split_stays_above_the_floor(index, rules, classifier):
     assert summary["emergency_recall"] >= HELDOUT_EMERGENCY_FLOOR
     assert summary["top1_accuracy"] >= HELDOUT_TOP1_FLOOR
     assert summary["false_handoff_rate"] <= HELDOUT_FALSE_HANDOFF_CEILING
+    weak = {lang: figures["top1_accuracy"] for lang, figures in summary["by_language"].items()
+            if figures["top1_accuracy"] < HELDOUT_LANGUAGE_TOP1_FLOOR}
+    assert not weak, weak
 
 
 def test_every_emergency_of_the_second_development_set_is_caught(index, rules, classifier):
@@ -221,6 +227,15 @@ def test_the_third_development_set_keeps_every_emergency_and_few_calm_alarms(ind
     summary = summarise(evaluate(load_questions(REPO / "eval" / "dev3"), index, rules, classifier=classifier))
     assert summary["emergency_recall"] == 1.0
     assert summary["false_handoff_rate"] <= DEV3_CALM_TO_PERSON_CEILING
+
+
+def test_the_fourth_development_set_keeps_every_emergency_and_its_answers(index, rules, classifier):
+    """eval/dev4 (all 17 languages, mostly ordinary questions, like the issue's independent sets) was
+    read and fixed: every emergency stays caught and the answers stay near what they were."""
+    summary = summarise(evaluate(load_questions(REPO / "eval" / "dev4"), index, rules, classifier=classifier))
+    assert summary["emergency_recall"] == 1.0
+    assert summary["top1_accuracy"] >= DEV4_TOP1_FLOOR
+    assert summary["false_handoff_rate"] <= DEV4_TO_PERSON_CEILING
 
 
 # ---- translation: the third net ----------------------------------------------------------------------

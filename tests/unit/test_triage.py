@@ -847,3 +847,72 @@ def test_the_term_index_never_rules_out_a_signal_whose_terms_occur(rules):
         assert _triage(text, rules) == _triage(text, unindexed), text
         assert signals_in(text, rules) == sorted(sid for sid, s in rules.signals.items() if s.matches(canon, plain))
     assert skipped > 0          # the index does rule signals out (else it would cost for nothing)
+
+
+@pytest.mark.parametrize("text", [
+    "my mum has a bad stomach ache tonight, not sure if she needs an ambulance, who can i ask",
+    "夜中に夫がお腹が痛いと言ってる。救急車を呼ぶか迷ったら、どこに相談？",
+    "ayah sakit kepala, ragu perlu ambulans atau tidak, tanya ke mana",
+    "di ko alam kung kailangan ng ambulansya para sa lola ko, saan pwede magtanong",
+    "tem algum numero pra saber se precisa de ambulancia ou nao? meu sogro ta com febre",
+    "구급차 불러야 할지 애매할 때 어디에 물어봐요?",
+    "119 và #7119 khác nhau thế nào",
+])
+def test_not_sure_whether_an_ambulance_is_needed_gets_7119_first(rules, text):
+    result = triage(text, rules)
+    assert result.level == G, result
+    assert result.resource_ids[0] == "emergency-consult-7119"
+    assert "emergency-119" in result.resource_ids           # the danger signs still lead to 119
+
+
+def test_a_child_when_unsure_about_the_ambulance_gets_8000_first(rules):
+    result = triage("anak demam 38 malam ini, masih main, ragu perlu ambulans atau tidak", rules)
+    assert result.level == G and result.resource_ids[0] == "pediatric-call-8000"
+
+
+@pytest.mark.parametrize("text", [
+    "not sure if i need an ambulance, my baby is not breathing",
+    "ragu perlu ambulans atau tidak, anak saya kejang dan tidak sadar",
+    "call an ambulance now",
+])
+def test_unsure_words_never_hide_a_danger_sign(rules, text):
+    assert triage(text, rules).level == E
+
+
+@pytest.mark.parametrize("text", [
+    "last month he hit me, now fine but i want to talk to someone",          # en: now + fine
+    "ngayon ok na sya, pero kahapon sinaktan ako ng asawa ko, saan ako pwede magtanong",
+])
+def test_now_followed_by_fine_is_not_a_cry_for_help(rules, text):
+    assert triage(text, rules).level != E
+
+
+def test_violence_happening_now_is_still_an_emergency_with_now(rules):
+    assert triage("my husband is hitting me now please", rules).level == E
+
+
+@pytest.mark.parametrize("text", [
+    "our cat threw up twice tonight, where can i find a vet open on sunday",
+    "meu cachorro vomitou duas vezes, tem veterinário aberto agora?",
+    "家裡的鸚鵡不吃東西，哪裡可以看",
+])
+def test_a_sick_pet_gets_the_animal_hospital_answer_not_a_child_line(rules, text):
+    result = triage(text, rules)
+    assert (result.level, result.category) == (G, "pet-health"), result
+
+
+@pytest.mark.parametrize("text", [
+    "ban e bi chong danh, co cho nao tu van tieng viet ko",
+    "hay un numero para consultar sobre violencia en la pareja en español?",
+    "想問家暴諮詢的電話嗎？可以講中文嗎",
+])
+def test_a_question_about_a_dv_line_is_answered_not_a_crisis(rules, text):
+    assert triage(text, rules).level not in (E, C)
+
+
+def test_a_passive_wish_not_to_wake_up_is_a_crisis(rules):
+    assert triage("some days it would be easier if i just didnt wake up", rules).level in (C, E)
+
+
+def test_keeping_two_passports_is_not_exploitation(rules):
+    assert triage("can our baby keep both passports, japanese and british?", rules).level == N
