@@ -22,6 +22,7 @@ from bot.store.models import Case, User
 SUNDAY_IN_JAPAN = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)     # Sunday 11:00 in Tokyo
 DESK_OPENS = ("2026-12-07", "09:00")                                     # Monday, flows/desk/hours.yaml
 CHIBA_CHILD_LINE = "043-242-9939"                                        # resources/phone_lines.yaml
+CHIBA_ADULT_LINE = "03-6810-1636"                                        # #7119's ordinary number there
 
 CALM_QUESTION = {
     "ja": "子どもが熱を出しましたが、元気に遊んでいます。夜に相談できる番号はありますか",
@@ -43,6 +44,26 @@ CALM_QUESTION = {
     "th": "ลูกมีไข้ 38 ตอนกลางคืน แต่ยังเล่นได้ กินนมได้ มีเบอร์ให้โทรถามไหม",
     "hi": "मेरे बच्चे को रात में 38 बुखार है, पर वह खेल रहा है और दूध पी रहा है। पूछने के लिए कोई नंबर है?",
     "bn": "আমার বাচ্চার রাতে 38 জ্বর, কিন্তু খেলছে আর দুধ খাচ্ছে। জিজ্ঞেস করার জন্য কোনো নম্বর আছে?",
+}
+# "Not sure whether an ambulance is needed" for an adult (written for this test, not from an eval set).
+UNSURE_AMBULANCE = {
+    "ja": "夫が夜中にお腹が痛いと言っています。救急車を呼ぶか迷ったら、どこに電話すればいいですか",
+    "ja-easy": "おっと おなか いたい。きゅうきゅうしゃ よぶか わからない。どこに でんわ？",
+    "en": "my husband has a stomach ache tonight, not sure if he needs an ambulance. who can i ask?",
+    "zh-Hans": "老公晚上肚子疼，不知道要不要叫救护车，可以打哪个电话问？",
+    "zh-Hant": "老公晚上肚子痛，不知道要不要叫救護車，可以打哪個電話問？",
+    "ko": "남편이 밤에 배가 아프대요. 구급차 불러야 할지 애매한데 어디에 물어봐요?",
+    "vi": "chồng em tối nay đau bụng, không biết có nên gọi xe cấp cứu không, hỏi ở đâu ạ",
+    "tl": "masakit tiyan ng asawa ko ngayong gabi, di ko alam kung kailangan ng ambulansya, saan pwede magtanong",
+    "ne": "श्रीमानको राति पेट दुख्यो, एम्बुलेन्स बोलाउने कि नाई थाहा छैन, कहाँ सोध्ने?",
+    "id": "suami sakit perut malam ini, ragu perlu ambulans atau tidak, tanya ke mana?",
+    "pt-BR": "meu marido ta com dor de barriga hoje a noite, nao sei se precisa chamar ambulancia, onde pergunto?",
+    "es": "mi esposo tiene dolor de estomago esta noche, no sé si hay que llamar ambulancia, ¿a dónde pregunto?",
+    "my": "ယောက်ျား ညဘက် ဗိုက်နာနေတယ်၊ အရေးပေါ်ကား ခေါ်ရမလား မသေချာဘူး၊ ဘယ်မှာ မေးရမလဲ",
+    "si": "මහත්තයාට රෑ බඩේ කැක්කුමක්, ඇම්බියුලන්ස් එකක් ඕනද නැද්ද දන්නේ නෑ. කාගෙන්ද අහන්නේ?",
+    "th": "สามีปวดท้องตอนกลางคืน ไม่แน่ใจว่าต้องเรียกรถพยาบาลไหม โทรถามที่ไหนได้",
+    "hi": "पति को रात में पेट दर्द है, एम्बुलेंस बुलाएं या नहीं पता नहीं, कहाँ पूछें?",
+    "bn": "স্বামীর রাতে পেট ব্যথা, অ্যাম্বুলেন্স ডাকব কি না বুঝতে পারছি না, কোথায় জিজ্ঞেস করব?",
 }
 EMERGENCY = {
     "ja": "赤ちゃんが息をしていません", "ja-easy": "あかちゃんが いきを して いません", "en": "my baby is not breathing",
@@ -141,3 +162,18 @@ def test_no_consent_emergency_still_gets_numbers_and_call_buttons(bot, fake_line
     calls = [a["uri"] for a in quick_actions(urgent[-1]) if a["type"] == "uri"]
     assert calls[0] == "tel:119" and "tel:%238000" not in calls          # a birth is 119, never the night line
     assert any(a.get("data") == "privacy:agree" for a in quick_actions(urgent[-1]))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_not_sure_about_the_ambulance_gets_the_adult_line_first(bot, services, fake_line, sunday_in_japan, locale):
+    """Issue 11: a calm question gets the number that can judge it at once (#7119 in Chiba), 119 for
+    the danger signs, and a person offered; no case is opened."""
+    user_id = f"Uunsure{locale.replace('-', '')}"
+    start_in_matsudo(bot, user_id, locale)
+    answer = messages_for(bot, fake_line, user_id, UNSURE_AMBULANCE[locale])
+    first = answer[0]["text"]
+    assert "#7119" in first and first.index("#7119") < first.index("119 "), first
+    offer = quick_actions(answer[-1])
+    assert offer[0]["uri"] == f"tel:{CHIBA_ADULT_LINE.replace('-', '')}"        # the button calls Chiba's #7119
+    assert any(a.get("data") == "cmd:person" for a in offer)
+    assert cases_of(services, user_id) == []
