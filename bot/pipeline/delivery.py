@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ports import Messenger, SendResult
@@ -27,6 +27,8 @@ from bot.store.models import MESSAGES, Message, ProcessedEvent, User
 
 log = logging.getLogger(__name__)
 MONTHLY_LIMIT_ERROR = "not sent: monthly limit"
+# A batch's delivery status, for every send: built once (issue 17); SET is the keys given.
+_MARK_BATCH = update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("batch_ids", expanding=True)))
 
 
 class DeliveryPendingError(Exception):
@@ -198,7 +200,7 @@ class Delivery:
         # One UPDATE for the batch, nothing read back, on a bare connection: a Session and the
         # ORM's UPDATE machinery cost more CPU than the statement (issue 17).
         with self._sessions.kw["bind"].begin() as connection:
-            connection.execute(update(MESSAGES).where(MESSAGES.c.id.in_([r.id for r in rows])).values(**values))
+            connection.execute(_MARK_BATCH, {"batch_ids": [r.id for r in rows], **values})
         if result.status == "monthly_limit":
             self._monthly_limit_reached()
         if result.status == "retryable":

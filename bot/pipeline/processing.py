@@ -135,7 +135,7 @@ class EventProcessor:
                 with self._loading_indicator(event, line_user_id):
                     handler_for(str(event.get("type")))(ctx)
                 if user and ctx.user:
-                    apply_state(user, ctx.user)
+                    apply_state(session, user, ctx.user)
         except DBAPIError:
             raise                                   # infrastructure: the job is retried, nothing half-written
         except Exception as exc:
