@@ -47,6 +47,7 @@ class Catalog:
         self._compiled: dict[tuple[str, str], object] = {}
         self._normalised: dict[str, list[str]] = {}
         self._word_sets: dict[tuple[str, Callable[[str], str]], frozenset[str]] = {}
+        self._longest: dict[tuple[str, Callable[[str], str]], int] = {}
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:
@@ -86,6 +87,14 @@ class Catalog:
             words = {normalise(w) for lists in self.all_words(key).values() for w in lists}
             self._normalised[key] = sorted(w for w in words if w)
         return self._normalised[key]
+
+    def longest_word(self, key: str, normalise: Callable[[str], str]) -> int:
+        """The length of the longest of `normalised_words(key, normalise)` (0 when none), kept
+        with them: a message longer than a keyword allows skips the list."""
+        cache_key = (key, normalise)
+        if cache_key not in self._longest:
+            self._longest[cache_key] = max((len(word) for word in self.normalised_words(key, normalise)), default=0)
+        return self._longest[cache_key]
 
     def word_set(self, key: str, normalise: Callable[[str], str]) -> frozenset[str]:
         """Every locale's words for `key` as `normalise` makes them, for a membership test; made

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.dialogue.messages import batches, fit_messages, message_summary
 from bot.dialogue.turn import UserState
-from bot.store.models import MESSAGES, PROCESSED_EVENTS, USERS, Message, ProcessedEvent, utcnow
+from bot.store.models import MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
 _STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
@@ -142,9 +142,33 @@ def record_outbound(session: Session, user_id: int, messages: list[dict], *, eve
     return rows
 
 
-def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[dict]) -> list[Message]:
+@dataclass
+class PendingRow:
+    """An outbound `messages` row the turn has just inserted, as delivery needs it (id, batch,
+    status, payload, retry key): building ORM `Message` objects for rows nothing loads again cost
+    more than the INSERT (issue 17)."""
+    id: int
+    batch_index: int | None
+    delivery_status: str | None
+    payload: dict | None
+    retry_key: str | None
+
+
+@dataclass
+class HandledEvent:
+    """The turn's `processed_events` row as inserted (delivery reads it; nothing is loaded)."""
+    event_id: str
+    event_type: str
+    partition: str
+    reply_token: str | None
+    event_time: datetime | None
+    reply_attempted: bool
+    processed_at: datetime
+
+
+def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[dict]) -> list[PendingRow]:
     """A turn's messages in ONE `INSERT ... RETURNING id` on the session's transaction; returns
-    the outbound rows (detached, ids set) for delivery.
+    the outbound rows (ids set) for delivery.
 
     Core, not the ORM's unit of work: the flush of a few new rows per turn cost more CPU than
     all of the turn's SQL (issue 17). Each row gets its own `created_at`, in order, as the
@@ -156,7 +180,8 @@ def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[
     for row in values:
         row["created_at"] = utcnow()
     ids = session.connection().execute(_INSERT_MESSAGES, values).scalars().all()
-    return [Message(id=row_id, **row) for row_id, row in zip(ids[len(values) - len(outbound):], outbound, strict=True)]
+    return [PendingRow(row_id, row["batch_index"], row["delivery_status"], row["payload"], row["retry_key"])
+            for row_id, row in zip(ids[len(values) - len(outbound):], outbound, strict=True)]
 
 
 def was_processed(session: Session, event_id: str) -> bool:
@@ -164,11 +189,11 @@ def was_processed(session: Session, event_id: str) -> bool:
     return session.connection().scalar(_PROCESSED, {"event_id": event_id}) is not None
 
 
-def insert_processed_event(session: Session, **values) -> ProcessedEvent:
-    """The turn's `processed_events` row, inserted by Core like its messages; returned detached."""
+def insert_processed_event(session: Session, **values) -> HandledEvent:
+    """The turn's `processed_events` row, inserted by Core like its messages."""
     values["processed_at"] = utcnow()
     session.connection().execute(_INSERT_PROCESSED, values)
-    return ProcessedEvent(**values)
+    return HandledEvent(**values)
 
 
 def mark_batch(session: Session, rows: list[Message], status: str, error: str | None,
