@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import urllib3
 
-from bot.adapters.line_sdk import ApiException, api_client
+from bot.adapters.line_sdk import ApiException, JsonBody, api_client
 from bot.ports import Profile, SendResult
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class LineMessenger:
         server, which checks them against LINE's OpenAPI spec."""
         header_params = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
         return self._client.call_api(
-            path, "POST", {}, [], header_params, body=body, post_params=[], files={}, response_types_map={},
+            path, "POST", {}, [], header_params, body=JsonBody(body), post_params=[], files={}, response_types_map={},
             auth_settings=["Bearer"], _return_http_data_only=False, _preload_content=True,
             _request_timeout=self._timeout, collection_formats={})
 

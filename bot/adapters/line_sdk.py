@@ -74,7 +74,20 @@ from linebot.v3.messaging.api_client import ApiClient  # noqa: E402 - after the 
 from linebot.v3.messaging.configuration import Configuration  # noqa: E402
 from linebot.v3.messaging.exceptions import ApiException  # noqa: E402
 
-__all__ = ["ApiClient", "ApiException", "Configuration", "api_client"]
+__all__ = ["ApiClient", "ApiException", "Configuration", "JsonBody", "api_client"]
+
+
+class JsonBody(dict):
+    """A request body that is LINE's JSON already (stored messages: only dicts, lists, strings,
+    numbers, booleans and None). The SDK walks every body to turn models into dicts, which for
+    such a body copies it unchanged, dict by dict (issue 17); `_Client` hands it on as it is."""
+
+
+class _Client(ApiClient):
+    def sanitize_for_serialization(self, obj):
+        if type(obj) is JsonBody:
+            return obj
+        return super().sanitize_for_serialization(obj)
 
 
 def api_client(host: str, access_token: str) -> ApiClient:
@@ -82,4 +95,4 @@ def api_client(host: str, access_token: str) -> ApiClient:
     and a resent push or multicast must carry its retry key)."""
     configuration = Configuration(host=host, access_token=access_token)
     configuration.retries = False
-    return ApiClient(configuration)
+    return _Client(configuration)

@@ -5,21 +5,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases.hours import DeskHours
 from bot.dialogue.messages import postback_action, text_message
 from bot.dialogue.turn import TurnContext
 from bot.ports import LiveFeed, TaskQueue
-from bot.store.models import AuditEntry, Case, User
-from bot.store.users import user_by_line_id
+from bot.store.models import CASES, AuditEntry, Case
+from bot.store.users import TurnUser, user_by_line_id
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
 TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
 ACK_EVERY = timedelta(minutes=10)        # "our team has your message", at most this often per case
+_OPEN_CASE = (select(Case).where(Case.user_id == bindparam("owner"), Case.status.in_(OPEN_STATUSES))
+              .order_by(Case.id.desc()).limit(1))
+_RESOLVED = CASES.c.status == "resolved"
+# Asked for every text, and most users have no case: the id alone by Core (a statement built
+# once), the ORM's Case only when there is one (issue 17).
+_OPEN_OR_LAST_RESOLVED_ID = (
+    select(CASES.c.id).where(CASES.c.user_id == bindparam("owner"), CASES.c.status.in_((*OPEN_STATUSES, "resolved")))
+    .order_by(_RESOLVED, sql_case((_RESOLVED, CASES.c.resolved_at)).desc(), CASES.c.id.desc()).limit(1))
 SAFETY_LEVELS = ("emergency", "crisis")        # always an escalation, even when the case is urgent already
 ESCALATE_ACTION = "case.escalate"              # audit entry: counts in the dashboard, marks the message
 
@@ -51,23 +59,21 @@ class CaseDesk:
         return cls(session, content.desk_hours, now, extra.get("tasks"), extra.get("live"))
 
     # ---- queries --------------------------------------------------------------------------
-    def _user(self, ctx: TurnContext) -> User:
+    def _user(self, ctx: TurnContext) -> TurnUser:
         user = user_by_line_id(self._session, ctx.known_user.line_user_id)
         if user is None:
             raise LookupError("the turn's user is not in the database")
         return user
 
-    def open_case_of(self, user: User) -> Case | None:
-        return self._session.scalar(select(Case).where(Case.user_id == user.id, Case.status.in_(OPEN_STATUSES))
-                                    .order_by(Case.id.desc()).limit(1))
+    def open_case_of(self, user: TurnUser) -> Case | None:
+        return self._session.scalar(_OPEN_CASE, {"owner": user.id})
 
-    def _open_or_last_resolved(self, user: User) -> Case | None:
+    def _open_or_last_resolved(self, user: TurnUser) -> Case | None:
         """The open case, else the latest resolved one: one query for what `open_case_of` and a
         second query for the resolved case used to ask (most users have neither)."""
-        resolved = Case.status == "resolved"
-        return self._session.scalar(
-            select(Case).where(Case.user_id == user.id, Case.status.in_((*OPEN_STATUSES, "resolved")))
-            .order_by(resolved, sql_case((resolved, Case.resolved_at)).desc(), Case.id.desc()).limit(1))
+        self._session.flush()        # as the ORM query's autoflush did: a case changed earlier in the turn
+        case_id = self._session.connection().scalar(_OPEN_OR_LAST_RESOLVED_ID, {"owner": user.id})
+        return self._session.get(Case, case_id) if case_id is not None else None
 
     def _reopenable(self, case: Case | None) -> bool:
         resolved_at = _aware(case.resolved_at) if case else None

@@ -1,6 +1,7 @@
 """The locale catalog: every user-facing text, per locale, rendered with Jinja2 (StrictUndefined)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,6 +46,8 @@ class Catalog:
         self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
         self._compiled: dict[tuple[str, str], object] = {}
         self._normalised: dict[str, list[str]] = {}
+        self._word_sets: dict[tuple[str, Callable[[str], str]], frozenset[str]] = {}
+        self._longest: dict[tuple[str, Callable[[str], str]], int] = {}
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:
@@ -84,6 +87,23 @@ class Catalog:
             words = {normalise(w) for lists in self.all_words(key).values() for w in lists}
             self._normalised[key] = sorted(w for w in words if w)
         return self._normalised[key]
+
+    def longest_word(self, key: str, normalise: Callable[[str], str]) -> int:
+        """The length of the longest of `normalised_words(key, normalise)` (0 when none), kept
+        with them: a message longer than a keyword allows skips the list."""
+        cache_key = (key, normalise)
+        if cache_key not in self._longest:
+            self._longest[cache_key] = max((len(word) for word in self.normalised_words(key, normalise)), default=0)
+        return self._longest[cache_key]
+
+    def word_set(self, key: str, normalise: Callable[[str], str]) -> frozenset[str]:
+        """Every locale's words for `key` as `normalise` makes them, for a membership test; made
+        once per catalog and function (a typed command is looked up in them on every text)."""
+        cache_key = (key, normalise)
+        if cache_key not in self._word_sets:
+            words = self.all_words(key).values()
+            self._word_sets[cache_key] = frozenset(normalise(w) for lists in words for w in lists)
+        return self._word_sets[cache_key]
 
     def all_words(self, key: str) -> dict[str, list[str]]:
         """The word list `key` of every locale: users mix languages, so commands match in any of them."""

@@ -211,6 +211,9 @@ class Conversation:
         for flow in self.deps.content.flows.flows.values():
             if not flow.keywords_key:
                 continue
+            # A question longer than any keyword allows (most texts) skips the flow's words.
+            if len(typed) > self.catalog.longest_word(flow.keywords_key, _folded) * 1.5 + 4:
+                continue
             for word in self.catalog.normalised_words(flow.keywords_key, _folded):
                 if len(word) >= 2 and word in typed and len(typed) <= len(word) * 1.5 + 4:
                     return flow.id

@@ -214,6 +214,12 @@ class SignalHits:
         self._candidates = rules.index.candidates(self._plain) if rules.index is not None else None
         self._seen: dict[str, bool] = {}
 
+    @property
+    def possible(self) -> set[str] | None:
+        """The signals the term index leaves possible (None: no index, any may match): a rule
+        with a line none of whose signals is possible cannot match, without asking `hit`."""
+        return self._candidates
+
     def hit(self, signal_id: str) -> bool:
         seen = self._seen.get(signal_id)
         if seen is None:
@@ -235,13 +241,16 @@ def signal_hits(text: str, rules: TriageRules) -> SignalHits:
 def matching_signals(text: str, rules: TriageRules) -> list[str]:
     """Every signal whose terms occur in the text (not negated), sorted."""
     hits = signal_hits(text, rules)
-    return sorted(signal_id for signal_id in rules.signals if hits.hit(signal_id))
+    asked = rules.signals if hits.possible is None else hits.possible     # the others cannot match
+    return sorted(signal_id for signal_id in asked if signal_id in rules.signals and hits.hit(signal_id))
 
 
 def _triage(text: str, rules: TriageRules) -> TriageResult:
-    hit = signal_hits(text, rules).hit
+    hits = signal_hits(text, rules)
+    hit, possible = hits.hit, hits.possible
     matched = [rule for rule in rules.rules
-               if all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
+               if (possible is None or not any(possible.isdisjoint(line) for line in rule.when))
+               and all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
     if not matched:
         return NO_MATCH
     matched.sort(key=lambda rule: LEVEL_RANK[rule.level])        # stable: file order within a level

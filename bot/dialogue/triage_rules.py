@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from bot.content.adminmsg import admin_language, did_you_mean, msg
+from bot.dialogue.pattern_keys import pattern_keys
 from bot.dialogue.triage import (
     Rule,
     Signal,
@@ -412,16 +413,26 @@ def _compile(directory: Path) -> tuple[TriageRules | None, list[str], _Draft]:
             negations_accented=_alternation(draft.negations.get((signal_id, True), [])),
             negations_plain=_alternation(draft.negations.get((signal_id, False), [])),
             negation_patterns=tuple(draft.negation_patterns.get(signal_id, [])))
-    return TriageRules(rules=tuple(draft.rules), signals=signals, index=_term_index(draft)), [], draft
+    return TriageRules(rules=tuple(draft.rules), signals=signals, index=_term_index(draft, signals)), [], draft
 
 
-def _term_index(draft: _Draft) -> TermIndex:
+def _term_index(draft: _Draft, signals: dict[str, Signal]) -> TermIndex:
+    """Each signal under its terms' keys and its patterns' keys (bot/dialogue/pattern_keys.py); a
+    signal with a pattern whose keys cannot be told is a candidate for every text."""
     by_key: dict[str, set[str]] = {}
+    always = set()
     for signal_id, keys in draft.term_keys.items():
         for key in keys:
             by_key.setdefault(key, set()).add(signal_id)
-    return TermIndex(by_key={key: frozenset(ids) for key, ids in by_key.items()},
-                     always=frozenset(draft.patterns))
+    for signal_id in draft.patterns:
+        keys_of_patterns = [pattern_keys(p) for p in signals[signal_id].patterns]
+        if any(keys is None for keys in keys_of_patterns):
+            always.add(signal_id)
+            continue
+        for found in keys_of_patterns:
+            for key in found or ():
+                by_key.setdefault(key, set()).add(signal_id)
+    return TermIndex(by_key={key: frozenset(ids) for key, ids in by_key.items()}, always=frozenset(always))
 
 
 def _load_rules_file(source: _Source, draft: _Draft) -> None:

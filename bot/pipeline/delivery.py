@@ -15,18 +15,23 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ports import Messenger, SendResult
 from bot.store.models import MESSAGES, Message, ProcessedEvent, User
+from bot.store.users import HandledEvent, PendingRow
 
 log = logging.getLogger(__name__)
 MONTHLY_LIMIT_ERROR = "not sent: monthly limit"
+EventRow = ProcessedEvent | HandledEvent      # loaded (a retry, the sweep) or just inserted by the turn
+OutRow = Message | PendingRow
+# A batch's delivery status, for every send: built once (issue 17); SET is the keys given.
+_MARK_BATCH = update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("batch_ids", expanding=True)))
 
 
 class DeliveryPendingError(Exception):
@@ -68,7 +73,7 @@ class Delivery:
             return
         self._deliver(event, pending, reply_attempted=event.reply_attempted)
 
-    def deliver_turn(self, event: ProcessedEvent, rows: list[Message]) -> None:
+    def deliver_turn(self, event: EventRow, rows: Sequence[OutRow]) -> None:
         """Send the messages of a turn this process has just committed, without reading them back.
 
         The turn's transaction already marked the reply attempt (`reply_attempted`), so a retry
@@ -79,7 +84,7 @@ class Delivery:
         if pending:
             self._deliver(event, pending, reply_attempted=False)
 
-    def _deliver(self, event: ProcessedEvent, pending: list[Message], reply_attempted: bool) -> None:
+    def _deliver(self, event: EventRow, pending: Sequence[OutRow], reply_attempted: bool) -> None:
         for batch_index, group in groupby(pending, key=lambda r: r.batch_index or 0):
             rows = list(group)
             result = self._send_event_batch(event, batch_index, rows, reply_attempted)
@@ -100,7 +105,7 @@ class Delivery:
             self._record(batch, result)
         return result
 
-    def _reply_with_unused_token(self, line_user_id: str, rows: list[Message]) -> SendResult | None:
+    def _reply_with_unused_token(self, line_user_id: str, rows: Sequence[OutRow]) -> SendResult | None:
         """The user wrote under 50 s ago and the bot sent nothing for it (an open case takes the
         message silently): that reply token is still unused, and a reply costs no quota."""
         with self._sessions() as session:
@@ -114,7 +119,7 @@ class Delivery:
         log.info("reply with the user's unused token failed (%s), falling back to push", result.error)
         return None
 
-    def _send_event_batch(self, event: ProcessedEvent, batch_index: int, rows: list[Message],
+    def _send_event_batch(self, event: EventRow, batch_index: int, rows: Sequence[OutRow],
                           attempted_before: bool) -> SendResult:
         if batch_index == 0 and event.reply_token and self._reply_token_fresh(event):
             if not event.reply_attempted:
@@ -130,7 +135,7 @@ class Delivery:
             log.info("reply failed (%s), falling back to push", result.error)
         return self._push(event.partition, rows)
 
-    def _reply_token_fresh(self, event: ProcessedEvent) -> bool:
+    def _reply_token_fresh(self, event: EventRow) -> bool:
         if not event.reply_token or event.event_time is None:
             return False
         event_time = event.event_time if event.event_time.tzinfo else event.event_time.replace(tzinfo=UTC)
@@ -142,7 +147,7 @@ class Delivery:
         with self._sessions.begin() as session:
             session.get(ProcessedEvent, event_id).reply_attempted = True
 
-    def _push(self, to: str, rows: list[Message]) -> SendResult:
+    def _push(self, to: str, rows: Sequence[OutRow]) -> SendResult:
         messages = _payloads(rows)
         result = SendResult("retryable", None, "not sent")
         attempts = 1 if self._line_known_down() else self._max_attempts
@@ -187,7 +192,7 @@ class Delivery:
             sent += len(loose)
         return sent
 
-    def _record(self, rows: list[Message], result: SendResult) -> None:
+    def _record(self, rows: Sequence[OutRow], result: SendResult) -> None:
         if result.delivered:
             status, error, sent_at = "sent", None, self._now()
         elif result.status == "retryable":
@@ -198,7 +203,7 @@ class Delivery:
         # One UPDATE for the batch, nothing read back, on a bare connection: a Session and the
         # ORM's UPDATE machinery cost more CPU than the statement (issue 17).
         with self._sessions.kw["bind"].begin() as connection:
-            connection.execute(update(MESSAGES).where(MESSAGES.c.id.in_([r.id for r in rows])).values(**values))
+            connection.execute(_MARK_BATCH, {"batch_ids": [r.id for r in rows], **values})
         if result.status == "monthly_limit":
             self._monthly_limit_reached()
         if result.status == "retryable":
@@ -229,7 +234,7 @@ def _latest_unused_reply_event(session: Session, line_user_id: str) -> Processed
     return None if answered else event
 
 
-def _payloads(rows: list[Message]) -> list[dict]:
+def _payloads(rows: Sequence[OutRow]) -> list[dict]:
     """The LINE message objects of outbound rows (every outbound row has one)."""
     return [r.payload for r in rows if r.payload is not None]
 

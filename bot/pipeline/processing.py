@@ -20,8 +20,9 @@ from bot.pipeline.delivery import Delivery
 from bot.pipeline.events import clean_event, line_user_of, partition_of
 from bot.pipeline.faults import dependency_of
 from bot.ports import PartitionInbox
-from bot.store.models import ProcessedEvent
 from bot.store.users import (
+    HandledEvent,
+    PendingRow,
     apply_state,
     get_or_create_user,
     inbound_values,
@@ -135,7 +136,7 @@ class EventProcessor:
                 with self._loading_indicator(event, line_user_id):
                     handler_for(str(event.get("type")))(ctx)
                 if user and ctx.user:
-                    apply_state(user, ctx.user)
+                    apply_state(session, user, ctx.user)
         except DBAPIError:
             raise                                   # infrastructure: the job is retried, nothing half-written
         except Exception as exc:
@@ -185,8 +186,8 @@ class EventProcessor:
 @dataclass
 class _Recorded:
     """What a turn wrote for delivery: its processed_events row and its outbound messages."""
-    event: ProcessedEvent | None = None
-    messages: list = field(default_factory=list)
+    event: HandledEvent | None = None
+    messages: list[PendingRow] = field(default_factory=list)
 
 
 

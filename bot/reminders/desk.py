@@ -131,8 +131,12 @@ class ReminderDesk:
         return today - timedelta(days=3 * 366) <= day <= today
 
 
-def _words(catalog, key: str) -> set[str]:
-    return {normalise(w).casefold() for words in catalog.all_words(key).values() for w in words}
+def _words(catalog, key: str) -> frozenset[str]:
+    return catalog.word_set(key, _casefolded)        # made once per catalog, not on every text
+
+
+def _casefolded(word: str) -> str:
+    return normalise(word).casefold()
 
 
 def _as_date(value) -> date | None:

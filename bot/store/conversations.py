@@ -4,12 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.flows.engine import FlowState
-from bot.store.models import Conversation, User
+from bot.store.models import CONVERSATIONS
 from bot.store.users import user_by_line_id
+
+C = CONVERSATIONS
+# Built once, run by Core on the turn's transaction: the ORM's load, change tracking and flush of
+# this one row cost more CPU than its two statements (issue 17).
+_LOAD = select(C.c.flow_id, C.c.step_id, C.c.variables, C.c.misses, C.c.updated_at).where(
+    C.c.user_id == bindparam("owner"))
+_INSERT = insert(C)
+_UPDATE = update(C).where(C.c.user_id == bindparam("owner"))
 
 
 @dataclass
@@ -22,17 +30,19 @@ class StoredConversation:
 class SqlConversationStore:
     def __init__(self, session: Session):
         self._session = session
-        self._rows: dict[str, Conversation | None] = {}       # a turn loads, then saves: one query
+        self._rows: dict[str, tuple[int, bool]] = {}       # user → (users.id, has a row): a turn loads, then saves
 
-    def _row(self, line_user_id: str) -> Conversation | None:
-        if line_user_id not in self._rows:
-            self._rows[line_user_id] = self._session.scalar(
-                select(Conversation).join(User, User.id == Conversation.user_id)
-                .where(User.line_user_id == line_user_id))
-        return self._rows[line_user_id]
+    def _user_id(self, line_user_id: str) -> int:
+        user = user_by_line_id(self._session, line_user_id)
+        if user is None:
+            raise LookupError("the turn's user is not in the database")
+        return user.id
 
     def load(self, line_user_id: str) -> StoredConversation:
-        row = self._row(line_user_id)
+        user = user_by_line_id(self._session, line_user_id)
+        row = self._session.connection().execute(_LOAD, {"owner": user.id}).first() if user else None
+        if user is not None:
+            self._rows[line_user_id] = (user.id, row is not None)
         if row is None:
             return StoredConversation(FlowState(), 0, None)
         updated = row.updated_at
@@ -42,13 +52,16 @@ class SqlConversationStore:
                                   updated)
 
     def save(self, line_user_id: str, state: FlowState, misses: int, now: datetime) -> None:
-        row = self._row(line_user_id)
-        if row is None:
-            user = user_by_line_id(self._session, line_user_id)
-            if user is None:
-                raise LookupError("the turn's user is not in the database")
-            row = Conversation(user_id=user.id)
-            self._session.add(row)
-            self._rows[line_user_id] = row
-        row.flow_id, row.step_id, row.variables = state.flow_id, state.step_id, dict(state.variables)
-        row.misses, row.updated_at = misses, now
+        known = self._rows.get(line_user_id)
+        if known is None:
+            user_id = self._user_id(line_user_id)
+            exists = self._session.connection().execute(_LOAD, {"owner": user_id}).first() is not None
+        else:
+            user_id, exists = known
+        values = {"flow_id": state.flow_id, "step_id": state.step_id, "variables": dict(state.variables),
+                  "misses": misses, "updated_at": now}
+        if exists:
+            self._session.connection().execute(_UPDATE, {"owner": user_id, **values})
+        else:
+            self._session.connection().execute(_INSERT, {"user_id": user_id, **values})
+        self._rows[line_user_id] = (user_id, True)

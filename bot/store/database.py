@@ -1,13 +1,17 @@
 """Engine and session factory, and schema upgrades through Alembic."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# A pooled connection idle longer than this is pinged before use (see `_ping_when_idle`).
+PING_AFTER_IDLE_S = 5.0
+_IDLE_SINCE = "idle_since"
 
 
 def make_engine(database_url: str) -> Engine:
@@ -19,7 +23,38 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(database_url, pool_size=5, max_overflow=5)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Stale connections (the server restarted, a failover, an idle timeout) are caught by a
+    ping at checkout, but only for a connection idle longer than PING_AFTER_IDLE_S: a busy
+    worker checks a connection out twice per event, and `pool_pre_ping` paid a round trip each
+    time for connections used milliseconds before (issue 17). A connection that breaks within
+    those seconds fails its statement instead: SQLAlchemy then invalidates the whole pool, the
+    transaction rolls back, and the event is retried as in any database outage
+    (bot/pipeline/faults.py), nothing half-written."""
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "connect")
+    def fresh(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkin")
+    def returned(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def checked_out(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) <= PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 def _sqlite_begin_immediate(connection) -> None:

@@ -164,6 +164,9 @@ class RetentionRun(Base):
 
 
 # The tables the worker's turn writes with Core statements (no unit of work: issue 17).
+USERS = cast(Table, User.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
+CASES = cast(Table, Case.__table__)
 MESSAGES = cast(Table, Message.__table__)
 PROCESSED_EVENTS = cast(Table, ProcessedEvent.__table__)
 QUESTIONS = cast(Table, Question.__table__)

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 from bot.store.models import QUESTIONS, utcnow
 from bot.store.users import user_by_line_id
 
+_INSERT = insert(QUESTIONS)      # built once (issue 17)
+
 
 class SqlQuestionLog:
     def __init__(self, session: Session):
@@ -20,6 +22,6 @@ class SqlQuestionLog:
         consented = ctx.user is not None and getattr(ctx.user, "consent", None) is True
         # Core, on the turn's transaction: nothing reads the row back, and the ORM's flush of it
         # cost more than the INSERT (issue 17).
-        self._session.connection().execute(insert(QUESTIONS), {
+        self._session.connection().execute(_INSERT, {
             "user_id": user_id, "text": (text or "")[:1000] if consented and text else None,
             "locale": ctx.locale, "outcome": outcome, "entry_id": entry_id, "created_at": utcnow()})

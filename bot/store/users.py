@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.dialogue.messages import batches, fit_messages, message_summary
 from bot.dialogue.turn import UserState
-from bot.store.models import MESSAGES, PROCESSED_EVENTS, Message, ProcessedEvent, User, utcnow
+from bot.store.models import MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
 _STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
@@ -17,36 +18,75 @@ _STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", 
 
 TURN_USER = "turn_user"        # session.info key: the user whose turn this session records
 
+# The turn's statements, built once: building a statement (coercing its clauses, its cache key)
+# cost more CPU than running it (issue 17).
+_USER_BY_LINE_ID = select(USERS.c.id, USERS.c.line_user_id, *(USERS.c[f] for f in _STATE_FIELDS)).where(
+    USERS.c.line_user_id == bindparam("line_user_id"))
+_NEW_USER = insert(USERS).returning(USERS.c.id)
+_UPDATE_USER = update(USERS).where(USERS.c.id == bindparam("turn_user_id"))     # SET: the keys given
+_INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+_PROCESSED = select(PROCESSED_EVENTS.c.event_id).where(PROCESSED_EVENTS.c.event_id == bindparam("event_id"))
+_INSERT_PROCESSED = insert(PROCESSED_EVENTS)
 
-def get_or_create_user(session: Session, line_user_id: str) -> tuple[User, bool]:
-    user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+
+@dataclass
+class TurnUser:
+    """The turn's `users` row, read and written by Core: the ORM's identity map, change tracking
+    and flush cost more CPU than the two statements (issue 17). Only `id` and the state fields are
+    used on the hot path."""
+    id: int
+    line_user_id: str
+    locale: str | None = None
+    locale_chosen: bool = False
+    display_name: str | None = None
+    profile_language: str | None = None
+    municipality: str | None = None
+    blocked: bool = False
+    consent: bool | None = None
+
+
+def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, bool]:
+    user = _user_row(session, line_user_id)
     is_new = user is None
     if user is None:
-        user = User(line_user_id=line_user_id, locale_chosen=False, blocked=False)
-        session.add(user)
-        session.flush()
+        now = utcnow()
+        user_id = session.connection().execute(_NEW_USER, {
+            "line_user_id": line_user_id, "locale_chosen": False, "blocked": False,
+            "created_at": now, "updated_at": now}).scalar_one()
+        user = TurnUser(id=user_id, line_user_id=line_user_id)
     session.info[TURN_USER] = user       # the stores of this turn find her without another query
     return user, is_new
 
 
-def user_by_line_id(session: Session, line_user_id: str) -> User | None:
+def _user_row(session: Session, line_user_id: str) -> TurnUser | None:
+    row = session.connection().execute(_USER_BY_LINE_ID, {"line_user_id": line_user_id}).first()
+    return TurnUser(**row._mapping) if row is not None else None
+
+
+def user_by_line_id(session: Session, line_user_id: str) -> TurnUser | None:
     """The turn's user from the session when it is her, else from the database."""
     known = session.info.get(TURN_USER)
     if known is not None and known.line_user_id == line_user_id:
         return known
-    return session.scalar(select(User).where(User.line_user_id == line_user_id))
+    return _user_row(session, line_user_id)
 
 
-def state_of(user: User, is_new: bool = False) -> UserState:
+def state_of(user: TurnUser, is_new: bool = False) -> UserState:
     return UserState(line_user_id=user.line_user_id, is_new=is_new, **{f: getattr(user, f) for f in _STATE_FIELDS})
 
 
-def apply_state(user: User, state: UserState) -> None:
+def apply_state(session: Session, user: TurnUser, state: UserState) -> None:
+    """Write what the turn changed of the user's state: one UPDATE of those columns (and
+    `updated_at`, as the ORM's onupdate did), none when nothing changed."""
+    changes = {name: getattr(state, name) for name in _STATE_FIELDS if getattr(user, name) != getattr(state, name)}
+    if not changes:
+        return
+    now = utcnow()
     if state.consent is True and user.consent is not True:
-        user.consent_at = utcnow()
+        changes["consent_at"] = now
+    session.connection().execute(_UPDATE_USER, {"turn_user_id": user.id, **changes, "updated_at": now})
     for name in _STATE_FIELDS:
-        if getattr(user, name) != getattr(state, name):
-            setattr(user, name, getattr(state, name))
+        setattr(user, name, getattr(state, name))
 
 
 def _mapping(value) -> dict:
@@ -102,9 +142,33 @@ def record_outbound(session: Session, user_id: int, messages: list[dict], *, eve
     return rows
 
 
-def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[dict]) -> list[Message]:
+@dataclass
+class PendingRow:
+    """An outbound `messages` row the turn has just inserted, as delivery needs it (id, batch,
+    status, payload, retry key): building ORM `Message` objects for rows nothing loads again cost
+    more than the INSERT (issue 17)."""
+    id: int
+    batch_index: int | None
+    delivery_status: str | None
+    payload: dict | None
+    retry_key: str | None
+
+
+@dataclass
+class HandledEvent:
+    """The turn's `processed_events` row as inserted (delivery reads it; nothing is loaded)."""
+    event_id: str
+    event_type: str
+    partition: str
+    reply_token: str | None
+    event_time: datetime | None
+    reply_attempted: bool
+    processed_at: datetime
+
+
+def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[dict]) -> list[PendingRow]:
     """A turn's messages in ONE `INSERT ... RETURNING id` on the session's transaction; returns
-    the outbound rows (detached, ids set) for delivery.
+    the outbound rows (ids set) for delivery.
 
     Core, not the ORM's unit of work: the flush of a few new rows per turn cost more CPU than
     all of the turn's SQL (issue 17). Each row gets its own `created_at`, in order, as the
@@ -115,23 +179,21 @@ def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[
         return []
     for row in values:
         row["created_at"] = utcnow()
-    table = MESSAGES
-    ids = session.connection().execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                       values).scalars().all()
-    return [Message(id=row_id, **row) for row_id, row in zip(ids[len(values) - len(outbound):], outbound, strict=True)]
+    ids = session.connection().execute(_INSERT_MESSAGES, values).scalars().all()
+    return [PendingRow(row_id, row["batch_index"], row["delivery_status"], row["payload"], row["retry_key"])
+            for row_id, row in zip(ids[len(values) - len(outbound):], outbound, strict=True)]
 
 
 def was_processed(session: Session, event_id: str) -> bool:
     """Whether the worker has handled this event (its `processed_events` row is committed)."""
-    table = PROCESSED_EVENTS
-    return session.connection().scalar(select(table.c.event_id).where(table.c.event_id == event_id)) is not None
+    return session.connection().scalar(_PROCESSED, {"event_id": event_id}) is not None
 
 
-def insert_processed_event(session: Session, **values) -> ProcessedEvent:
-    """The turn's `processed_events` row, inserted by Core like its messages; returned detached."""
+def insert_processed_event(session: Session, **values) -> HandledEvent:
+    """The turn's `processed_events` row, inserted by Core like its messages."""
     values["processed_at"] = utcnow()
-    session.connection().execute(insert(PROCESSED_EVENTS), values)
-    return ProcessedEvent(**values)
+    session.connection().execute(_INSERT_PROCESSED, values)
+    return HandledEvent(**values)
 
 
 def mark_batch(session: Session, rows: list[Message], status: str, error: str | None,
