@@ -5,8 +5,11 @@ ports, and gets its own PostgreSQL database (tests/support/databases.py).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ import pytest
 # this must come before anything imports them.
 pytest.register_assert_rewrite("tests.support")
 
-from bot.settings import load_settings  # noqa: E402 - after the rewrite hook above
+from bot.content.cache import ENV as CONTENT_CACHE_ENV  # noqa: E402 - after the rewrite hook above
+from bot.settings import load_settings  # noqa: E402
 from bot.store.database import upgrade_database  # noqa: E402
 from tests.support.bot_driver import BotDriver  # noqa: E402
 from tests.support.databases import create_database, drop_database, worker_database_url  # noqa: E402
@@ -26,8 +30,9 @@ ACCESS_TOKEN = "test-access-token"
 REPO = Path(__file__).resolve().parents[1]
 PAYLOADS = REPO / "tests" / "payloads"      # the project's own sample webhook bodies
 # Fixtures shared by several folders: advisor and client (inbox), live and browser (Playwright),
-# postgres_sessions (a private migrated PostgreSQL database).
-pytest_plugins = ["tests.support.inbox", "tests.support.browser", "tests.support.databases"]
+# postgres_sessions (a private migrated PostgreSQL database), content_copy (a copy of the content to edit).
+pytest_plugins = ["tests.support.inbox", "tests.support.browser", "tests.support.databases",
+                  "tests.support.content_copy"]
 
 
 @pytest.fixture(scope="session")
@@ -92,24 +97,43 @@ def settings(tmp_path, redis_server, fake_line, database_url):
 
 @pytest.fixture(scope="session")
 def shared_content():
-    """Loading all content takes seconds; tests that do not edit it share one loaded set."""
+    """The shipped content, for the tests that do not edit it. Compiling it costs seconds of CPU,
+    so it is compiled once per run: the first process to get here compiles it into the run's
+    content cache (BOT_CONTENT_CACHE_DIR, see `pytest_configure`) while the others wait, and they
+    then load the compiled set from there in a tenth of a second (bot/content/cache.py; that the
+    cached set answers as the compiled one is tests/unit/test_content_cache.py's business)."""
     from bot.content.registry import ContentRegistry
     from bot.settings import PROJECT_ROOT
-    return ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
+    registry = ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
+    with _one_process_at_a_time("shared-content"):
+        registry.current()
+    return registry
+
+
+@contextmanager
+def _one_process_at_a_time(name: str):
+    """An exclusive lock shared by this run's processes (a file lock in the run's cache folder)."""
+    folder = os.environ.get(CONTENT_CACHE_ENV, "")
+    if not os.path.isdir(folder):
+        folder = tempfile.gettempdir()
+    with open(os.path.join(folder, f".{name}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
-def shipped_index():
-    """The shipped resource index, loaded once per process for the tests that only search it."""
-    from bot.resources.loader import load_index
-    return load_index(REPO / "resources")
+def shipped_index(shared_content):
+    """The shipped resource index, for the tests that only search it (the shared content's)."""
+    return shared_content.current().index
 
 
 @pytest.fixture(scope="session")
-def shipped_triage_rules():
-    """The shipped triage rules, loaded once per process for the tests that only apply them."""
-    from bot.dialogue.triage_rules import load_triage_rules
-    return load_triage_rules(REPO / "flows" / "triage")
+def shipped_triage_rules(shared_content):
+    """The shipped triage rules, for the tests that only apply them (the shared content's)."""
+    return shared_content.current().triage_rules
 
 
 @pytest.fixture
@@ -153,10 +177,30 @@ def bot(app, services, fake_line):
 
 
 def pytest_configure(config):
-    """Under xdist, each worker points TEST_DATABASE_URL at its own `<db>_<worker id>`."""
+    """Under xdist, each worker points TEST_DATABASE_URL at its own `<db>_<worker id>`.
+
+    The run gets its own compiled-content cache folder (unless BOT_CONTENT_CACHE_DIR is set),
+    made here in the main process before xdist starts the others, which inherit it, as do the
+    `python -m bot worker` processes the fault tests start: the shipped content is compiled once
+    per run, and the tests neither read the user's cache (~/.cache, shared with every checkout)
+    nor evict the sets other checkouts keep there."""
     base = os.environ.get("TEST_DATABASE_URL")
     if base:
         os.environ["TEST_DATABASE_URL"] = worker_database_url(base, os.environ.get("PYTEST_XDIST_WORKER"))
+    if not os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get(CONTENT_CACHE_ENV):
+        folder = tempfile.mkdtemp(prefix="bot-tests-content-")          # mode 700, as the cache requires
+        os.environ[CONTENT_CACHE_ENV] = folder
+        config.stash[_RUN_CONTENT_CACHE] = folder
+
+
+def pytest_unconfigure(config):
+    folder = config.stash.get(_RUN_CONTENT_CACHE, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(CONTENT_CACHE_ENV, None)
+
+
+_RUN_CONTENT_CACHE = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import yaml
 from bot.content.adminmsg import MESSAGES_FILE, admin_language
 from bot.content.checks import check_all
 from bot.content.registry import ContentRegistry
-from tests.unit.test_flows import REPO, copy_content
+from tests.unit.test_flows import REPO, private_cache
 from tests.unit.test_resource_index import write_resources
 
 
@@ -23,8 +23,8 @@ def english_admin(monkeypatch):
 
 
 @pytest.fixture
-def content(tmp_path):
-    return copy_content(tmp_path)
+def content(content_copy):
+    return content_copy
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -186,9 +186,9 @@ def test_a_broken_entries_file_is_one_error_not_one_per_text(tmp_path):
 
 # ---- (e) hot reload -----------------------------------------------------------------------------------
 
-def test_a_good_edit_goes_live_without_a_message_and_reuses_the_unchanged_index(content):
+def test_a_good_edit_goes_live_without_a_message_and_reuses_the_unchanged_index(content, tmp_path):
     locales, flows, resources = content
-    registry = ContentRegistry(locales, flows, resources)           # the default: a watcher thread
+    registry = ContentRegistry(locales, flows, resources, cache=private_cache(tmp_path))   # a watcher thread
     before = registry.current()
     edit(locales / "en.yaml", "  prompt: What do you need help with?", "  prompt: How can we help you today?")
     # No further call to current(): the watcher alone must notice the edit. 60 s is a generous bound
@@ -198,9 +198,9 @@ def test_a_good_edit_goes_live_without_a_message_and_reuses_the_unchanged_index(
     assert after.index is before.index and after.triage_rules is before.triage_rules
 
 
-def test_an_edit_of_the_index_reloads_the_index(content):
+def test_an_edit_of_the_index_reloads_the_index(content, tmp_path):
     locales, flows, resources = content
-    registry = ContentRegistry(locales, flows, resources)
+    registry = ContentRegistry(locales, flows, resources, cache=private_cache(tmp_path))
     before = registry.current()
     edit(resources / "entries" / "toshima-ku.yaml", "last_verified: '2026-02-01'", "last_verified: '2026-03-01'")
     after = registry.wait_for_change(before.version, timeout_s=120)

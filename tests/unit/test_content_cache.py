@@ -69,11 +69,8 @@ def test_regular_expressions_come_back_equal_without_compiling(first, cache_dir,
         assert (again.plain, again.accented, again.patterns) == (signal.plain, signal.accented, signal.patterns)
 
 
-def test_a_broken_edit_misses_the_cache_and_names_the_file_and_line(first, content_dirs, cache_dir, tmp_path):
-    dirs = []
-    for folder in content_dirs:
-        shutil.copytree(folder, tmp_path / folder.name)
-        dirs.append(tmp_path / folder.name)
+def test_a_broken_edit_misses_the_cache_and_names_the_file_and_line(first, content_copy, cache_dir):
+    dirs = list(content_copy)                                # a second copy, in another folder
     registry_for(dirs, cache_dir).current()                  # this copy is cached too
     en = dirs[0] / "en.yaml"
     en.write_text(en.read_text(encoding="utf-8") + "\n  broken: [unclosed\n", encoding="utf-8")
@@ -83,11 +80,8 @@ def test_a_broken_edit_misses_the_cache_and_names_the_file_and_line(first, conte
     assert not ContentCache(cache_dir).path_for(content_digest(tuple(dirs))).exists()
 
 
-def test_hot_reload_goes_back_to_a_set_seen_before_from_the_cache(content_dirs, cache_dir, tmp_path):
-    dirs = []
-    for folder in content_dirs:
-        shutil.copytree(folder, tmp_path / folder.name)
-        dirs.append(tmp_path / folder.name)
+def test_hot_reload_goes_back_to_a_set_seen_before_from_the_cache(content_copy, cache_dir):
+    dirs = list(content_copy)
     registry = registry_for(dirs, cache_dir)
     before = registry.current().catalog.text("en", "menu.prompt")
     en = dirs[0] / "en.yaml"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from array import array
 from pathlib import Path
 
@@ -21,10 +20,11 @@ QUESTIONS = [("保育園に入りたい", "ja"), ("con tôi bị sốt cao", "vi
 
 
 @pytest.fixture()
-def dirs(tmp_path) -> tuple[Path, Path, Path]:
-    for name in ("locales", "flows", "resources"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    return tmp_path / "locales", tmp_path / "flows", tmp_path / "resources"
+def dirs(content_copy) -> tuple[Path, Path, Path]:
+    """The module's copy of the content (tests/support/content_copy.py): its first load by a
+    test reuses what the previous test's loads parsed, as a hot reload would; each test's
+    `fresh` load, the reference, still starts from nothing."""
+    return content_copy
 
 
 def registry_for(dirs) -> ContentRegistry:

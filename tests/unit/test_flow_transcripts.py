@@ -6,10 +6,8 @@ from datetime import date, timedelta
 import pytest
 
 from bot import LOCALES
-from bot.content.registry import load_content
 from bot.dialogue.messages import MAX_LABEL_CHARS, utf16_len
 from bot.flows.engine import FlowEngine, FlowState
-from tests.conftest import REPO
 
 TODAY = date(2026, 11, 23)
 ASK_ANSWERS = {
@@ -20,8 +18,8 @@ ASK_ANSWERS = {
 
 
 @pytest.fixture(scope="module")
-def content():
-    return load_content(REPO / "locales", REPO / "flows", REPO / "resources")
+def content(shared_content):
+    return shared_content.current()
 
 
 def check_messages(messages: list[dict]) -> None:

@@ -1,13 +1,13 @@
 """Flow engine, deadlines and the admin's safety net (check, hot reload, broken YAML)."""
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot.content.cache import ContentCache
 from bot.content.registry import ContentError, ContentRegistry, load_content
 from bot.flows.deadlines import add_months, birth_date_problem, birth_deadlines
 from bot.flows.inputs import parse_date, parse_number, parse_yes_no
@@ -68,18 +68,20 @@ def test_numbers_and_yes_no():
     assert parse_yes_no("maybe", ["yes"], ["no"]) is None
 
 
-def copy_content(tmp_path: Path) -> tuple[Path, Path, Path]:
-    for name in ("locales", "flows", "resources"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    return tmp_path / "locales", tmp_path / "flows", tmp_path / "resources"
+
+
+def private_cache(tmp_path: Path) -> ContentCache:
+    """A compiled-content cache of the test's own: sets compiled from a copy must not push the
+    shipped set out of the run's cache, which the other tests and worker processes load."""
+    return ContentCache(tmp_path / "content-cache")
 
 
 def test_shipped_content_loads():
     load_content(REPO / "locales", REPO / "flows", REPO / "resources")
 
 
-def test_broken_yaml_gives_file_and_line(tmp_path):
-    locales, flows, resources = copy_content(tmp_path)
+def test_broken_yaml_gives_file_and_line(content_copy):
+    locales, flows, resources = content_copy
     path = flows / "nursery.yaml"
     path.write_text(path.read_text().replace("    input: yes_no", "    input: yes_no\n   bad: indent"))
     with pytest.raises(ContentError) as error:
@@ -87,8 +89,8 @@ def test_broken_yaml_gives_file_and_line(tmp_path):
     assert any(p.startswith(f"{path}:") and "YAML structure problem" in p for p in error.value.problems)
 
 
-def test_unknown_step_and_missing_text_are_reported(tmp_path):
-    locales, flows, resources = copy_content(tmp_path)
+def test_unknown_step_and_missing_text_are_reported(content_copy):
+    locales, flows, resources = content_copy
     path = flows / "nursery.yaml"
     text = path.read_text().replace("next: check", "next: chekc").replace("text: nursery.ask_working", "text: nursery.ask_workng")
     path.write_text(text)
@@ -102,10 +104,10 @@ def test_unknown_step_and_missing_text_are_reported(tmp_path):
     assert "can never be reached" not in problems and len(error.value.problems) == 2
 
 
-def test_too_long_label_is_reported_with_its_line(tmp_path):
+def test_too_long_label_is_reported_with_its_line(content_copy):
     from bot.content.checks import check_catalog
     from bot.content.i18n import Catalog
-    locales, _, _ = copy_content(tmp_path)
+    locales, _, _ = content_copy
     path = locales / "en.yaml"
     path.write_text(path.read_text().replace("  person: Talk to a person", "  person: Talk to a person from our team now"))
     problems = check_catalog(Catalog.load(locales))
@@ -127,9 +129,10 @@ def test_each_locale_writes_dates_its_own_way_whatever_was_rendered_before():
     assert catalog.text("es", "n", n=1234.5) == "1.234,5"
 
 
-def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(tmp_path):
-    locales, flows, resources = copy_content(tmp_path)
-    registry = ContentRegistry(locales, flows, resources, check_interval_s=0, background=False)
+def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(content_copy, tmp_path):
+    locales, flows, resources = content_copy
+    registry = ContentRegistry(locales, flows, resources, check_interval_s=0, background=False,
+                               cache=private_cache(tmp_path))
     before = registry.current()
     en = locales / "en.yaml"
     en.write_text(en.read_text().replace("  prompt: What do you need help with?", "  prompt: How can we help?"))
@@ -143,10 +146,10 @@ def test_hot_reload_picks_up_a_change_and_keeps_serving_after_a_broken_edit(tmp_
     assert still is not before
 
 
-def test_background_reload_keeps_serving_the_old_content_until_the_new_is_ready(tmp_path):
+def test_background_reload_keeps_serving_the_old_content_until_the_new_is_ready(content_copy, tmp_path):
     from tests.support.processes import wait_until
-    locales, flows, resources = copy_content(tmp_path)
-    registry = ContentRegistry(locales, flows, resources, check_interval_s=0)
+    locales, flows, resources = content_copy
+    registry = ContentRegistry(locales, flows, resources, check_interval_s=0, cache=private_cache(tmp_path))
     old = registry.current()
     en = locales / "en.yaml"
     en.write_text(en.read_text().replace("  prompt: What do you need help with?", "  prompt: Tell us what you need."))

@@ -70,14 +70,13 @@ GUIDE_FIRST_LINE = {          # what the first message must already say, for a M
 }
 
 
-def test_every_calm_answer_gives_the_number_first_and_offers_a_person_in_every_locale():
+def test_every_calm_answer_gives_the_number_first_and_offers_a_person_in_every_locale(shared_content):
     from bot import LOCALES
     from bot.content.i18n import Catalog
-    from bot.content.registry import load_content
     from bot.dialogue.safety import CalmAnswers
     from bot.dialogue.triage import TriageResult
     from bot.dialogue.turn import TurnContext, UserState
-    content = load_content(REPO / "locales", REPO / "flows", REPO / "resources")
+    content = shared_content.current()
     answers = CalmAnswers(content, render_entries=lambda ids, locale: [])
     assert isinstance(content.catalog, Catalog)
     for locale in LOCALES:

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.resources.loader import load_index
 from bot.resources.model import Entry, EntryText, ResourceIndex
 from bot.resources.search import MAX_SUGGESTIONS, SearchEngine, features, normalise
 
@@ -138,11 +137,8 @@ def test_any_text_gives_a_well_formed_result(shipped, text, locale):
     assert all(shipped.has(c.entry_id) for c in result.candidates)
 
 
-def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round():
-    from pathlib import Path
-
-    index = load_index(Path(__file__).resolve().parents[2] / "resources")
-    engine = index.engine
+def test_a_ward_counts_as_home_for_its_prefecture_and_the_other_way_round(shipped):
+    engine = shipped.engine
     toshima = next(p for p, slug in enumerate(engine.municipalities) if slug == "toshima-ku")
     tokyo = next(p for p, slug in enumerate(engine.municipalities) if slug == "tokyo-to")
     matsudo = next(p for p, slug in enumerate(engine.municipalities) if slug == "matsudo-shi")
