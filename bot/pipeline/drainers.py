@@ -10,7 +10,7 @@ What a user's drain keeps is unchanged (EventProcessor.drain: the per-user lock,
 transaction per event, dead letters). Around it:
 - nobody waits: the drainer gives up its lease in the same Redis step that finds the ready set
   empty (so an event arriving then queues a new drainer) and the job ends;
-- time is up (`run_for_s`): the drainer hands over (its lease goes, a successor is queued for the
+- time is up (`run_for_s`) or the worker is asked to stop: the drainer hands over (its lease goes, a successor is queued for the
   users still waiting), so the worker heartbeats, runs its maintenance and other tasks, and no
   job nears RQ's timeout;
 - the user's own event failed: that user alone gets a spaced retry job (as before) and the
@@ -22,6 +22,7 @@ transaction per event, dead letters). Around it:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -42,9 +43,10 @@ class ReadyUsers(Protocol):
 
 class Drainer:
     def __init__(self, ready: ReadyUsers, drain: Callable[[str], int], run_for_s: float = RUN_FOR_S,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, stop: threading.Event | None = None):
         self._ready, self._drain = ready, drain
         self._run_for_s, self._clock = run_for_s, clock
+        self._stop = stop or threading.Event()      # SIGTERM: finish this user's turn, take no other
 
     def run(self, job_id: str) -> int:
         """Drain ready users until none is left or the time is up; returns the events handled."""
@@ -52,7 +54,7 @@ class Drainer:
         deadline = self._clock() + self._run_for_s
         handled, leaving = 0, True
         try:
-            while self._clock() < deadline:
+            while self._clock() < deadline and not self._stop.is_set():
                 partition = self._ready.take_ready(job_id, owner)
                 if partition is None:
                     leaving = False             # the lease went with the empty ready set
