@@ -36,6 +36,14 @@ DRAIN_JOB = "bot.jobs.drain_partition"      # one user's list (a retry, jobs que
 DRAINER_JOB = "bot.jobs.drain_ready"        # takes ready users one after another until none is left
 SEEN_TTL_S = 3 * 24 * 3600
 
+# Redis's own clock (one clock for every web and worker instance), in ms.
+_NOW = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
 # Queue drain jobs ("drainers") while users wait in the ready set and fewer drainers than workers
 # are alive. A drainer's lease (member of the drainers set, score = when it lapses) is the job's
 # id while the job is queued, and its running owner's once it took a user; a lapsed lease no longer
@@ -69,11 +77,7 @@ local function spawn_drainers(ready, drainers, workers, queue, queues, seq, temp
   end
   return spawned
 end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-"""
+""" + _NOW
 
 # Mark the event as seen and append it, atomically: a redelivery can never be appended twice.
 # When the user's list was empty, the user joins the ready set and, if fewer drainers than
@@ -107,7 +111,7 @@ return 1
 # same step: an event appended after this sees one drainer fewer and queues a new one, so a user
 # who becomes ready is never left between a drainer that is leaving and one that is not coming.
 # KEYS: ready users, drainers. ARGV: job id, owner, running lease (ms).
-_TAKE = _SPAWN + """
+_TAKE = _NOW + """
 redis.call('ZREM', KEYS[2], ARGV[1])
 local taken = redis.call('ZPOPMIN', KEYS[1])
 if #taken == 0 then

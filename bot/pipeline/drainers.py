@@ -10,9 +10,9 @@ What a user's drain keeps is unchanged (EventProcessor.drain: the per-user lock,
 transaction per event, dead letters). Around it:
 - nobody waits: the drainer gives up its lease in the same Redis step that finds the ready set
   empty (so an event arriving then queues a new drainer) and the job ends;
-- time is up (`run_for_s`) or the worker is asked to stop: the drainer hands over (its lease goes, a successor is queued for the
-  users still waiting), so the worker heartbeats, runs its maintenance and other tasks, and no
-  job nears RQ's timeout;
+- time is up (`run_for_s`) or the worker is asked to stop: the drainer hands over (its lease
+  goes, a successor is queued for the users still waiting), so the worker heartbeats, runs its
+  maintenance and other tasks, and no job nears RQ's timeout;
 - the user's own event failed: that user alone gets a spaced retry job (as before) and the
   drainer goes on with the others;
 - an outage: the database or Redis stops the drainer (the worker pauses, then recovers every
