@@ -30,6 +30,30 @@ def drain_partition(partition: str) -> int:
         return 0
 
 
+def drain_ready() -> int:
+    """A drainer: take ready users one after another and drain each (bot/pipeline/drainers.py).
+
+    Queued by the webhook while fewer drainers than workers are alive. A database outage ends it
+    and pauses the worker, which then makes every waiting user ready again; a Redis outage ends
+    RQ's loop as for any job.
+    """
+    from rq import get_current_job
+
+    from bot.pipeline.drainers import Drainer
+    from bot.pipeline.faults import DATABASE, dependency_of
+    services = current_services()
+    job = get_current_job()
+    processor = services.event_processor()
+    try:
+        return Drainer(services.inbox, processor.drain, stop=services.stop).run(job.id if job else "no-job")
+    except Exception as exc:
+        if dependency_of(exc) != DATABASE:
+            raise
+        log.warning("drainer stops: the database is unavailable (%s)", type(exc).__name__)
+        services.watch.note_down(DATABASE)
+        return 0
+
+
 def notify_advisors(case_id: int, kind: str) -> int:
     from bot.cases.notices import notify_case
     return notify_case(current_services(), case_id, kind, utcnow())

@@ -1,11 +1,14 @@
 """Events in Redis: the webhook's EventQueue and the worker's per-user inbox, on RQ.
 
-Each event is appended to its user's list (order kept) by one Lua script, which also enqueues
-an RQ job to drain that list when the list was empty: a user's list that already has events has
-a drain job queued or a worker draining it, and a drain goes on until the list is empty (and
-looks again after releasing its lock). A list left waiting anyway (a worker killed, a job out of
-retries) is found by the sweep, which re-queues every waiting user. A worker holds a per-user
-lock while it drains, and removes an event from the list only after it was handled and
+Each event is appended to its user's list (order kept) by one Lua script. When that list was
+empty, the user joins the ready set (oldest first), and the same script queues a drainer job
+if fewer drainers than workers are alive: a user's list that already has events is ready or
+being drained, and a drain goes on until the list is empty (and looks again after releasing its
+lock). A drainer (bot.jobs.drain_ready) takes ready users one after another until none is left,
+so under load one RQ job serves many events, while an event arriving at a quiet moment still
+gets its own drainer at once. Drainers hold leases that lapse, and the sweep drops those of dead
+drainers and makes every waiting user whose list nobody holds ready again. A worker holds a
+per-user lock while it drains, and removes an event from the list only after it was handled and
 committed, so a worker killed mid-job leaves the event for the next one.
 """
 from __future__ import annotations
@@ -14,13 +17,13 @@ import hashlib
 import json
 import os
 import socket
-import zlib
 from datetime import UTC, datetime
 
 import redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
-from rq.utils import get_call_string, now
+from rq.utils import now
+from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
@@ -29,35 +32,114 @@ from bot.ports import QueueUnavailableError
 
 QUEUE_NAME = "line-events"
 WORKER_QUEUES = (QUEUE_NAME, "bot-tasks")   # events first; notifications and other tasks after
-DRAIN_JOB = "bot.jobs.drain_partition"
+DRAIN_JOB = "bot.jobs.drain_partition"      # one user's list (a retry, jobs queued before drainers)
+DRAINER_JOB = "bot.jobs.drain_ready"        # takes ready users one after another until none is left
 SEEN_TTL_S = 3 * 24 * 3600
 
+# Redis's own clock (one clock for every web and worker instance), in ms.
+_NOW = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+# Queue drain jobs ("drainers") while users wait in the ready set and fewer drainers than workers
+# are alive. A drainer's lease (member of the drainers set, score = when it lapses) is the job's
+# id while the job is queued, and its running owner's once it took a user; a lapsed lease no longer
+# counts, so a drainer killed mid-way cannot hold a place for ever. Each job is stored and queued as
+# RQ's enqueue writes it (the job's hash, then its id at the end of the queue). Returns how many
+# drainers it queued. Needs: ready, drainers, workers, queue, queues, seq (keys); the job's fields
+# (JSON) and its `data` (bytes), queue key, job key prefix, queued lease (ms), now (ms), stamp.
+_SPAWN = """
+local function spawn_drainers(ready, drainers, workers, queue, queues, seq, template, data, queue_key, job_prefix,
+                              lease_ms, now, stamp)
+  redis.call('ZREMRANGEBYSCORE', drainers, '-inf', now)
+  local limit = math.max(1, redis.call('SCARD', workers))
+  local waiting = redis.call('ZCARD', ready)
+  local live = redis.call('ZCARD', drainers)
+  local spawned = 0
+  local fields = nil
+  while live + spawned < limit and spawned < waiting do
+    if not fields then
+      fields = {'data', data, 'created_at', stamp, 'enqueued_at', stamp}
+      for name, value in pairs(cjson.decode(template)) do
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+      end
+    end
+    local job_id = 'drain-' .. redis.call('INCR', seq)
+    redis.call('HSET', job_prefix .. job_id, unpack(fields))
+    redis.call('ZADD', drainers, now + lease_ms, job_id)
+    redis.call('RPUSH', queue, job_id)
+    redis.call('SADD', queues, queue_key)
+    spawned = spawned + 1
+  end
+  return spawned
+end
+""" + _NOW
+
 # Mark the event as seen and append it, atomically: a redelivery can never be appended twice.
-# When the user's list was empty, the drain job is stored and queued in the same step, as RQ's
-# enqueue writes it (the job's hash, then its id at the end of the queue), so one round trip
-# does it all and a repeat or an event behind others costs no job. Returns 0 (seen before),
-# 1 (appended) or 2 (appended and a drain job queued).
-# KEYS: seen marker, user's list, job hash, pending users, RQ queue, RQ's set of queues.
-# ARGV: event, user, job id, job data, job description, time, seen TTL, RQ queue key, the job's
-# other fields (JSON, the same for every user).
-_APPEND = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[7]) then
+# When the user's list was empty, the user joins the ready set and, if fewer drainers than
+# workers are alive, a drainer job is queued in the same step: one round trip does it all, and a
+# repeat, an event behind others or a user arriving while every worker drains costs no job.
+# Returns 0 (seen before), 1 (appended) or 2 (appended and a drainer queued).
+# KEYS: seen marker, user's list, pending users, ready users, drainers, RQ workers of the queue,
+# RQ queue, RQ's set of queues, sequence.
+# ARGV: event, user, seen TTL, drainer job fields (JSON), its data, RQ queue key, RQ job key
+# prefix, queued lease (ms), time as RQ writes it.
+_APPEND = _SPAWN + """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
   return 0
 end
 local length = redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[2])
 if length > 1 then
   return 1
 end
-local fields = {'data', ARGV[4], 'description', ARGV[5], 'created_at', ARGV[6], 'enqueued_at', ARGV[6]}
-for name, value in pairs(cjson.decode(ARGV[9])) do
-  fields[#fields + 1] = name
-  fields[#fields + 1] = value
+local now = now_ms()
+redis.call('ZADD', KEYS[4], 'NX', redis.call('INCR', KEYS[9]), ARGV[2])
+if spawn_drainers(KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+                  tonumber(ARGV[8]), now, ARGV[9]) > 0 then
+  return 2
 end
-redis.call('HSET', KEYS[3], unpack(fields))
-redis.call('RPUSH', KEYS[5], ARGV[3])
-redis.call('SADD', KEYS[6], ARGV[8])
-return 2
+return 1
+"""
+
+# A drainer takes the user who has waited longest, renewing its lease (the queued job's lease
+# becomes the running owner's at the first take). When nobody waits it gives up its lease in the
+# same step: an event appended after this sees one drainer fewer and queues a new one, so a user
+# who becomes ready is never left between a drainer that is leaving and one that is not coming.
+# KEYS: ready users, drainers. ARGV: job id, owner, running lease (ms).
+_TAKE = _NOW + """
+redis.call('ZREM', KEYS[2], ARGV[1])
+local taken = redis.call('ZPOPMIN', KEYS[1])
+if #taken == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return false
+end
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[2])
+return taken[1]
+"""
+
+# Users become ready (the sweep, recovery, a replay, a drainer handing over) and drainers are
+# queued for them up to the number of workers. Returns {users added, drainers queued}.
+# KEYS: ready, drainers, workers, queue, queues, seq. ARGV: job fields, job data, queue key, job
+# key prefix, queued lease (ms), stamp, owner leaving (or ''), users...
+_READY = _SPAWN + """
+if ARGV[7] ~= '' then
+  redis.call('ZREM', KEYS[2], ARGV[7])
+end
+local now = now_ms()
+local added = 0
+for i = 8, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    added = added + redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[6]), ARGV[i])
+  end
+end
+local spawned = spawn_drainers(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3],
+                               ARGV[4], tonumber(ARGV[5]), now, ARGV[6])
+return {added, spawned}
 """
 
 # Remove the head only if it is the event we handled; forget the user when the list is empty.
@@ -116,8 +198,13 @@ end
 return tonumber(redis.call('GET', KEYS[1]) or '0')
 """
 
-PENDING_KEY = "bot:pending-partitions"
-JOB_CACHE_SIZE = 10_000          # users whose drain job fields the webhook keeps ready
+PENDING_KEY = "bot:pending-partitions"     # every user with waiting events
+READY_KEY = "bot:ready-partitions"         # users waiting for a drainer (sorted set, oldest first)
+DRAINERS_KEY = "bot:drainers"              # drainer leases (sorted set: member -> when it lapses, ms)
+SEQ_KEY = "bot:ready-seq"                  # the order users became ready in, and drainer ids
+QUEUED_LEASE_MS = 600_000       # a queued drainer: its job is checked by the sweep, so long is safe
+RUNNING_LEASE_MS = 60_000       # a running drainer renews at every user it takes
+_LIVE_DRAINER_STATUSES = {b"queued", b"started"}
 ATTEMPTS_TTL_S = 7 * 24 * 3600
 
 
@@ -127,10 +214,6 @@ def _events_key(partition: str) -> str:
 
 def _lock_key(partition: str) -> str:
     return f"bot:lock:{partition}"
-
-
-def job_id_for(event_id: str) -> str:
-    return "ev-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
 
 
 def _packed(*parts: bytes) -> bytes:
@@ -145,7 +228,9 @@ def _bulks(*parts: bytes) -> bytes:
 
 # The script's parts that are the same for every event, as sent.
 _QUEUE_KEY = (Queue.redis_queue_namespace_prefix + QUEUE_NAME).encode()
-_SHARED_KEYS = _bulks(PENDING_KEY.encode(), _QUEUE_KEY, Queue.redis_queues_keys.encode())
+_WORKERS_KEY = (WORKERS_BY_QUEUE_KEY % QUEUE_NAME).encode()
+_DRAINER_KEYS = (READY_KEY.encode(), DRAINERS_KEY.encode(), _WORKERS_KEY, _QUEUE_KEY,
+                 Queue.redis_queues_keys.encode(), SEQ_KEY.encode())
 _JOB_KEY_PREFIX = Job.redis_job_namespace_prefix.encode()
 _SEEN_TTL = str(SEEN_TTL_S).encode()
 
@@ -155,20 +240,20 @@ class RqEventQueue:
 
     This is the webhook's whole cost, so it talks to Redis below redis-py's command layer: the
     commands are packed here (their parts are already bytes) and sent on a connection this queue
-    keeps, and the drain job's fields are built once per user instead of through RQ's Job.
+    keeps, and the drainer job's fields (the same for every user) are built once.
     """
 
     def __init__(self, connection: redis.Redis):
         self._redis = connection
-        self._queue = Queue(QUEUE_NAME, connection=connection)
         self._script = _APPEND.encode()
         self._sha = hashlib.sha1(self._script).hexdigest().encode()
         self._connections = _KeptConnections(connection.connection_pool)
         # EVALSHA's parts that are the same for every event, packed once: the command's length and
         # name, the script, the key count ... the shared keys ... the shared arguments.
-        self._head = b"*%d\r\n" % (3 + 6 + 9) + _bulks(b"EVALSHA", self._sha, b"6")    # 6 keys, 9 arguments
-        self._tail = _bulks(_SEEN_TTL, _QUEUE_KEY, _job_template(self._queue))
-        self._job_cache: dict[str, tuple[bytes, bytes]] = {}
+        self._head = b"*%d\r\n" % (3 + 9 + 9) + _bulks(b"EVALSHA", self._sha, b"9")    # 9 keys, 9 arguments
+        self._shared_keys = _bulks(PENDING_KEY.encode(), *_DRAINER_KEYS)
+        self._shared_args = _bulks(_SEEN_TTL, *drainer_job_template(connection), _QUEUE_KEY, _JOB_KEY_PREFIX,
+                                   str(QUEUED_LEASE_MS).encode())
 
     def enqueue(self, events: list[dict]) -> int:
         try:
@@ -187,25 +272,8 @@ class RqEventQueue:
         partition = partition_of(event)
         event["webhookEventId"] = event_id
         raw = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-        job_id = job_id_for(event_id).encode()
-        data, description = self._drain_call(partition)
-        return b"".join((self._head, _bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode(),
-                                            _JOB_KEY_PREFIX + job_id),
-                         _SHARED_KEYS, _bulks(raw, partition.encode(), job_id, data, description, stamp), self._tail))
-
-    def _drain_call(self, partition: str) -> tuple[bytes, bytes]:
-        """The user's drain job as RQ's Job stores it (`data`: the zlib-compressed serialised
-        call; `description`: the call as text); kept for users who write again."""
-        cached = self._job_cache.get(partition)
-        if cached is None:
-            args = (partition,)
-            data = zlib.compress(self._queue.serializer.dumps((DRAIN_JOB, None, args, {})))
-            description = get_call_string(DRAIN_JOB, args, {}, max_length=75) or ""
-            cached = (data, description.encode())
-            if len(self._job_cache) >= JOB_CACHE_SIZE:
-                self._job_cache.pop(next(iter(self._job_cache)), None)       # the oldest user first
-            self._job_cache[partition] = cached
-        return cached
+        return b"".join((self._head, _bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode()),
+                         self._shared_keys, _bulks(raw, partition.encode()), self._shared_args, _bulks(stamp)))
 
     def _run(self, commands: bytes, count: int) -> list:
         """EVALSHA straight away; if Redis lost its scripts (a restart), load it and run again:
@@ -281,17 +349,19 @@ def _utc_stamp() -> bytes:
     return (datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z").encode()
 
 
-def _job_template(queue: Queue) -> bytes:
-    """The drain job's fields that are the same for every user, as RQ's enqueue writes them
-    (status, origin, timeouts, retries...), as JSON for the script."""
-    job = queue.create_job(DRAIN_JOB, args=("template",), result_ttl=600, failure_ttl=7 * 24 * 3600,
-                           retry=Retry(max=5, interval=[2, 5, 15, 30, 60]), status=JobStatus.QUEUED)
+def drainer_job_template(connection: redis.Redis) -> tuple[bytes, bytes]:
+    """The drainer job's fields as RQ's enqueue writes them (status, origin, timeouts...) as JSON,
+    and its `data` (the compressed call, bytes) apart; only its id and times are set there. No RQ retry: a drainer that
+    fails leaves its users in the pending set, and its lease lapses (see `drop_dead_drainers`)."""
+    queue = Queue(QUEUE_NAME, connection=connection)
+    job = queue.create_job(DRAINER_JOB, result_ttl=60, failure_ttl=7 * 24 * 3600, status=JobStatus.QUEUED)
     job.origin = queue.name
     job.enqueued_at = now()
     fields = job.to_dict()
-    for per_user_or_timed in ("data", "description", "created_at", "enqueued_at"):
-        fields.pop(per_user_or_timed, None)
-    return json.dumps({name: _as_text(value) for name, value in fields.items()}).encode()
+    data = fields.pop("data")
+    for timed in ("created_at", "enqueued_at"):
+        fields.pop(timed, None)
+    return json.dumps({name: _as_text(value) for name, value in fields.items()}).encode(), data
 
 
 def _as_text(value) -> str:
@@ -317,6 +387,9 @@ class RedisPartitionInbox:
         self._ack_next = connection.register_script(_ACK_NEXT)
         self._release_count = connection.register_script(_RELEASE_COUNT)
         self._note_failure = connection.register_script(_NOTE_FAILURE)
+        self._take = connection.register_script(_TAKE)
+        self._ready = connection.register_script(_READY)
+        self._drainer_template = drainer_job_template(connection)
         self._queue = Queue(QUEUE_NAME, connection=connection)
         self.dead_letters = dead_letters or RedisDeadLetters(connection)
         self._attempt_spacing_ms = max(1, int(attempt_spacing_s * 1000))
@@ -377,11 +450,75 @@ class RedisPartitionInbox:
         return int(self._redis.llen(_events_key(partition)))
 
     def recover(self) -> int:
-        """Schedule a drain for every user with waiting events (after a crash or restart)."""
-        partitions = [redis_text(p) for p in self._redis.smembers(PENDING_KEY)]
-        if partitions:
-            self._queue.enqueue_many([drain_job_data(p) for p in partitions])
+        """Make every user with waiting events ready and queue drainers for them (after a crash,
+        a restart or an outage); drainers that died are dropped first."""
+        partitions = self.waiting_partitions()
+        self.drop_dead_drainers()
+        self.make_ready(partitions)
         return len(partitions)
+
+    # -- drainers: a few jobs that each take ready users until none is left --------------------
+
+    def new_drainer(self, job_id: str) -> str:
+        """The lease name of a drainer job that starts running in this process."""
+        return f"{self.new_owner()}|{job_id}"
+
+    def take_ready(self, job_id: str, owner: str) -> str | None:
+        """The user who has waited longest, or None, and then the drainer's lease is gone too."""
+        taken = self._take(keys=[READY_KEY, DRAINERS_KEY], args=[job_id, owner, RUNNING_LEASE_MS])
+        if not taken:
+            self._live_owners.discard(owner.partition("|")[0])
+            return None
+        return redis_text(taken)
+
+    def finish_drainer(self, owner: str) -> int:
+        """A drainer stops before the ready set is empty (its time is up, an outage): its lease
+        goes, and drainers are queued for the users still waiting. Returns how many were queued."""
+        self._live_owners.discard(owner.partition("|")[0])     # first: if Redis is down now, the lease is stale to us
+        return self._make_ready([], leaving=owner)[1]
+
+    def make_ready(self, partitions: list[str]) -> tuple[int, int]:
+        """Put users in the ready set (those already there keep their place) and queue drainers
+        for them, up to the number of workers. Returns (users added, drainers queued)."""
+        added = spawned = 0
+        for start in range(0, max(1, len(partitions)), 1000):
+            batch_added, batch_spawned = self._make_ready(partitions[start:start + 1000])
+            added, spawned = added + batch_added, spawned + batch_spawned
+        return added, spawned
+
+    def _make_ready(self, partitions: list[str], leaving: str = "") -> tuple[int, int]:
+        added, spawned = self._ready(
+            keys=list(_DRAINER_KEYS),
+            args=[*self._drainer_template, _QUEUE_KEY, _JOB_KEY_PREFIX, QUEUED_LEASE_MS, _utc_stamp(), leaving,
+                  *partitions])
+        return int(added), int(spawned)
+
+    def drop_dead_drainers(self) -> int:
+        """Forget leases whose drainer cannot take another user: its job is no longer queued or
+        running (finished, failed, lost), or its process is gone (on this machine) or lost Redis
+        while draining (this process). The lapse of the lease covers the rest."""
+        members = [redis_text(m) for m in self._redis.zrange(DRAINERS_KEY, 0, -1)]
+        if not members:
+            return 0
+        with self._redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                pipe.hget(Job.redis_job_namespace_prefix + member.rpartition("|")[2], "status")
+            statuses = pipe.execute()
+        dead = [m for m, status in zip(members, statuses)
+                if status not in _LIVE_DRAINER_STATUSES or ("|" in m and self._is_stale_owner(m.partition("|")[0]))]
+        if dead:
+            self._redis.zrem(DRAINERS_KEY, *dead)
+        return len(dead)
+
+    def retry_later(self, partition: str, delay_s: float = 2.0) -> None:
+        """A user whose head event failed on its own: a drain job of that user alone, retried by RQ
+        with spacing (as every drain was before drainers), so the drainer goes on with the others."""
+        from datetime import timedelta
+        job_id = "retry-" + hashlib.sha256(partition.encode()).hexdigest()[:32]
+        if self._redis.hget(Job.redis_job_namespace_prefix + job_id, "status") in {b"scheduled", b"queued", b"started"}:
+            return                      # one retry chain per user: the sweep may make her ready again meanwhile
+        self._queue.enqueue_in(timedelta(seconds=delay_s), DRAIN_JOB, partition, job_id=job_id, result_ttl=600,
+                               failure_ttl=7 * 24 * 3600, retry=Retry(max=5, interval=[2, 5, 15, 30, 60]))
 
     def note_failure(self, raw: str) -> int:
         """Count a failed attempt at this event (once per spacing window); returns the count so far."""
@@ -401,37 +538,26 @@ class RedisPartitionInbox:
             pipe.rpush(_events_key(partition), raw)
             pipe.sadd(PENDING_KEY, partition)
             pipe.execute()
-        self._queue.enqueue_many([drain_job_data(partition)])
+        self.make_ready([partition])
         return partition
 
     def waiting_partitions(self) -> list[str]:
         return [redis_text(p) for p in self._redis.smembers(PENDING_KEY)]
 
-    def requeue_idle(self) -> int:
-        """The sweep: schedule a drain for every user with waiting events whose list nobody holds.
+    def ready_count(self) -> int:
+        return int(self._redis.zcard(READY_KEY))
 
-        One sweep job per user at a time: while a worker is paused (database down) the sweeps
-        do not pile up a job per user per tick.
-        """
+    def requeue_idle(self) -> tuple[int, int]:
+        """The sweep: every user with waiting events whose list nobody holds becomes ready (again),
+        and drainers are queued for them. A user already in the ready set keeps her place, and no
+        more drainers than workers are queued, so while workers are paused (database down) the
+        sweeps pile up nothing. Returns (users added, drainers queued)."""
         idle = [p for p in self.waiting_partitions() if not self.is_locked(p)]
-        if not idle:
-            return 0
-        job_ids = [_sweep_job_id(p) for p in idle]
-        with self._redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(f"rq:job:{job_id}", "status")
-            statuses = pipe.execute()
-        due = [(p, j) for p, j, status in zip(idle, job_ids, statuses) if status not in {b"queued", b"scheduled"}]
-        if due:
-            self._queue.enqueue_many([drain_job_data(p, j) for p, j in due])
-        return len(due)
+        self.drop_dead_drainers()
+        return self.make_ready(idle)
 
     def backlog(self) -> int:
         return sum(self.length(redis_text(p)) for p in self._redis.smembers(PENDING_KEY))
-
-
-def _sweep_job_id(partition: str) -> str:
-    return "sweep-" + hashlib.sha256(partition.encode()).hexdigest()[:32]
 
 
 def _attempts_key(raw: str) -> str:

@@ -1,7 +1,8 @@
 """The sweep: every SWEEP_INTERVAL_S, pick up what an outage left behind.
 
-- every user with waiting events whose list nobody is draining gets a drain job (RQ's own
-  retries give up after a few minutes; an event must not wait for the user's next message);
+- every user with waiting events whose list nobody is draining becomes ready again, and drainers
+  whose job or process is gone are dropped, so new ones are queued (an event must not wait for
+  the user's next message);
 - pending answers older than SWEEP_MIN_AGE_S that no drain will send (advisors' replies,
   chats with nothing waiting) are pushed with their retry keys, so LINE keeps them once.
 
@@ -25,8 +26,9 @@ SWEEP_LOCK_KEY = "bot:sweep-lock"
 
 @dataclass(frozen=True)
 class SweepResult:
-    drains_queued: int
+    drains_queued: int              # drainer jobs queued
     messages_sent: int
+    users_made_ready: int = 0
 
 
 class Sweeper:
@@ -36,15 +38,16 @@ class Sweeper:
 
     def sweep_once(self) -> SweepResult:
         inbox, delivery = self._services.inbox, self._services.delivery
-        queued = inbox.requeue_idle()
+        made_ready, queued = inbox.requeue_idle()
         try:
             sent = delivery.deliver_stale(self._settings.sweep_min_age_s, set(inbox.waiting_partitions()))
         except DeliveryPendingError as exc:
             log.warning("sweep: LINE still unavailable (%s); next try in %.0f s", exc, self._settings.sweep_interval_s)
             sent = 0
-        if queued or sent:
-            log.info("sweep: %d chats re-queued, %d pending messages sent", queued, sent)
-        return SweepResult(queued, sent)
+        if made_ready or queued or sent:
+            log.info("sweep: %d chats made ready, %d drainers queued, %d pending messages sent",
+                     made_ready, queued, sent)
+        return SweepResult(queued, sent, made_ready)
 
     def run(self, stop: threading.Event) -> None:
         """The sweep thread of a long-running worker; ends when `stop` is set."""

@@ -1,4 +1,4 @@
-"""The sweep: waiting users get a drain (one at a time), stale pending answers are pushed once."""
+"""The sweep: waiting users get a drainer (one at a time), stale pending answers are pushed once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,16 +11,16 @@ from tests.support.generated import consenting_users
 from tests.support.line_events import text_event
 
 
-def test_the_sweep_requeues_each_waiting_user_once_until_its_job_ran(bot, services):
+def test_the_sweep_queues_a_drainer_for_waiting_users_once_until_it_ran(bot, services):
     from bot.pipeline.sweep import Sweeper
     for user in ("Usweep1", "Usweep2"):
         assert bot.post(text_event(user, "hello")).status_code == 200
     queue = Queue("line-events", connection=services.redis)
-    queue.empty()                                       # RQ gave up on the webhook's jobs
+    queue.empty()                                       # the drainer's job was lost
     sweeper = Sweeper(services)
-    assert sweeper.sweep_once().drains_queued == 2
+    assert sweeper.sweep_once().drains_queued == 1      # one drainer (no worker registered) for both
     assert sweeper.sweep_once().drains_queued == 0      # still queued: not again
-    assert queue.count == 2
+    assert queue.count == 1
     bot.work()
     assert len(bot.line.messages_to("Usweep1")) == 1 and len(bot.line.messages_to("Usweep2")) == 1
     assert sweeper.sweep_once().drains_queued == 0      # nothing waits any more
