@@ -5,11 +5,11 @@ ports, and gets its own PostgreSQL database (tests/support/databases.py).
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,14 @@ import pytest
 pytest.register_assert_rewrite("tests.support")
 
 from bot.content.cache import ENV as CONTENT_CACHE_ENV  # noqa: E402 - after the rewrite hook above
+from bot.content.cache import ContentCache  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.store.database import upgrade_database  # noqa: E402
 from tests.support.bot_driver import BotDriver  # noqa: E402
 from tests.support.databases import create_database, drop_database, worker_database_url  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.shared_compile import LOCK_NAME as SHARED_CONTENT_LOCK  # noqa: E402
+from tests.support.shared_compile import READY, one_process_at_a_time  # noqa: E402
 
 CHANNEL_SECRET = "test-channel-secret"
 ACCESS_TOKEN = "test-access-token"
@@ -98,30 +101,18 @@ def settings(tmp_path, redis_server, fake_line, database_url):
 @pytest.fixture(scope="session")
 def shared_content():
     """The shipped content, for the tests that do not edit it. Compiling it costs seconds of CPU,
-    so it is compiled once per run: the first process to get here compiles it into the run's
-    content cache (BOT_CONTENT_CACHE_DIR, see `pytest_configure`) while the others wait, and they
-    then load the compiled set from there in a tenth of a second (bot/content/cache.py; that the
-    cached set answers as the compiled one is tests/unit/test_content_cache.py's business)."""
+    so it is compiled once per run: under xdist the main process starts that compile before the
+    other processes exist (`pytest_configure`); otherwise the first process to get here compiles
+    it. Either holds a file lock in the run's content cache (BOT_CONTENT_CACHE_DIR) while it
+    compiles; the others wait on it, then load the compiled set from there in a tenth of a second
+    (bot/content/cache.py; that the cached set answers as the compiled one is
+    tests/unit/test_content_cache.py's business)."""
     from bot.content.registry import ContentRegistry
     from bot.settings import PROJECT_ROOT
     registry = ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources")
-    with _one_process_at_a_time("shared-content"):
+    with one_process_at_a_time(SHARED_CONTENT_LOCK):
         registry.current()
     return registry
-
-
-@contextmanager
-def _one_process_at_a_time(name: str):
-    """An exclusive lock shared by this run's processes (a file lock in the run's cache folder)."""
-    folder = os.environ.get(CONTENT_CACHE_ENV, "")
-    if not os.path.isdir(folder):
-        folder = tempfile.gettempdir()
-    with open(os.path.join(folder, f".{name}.lock"), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -191,9 +182,28 @@ def pytest_configure(config):
         folder = tempfile.mkdtemp(prefix="bot-tests-content-")          # mode 700, as the cache requires
         os.environ[CONTENT_CACHE_ENV] = folder
         config.stash[_RUN_CONTENT_CACHE] = folder
+    if not os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "numprocesses", None) \
+            and ContentCache.from_env().enabled:
+        config.stash[_SHARED_COMPILE] = _start_shared_compile()
+
+
+def _start_shared_compile() -> subprocess.Popen:
+    """Compile the shipped content in a process of its own while xdist starts its processes and
+    they import and collect (seconds of CPU each): the first test that needs `shared_content`
+    then waits only for what is left of it instead of the whole compile. Returns once that
+    process holds the lock, so no xdist process can take it first and compile a second time."""
+    compiling = subprocess.Popen([sys.executable, "-m", "tests.support.shared_compile"], cwd=REPO,
+                                 stdout=subprocess.PIPE, text=True)
+    assert compiling.stdout is not None
+    said = compiling.stdout.readline().strip()
+    assert said == READY, f"the shared content compile did not start: {said!r}"
+    return compiling
 
 
 def pytest_unconfigure(config):
+    compiling = config.stash.get(_SHARED_COMPILE, None)
+    if compiling is not None:
+        compiling.wait()           # a failed compile shows in the tests: shared_content compiles again
     folder = config.stash.get(_RUN_CONTENT_CACHE, None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
@@ -201,6 +211,7 @@ def pytest_unconfigure(config):
 
 
 _RUN_CONTENT_CACHE = pytest.StashKey[str]()
+_SHARED_COMPILE = pytest.StashKey[subprocess.Popen]()
 
 
 @pytest.fixture(scope="session")

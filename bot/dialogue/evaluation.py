@@ -102,6 +102,28 @@ def _load_classifier():
 
 
 def _load_content(resources_dir: Path, triage_dir: Path):
+    """The index and triage rules to route with. The shipped ones come from the compiled content
+    set the live bot loads (from the content cache when it holds them, as `chat` and the worker
+    do; compiling the whole set costs seconds); other folders, or a shipped set the live bot
+    would refuse, are read as they are."""
+    if resources_dir == PROJECT_ROOT / "resources" and triage_dir == PROJECT_ROOT / "flows" / "triage":
+        shipped = _shipped_content()
+        if shipped is not None:
+            return shipped.index, shipped.triage_rules
+    return _read_content(resources_dir, triage_dir)
+
+
+def _shipped_content():
+    from bot.content.registry import ContentError, ContentRegistry
+    registry = ContentRegistry(PROJECT_ROOT / "locales", PROJECT_ROOT / "flows", PROJECT_ROOT / "resources",
+                               background=False)
+    try:
+        return registry.current()
+    except ContentError:
+        return None                   # measured anyway below, with the warning the live bot's refusal deserves
+
+
+def _read_content(resources_dir: Path, triage_dir: Path):
     from bot.dialogue.triage_rules import load_triage_rules
     from bot.resources.loader import read_index
     index, problems, _ = read_index(resources_dir)

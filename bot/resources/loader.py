@@ -163,7 +163,32 @@ def _validator(definition: str | None) -> Draft202012Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     if definition:
         schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_inlined(schema, schema["$defs"], ()))
+
+
+def _inlined(node, defs: dict, resolving: tuple[str, ...]):
+    """The schema with every local `#/$defs/...` reference replaced by the definition itself.
+
+    jsonschema resolves a `$ref` on every visit (a registry lookup and a JSON pointer walk), which
+    was half of checking the shipped index. Inlined, the same keywords check the same values:
+    the errors keep their value paths, keywords, sub-schemas and messages (only `schema_path`,
+    which nothing here reads, loses its `$ref` steps). A definition that refers to itself is left
+    as a reference."""
+    if isinstance(node, list):
+        return [_inlined(item, defs, resolving) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: (value if key == "$defs" else _inlined(value, defs, resolving)) for key, value in node.items()}
+    ref = out.get("$ref")
+    name = ref.removeprefix("#/$defs/") if isinstance(ref, str) and ref.startswith("#/$defs/") else None
+    if name is None or name not in defs or name in resolving:
+        return out
+    target = _inlined(defs[name], defs, (*resolving, name))
+    siblings = {key: value for key, value in out.items() if key != "$ref"}
+    if set(siblings) - {"description", "title", "$comment", "$defs"} or not isinstance(target, dict):
+        return out                    # other keywords beside the reference: kept as jsonschema reads them
+    return {**target, **{key: value for key, value in siblings.items() if key != "$defs"}} \
+        if "$defs" not in siblings else {**target, **siblings}
 
 
 def schema_problems(raw: RawFile, definition: str | None = None) -> list[tuple[tuple, str]]:
