@@ -3,7 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PYTHONDONTWRITEBYTECODE=1
+# Compiled bytecode (and pytest's rewritten test modules) go to a folder inside .venv, not next to
+# the sources: the tree stays clean, and the many processes the tests start (xdist, workers, fake
+# servers) do not each compile the bot again (2.6 s CPU per pytest process for the rewrites alone).
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
 # Types and lint first (configuration in pyproject.toml): seconds, and they name the line at fault.
 .venv/bin/python -m mypy
 .venv/bin/python -m ruff check
