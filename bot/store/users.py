@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -13,7 +13,8 @@ from bot.dialogue.turn import UserState
 from bot.store.models import MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
-_STATE_FIELDS = ("locale", "locale_chosen", "display_name", "profile_language", "municipality", "blocked", "consent")
+# The user's state columns: UserState's fields but the key and the turn's own flag.
+_STATE_FIELDS = tuple(f.name for f in fields(UserState) if f.name not in ("line_user_id", "is_new"))
 
 
 TURN_USER = "turn_user"        # session.info key: the user whose turn this session records
@@ -32,17 +33,14 @@ _INSERT_PROCESSED = insert(PROCESSED_EVENTS)
 @dataclass
 class TurnUser:
     """The turn's `users` row, read and written by Core: the ORM's identity map, change tracking
-    and flush cost more CPU than the two statements (issue 17). Only `id` and the state fields are
-    used on the hot path."""
+    and flush cost more CPU than the two statements (issue 17). `saved` is her state as the
+    database holds it; outside this module only `id` is used."""
     id: int
-    line_user_id: str
-    locale: str | None = None
-    locale_chosen: bool = False
-    display_name: str | None = None
-    profile_language: str | None = None
-    municipality: str | None = None
-    blocked: bool = False
-    consent: bool | None = None
+    saved: UserState
+
+    @property
+    def line_user_id(self) -> str:
+        return self.saved.line_user_id
 
 
 def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, bool]:
@@ -53,14 +51,17 @@ def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, b
         user_id = session.connection().execute(_NEW_USER, {
             "line_user_id": line_user_id, "locale_chosen": False, "blocked": False,
             "created_at": now, "updated_at": now}).scalar_one()
-        user = TurnUser(id=user_id, line_user_id=line_user_id)
+        user = TurnUser(id=user_id, saved=UserState(line_user_id=line_user_id))
     session.info[TURN_USER] = user       # the stores of this turn find her without another query
     return user, is_new
 
 
 def _user_row(session: Session, line_user_id: str) -> TurnUser | None:
     row = session.connection().execute(_USER_BY_LINE_ID, {"line_user_id": line_user_id}).first()
-    return TurnUser(**row._mapping) if row is not None else None
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    return TurnUser(id=values.pop("id"), saved=UserState(**values))
 
 
 def user_by_line_id(session: Session, line_user_id: str) -> TurnUser | None:
@@ -72,21 +73,21 @@ def user_by_line_id(session: Session, line_user_id: str) -> TurnUser | None:
 
 
 def state_of(user: TurnUser, is_new: bool = False) -> UserState:
-    return UserState(line_user_id=user.line_user_id, is_new=is_new, **{f: getattr(user, f) for f in _STATE_FIELDS})
+    return replace(user.saved, is_new=is_new)       # a copy: the handlers change it in place
 
 
 def apply_state(session: Session, user: TurnUser, state: UserState) -> None:
     """Write what the turn changed of the user's state: one UPDATE of those columns (and
     `updated_at`, as the ORM's onupdate did), none when nothing changed."""
-    changes = {name: getattr(state, name) for name in _STATE_FIELDS if getattr(user, name) != getattr(state, name)}
+    saved = user.saved
+    changes = {name: getattr(state, name) for name in _STATE_FIELDS if getattr(saved, name) != getattr(state, name)}
     if not changes:
         return
     now = utcnow()
-    if state.consent is True and user.consent is not True:
+    if state.consent is True and saved.consent is not True:
         changes["consent_at"] = now
     session.connection().execute(_UPDATE_USER, {"turn_user_id": user.id, **changes, "updated_at": now})
-    for name in _STATE_FIELDS:
-        setattr(user, name, getattr(state, name))
+    user.saved = replace(state, is_new=False)
 
 
 def _mapping(value) -> dict:
