@@ -6,6 +6,12 @@ The webhook queues drainers only while fewer than the workers are alive, so unde
 worker runs one drainer that serves many users, and at a quiet moment an event still gets a
 drainer of its own at once.
 
+Between users a drainer waits up to `linger_s` for the next one (a Redis wake token, no CPU)
+instead of leaving at once: at a steady 100 events/s a worker's drainer found the ready set empty
+after almost every user, and a new RQ job per event cost as much CPU as the turn itself. It
+stops waiting as soon as an RQ job waits for its worker (a notification, a retry, another
+drainer), so other work is held back by at most `wake_poll_s`.
+
 What a user's drain keeps is unchanged (EventProcessor.drain: the per-user lock, order, one
 transaction per event, dead letters). Around it:
 - nobody waits: the drainer gives up its lease in the same Redis step that finds the ready set
@@ -31,35 +37,53 @@ from bot.pipeline.faults import DATABASE, LINE, REDIS, TRANSLATION, dependency_o
 
 log = logging.getLogger(__name__)
 RUN_FOR_S = 20.0          # then hand over; RQ's job timeout is 180 s
+LINGER_S = 1.0            # idle this long, the drainer leaves (the next event queues a new one)
+WAKE_POLL_S = 0.5         # a waiting drainer looks for other RQ jobs (and a stop) this often
+WAIT_FOR_WAKE = ""        # take_ready's answer when nobody is ready and the drainer may wait (never a user id)
 
 
 class ReadyUsers(Protocol):
     """What a drainer needs of the queue (bot/adapters/redis_queue.py's RedisPartitionInbox)."""
     def new_drainer(self, job_id: str) -> str: ...
-    def take_ready(self, job_id: str, owner: str) -> str | None: ...
+    def take_ready(self, job_id: str, owner: str, may_wait: bool = False) -> str | None:
+        """The next user; WAIT_FOR_WAKE (lease kept) or None (lease gone) when nobody is ready."""
+    def wait_for_wake(self, timeout_s: float) -> bool:
+        """Block up to `timeout_s` (> 0) for a sign that a user became ready."""
     def finish_drainer(self, owner: str) -> int: ...
     def retry_later(self, partition: str, delay_s: float = 2.0) -> None: ...
 
 
 class Drainer:
     def __init__(self, ready: ReadyUsers, drain: Callable[[str], int], run_for_s: float = RUN_FOR_S,
-                 clock: Callable[[], float] = time.monotonic, stop: threading.Event | None = None):
+                 clock: Callable[[], float] = time.monotonic, stop: threading.Event | None = None,
+                 linger_s: float = LINGER_S, wake_poll_s: float = WAKE_POLL_S):
         self._ready, self._drain = ready, drain
         self._run_for_s, self._clock = run_for_s, clock
+        self._linger_s, self._wake_poll_s = linger_s, wake_poll_s
         self._stop = stop or threading.Event()      # SIGTERM: finish this user's turn, take no other
 
     def run(self, job_id: str) -> int:
         """Drain ready users until none is left or the time is up; returns the events handled."""
         owner = self._ready.new_drainer(job_id)
-        deadline = self._clock() + self._run_for_s
+        started = self._clock()
+        deadline = started + self._run_for_s
+        idle_since: float | None = started     # None: just drained a user, idle from the next look on
         handled, leaving = 0, True
         try:
-            while self._clock() < deadline and not self._stop.is_set():
-                partition = self._ready.take_ready(job_id, owner)
+            while not self._stop.is_set():
+                now = self._clock()
+                if now >= deadline:
+                    break
+                idle_since = now if idle_since is None else idle_since
+                partition = self._ready.take_ready(job_id, owner, may_wait=now - idle_since < self._linger_s)
                 if partition is None:
                     leaving = False             # the lease went with the empty ready set
                     break
+                if partition == WAIT_FOR_WAKE:
+                    self._ready.wait_for_wake(min(self._wake_poll_s, self._linger_s - (now - idle_since)))
+                    continue
                 handled += self._drain_one(partition)
+                idle_since = None
         finally:
             if leaving:
                 self._hand_over(owner)

@@ -3,6 +3,8 @@ oldest first until none is left, a failing user retried on her own, a hand-over 
 outages."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -85,3 +87,45 @@ def test_the_database_down_stops_the_drainer_and_the_users_wait_for_recovery(red
     assert [u.decode() for u in redis_client.zrange(READY_KEY, 0, -1)] == users[1:]
     assert redis_client.zcard(DRAINERS_KEY) == 1     # its lease handed to one successor
     assert inbox.recover() == 3 and redis_client.zcard(READY_KEY) == 3
+
+
+def _started(redis_client, job_id: str) -> None:
+    """RQ took the drainer's job off the queue, as a worker does before running it."""
+    Queue(QUEUE_NAME, connection=redis_client).remove(job_id)
+
+
+def test_an_idle_drainer_waits_a_moment_and_takes_a_user_who_arrives_meanwhile(redis_client):
+    inbox, users, job_id = _ready(redis_client, 1)
+    _started(redis_client, job_id)
+    late = f"U{uuid.uuid4().hex}"
+    drained: list[str] = []
+
+    def drain(user: str) -> int:
+        drained.append(user)
+        if user == users[0]:            # while the first turn runs, another parent writes
+            threading.Timer(0.2, RqEventQueue(redis_client).enqueue, [[text_event(late, "hello")]]).start()
+        return 1
+    assert Drainer(inbox, drain, linger_s=2.0, wake_poll_s=0.5).run(job_id) == 2
+    assert drained == [users[0], late]
+    assert Queue(QUEUE_NAME, connection=redis_client).count == 0     # the waiting drainer took her: no new job
+    assert redis_client.zcard(DRAINERS_KEY) == 0                     # and left when idle for linger_s
+
+
+def test_a_waiting_drainer_leaves_at_once_when_a_task_waits_for_its_worker(redis_client):
+    inbox, _users, job_id = _ready(redis_client, 1)
+    _started(redis_client, job_id)
+    Queue("bot-tasks", connection=redis_client).enqueue("bot.jobs.alert_admins", "subject", "body")
+    started = time.monotonic()
+    assert Drainer(inbox, lambda user: 1, linger_s=30.0).run(job_id) == 1
+    assert time.monotonic() - started < 5 and redis_client.zcard(DRAINERS_KEY) == 0
+
+
+def test_a_waiting_drainer_stops_waiting_on_a_stop_request(redis_client):
+    inbox, _users, job_id = _ready(redis_client, 1)
+    _started(redis_client, job_id)
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    assert Drainer(inbox, lambda user: 1, linger_s=30.0, wake_poll_s=0.2, stop=stop).run(job_id) == 1
+    assert time.monotonic() - started < 5
+    assert redis_client.zcard(DRAINERS_KEY) == 0                     # its lease went as it left
