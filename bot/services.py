@@ -31,7 +31,8 @@ from bot.inbox.sessions import RedisInboxSessions
 from bot.inbox.translations import InboundTranslations
 from bot.pipeline.delivery import Delivery
 from bot.pipeline.faults import DATABASE, REDIS, DependencyWatch
-from bot.pipeline.processing import EventProcessor, LoadingWatch
+from bot.pipeline.loading import LoadingWatch
+from bot.pipeline.processing import EventProcessor
 from bot.pipeline.quota import QuotaMonitor
 from bot.ports import Classifier, Clock, Notifier, Translator
 from bot.reminders.schedule import schedule_source

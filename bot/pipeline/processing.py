@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +17,7 @@ from bot.dialogue.turn import TurnContext, UserState
 from bot.pipeline.delivery import Delivery
 from bot.pipeline.events import clean_event, line_user_of, partition_of
 from bot.pipeline.faults import dependency_of
+from bot.pipeline.loading import LoadingWatch
 from bot.ports import PartitionInbox
 from bot.store.users import (
     HandledEvent,
@@ -188,47 +187,6 @@ class _Recorded:
     """What a turn wrote for delivery: its processed_events row and its outbound messages."""
     event: HandledEvent | None = None
     messages: list[PendingRow] = field(default_factory=list)
-
-
-
-class LoadingWatch:
-    """Shows LINE's loading animation when a turn takes longer than `after_s`.
-
-    One thread per process, started on first use, watches the turn in progress (a worker runs
-    one turn at a time); starting and ending a turn only sets a deadline under a lock, where a
-    timer thread per message cost a thread start each.
-    """
-
-    def __init__(self, show: Callable[[str], None], after_s: float):
-        self._show, self._after_s = show, after_s
-        self._changed = threading.Condition()
-        self._turn: tuple[str, float] | None = None      # (user, when to show) of the turn in progress
-        self._thread: threading.Thread | None = None
-
-    @contextmanager
-    def watching(self, user_id: str):
-        with self._changed:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="loading-indicator", daemon=True)
-                self._thread.start()
-            self._turn = (user_id, time.monotonic() + self._after_s)
-            self._changed.notify()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._turn = None
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                while self._turn is None or self._turn[1] > time.monotonic():
-                    self._changed.wait(None if self._turn is None else self._turn[1] - time.monotonic())
-                user_id, self._turn = self._turn[0], None
-            try:
-                self._show(user_id)
-            except Exception:  # noqa: BLE001 - cosmetic; the watch must keep running
-                log.exception("loading indicator failed")
 
 
 def _event_time(event: dict) -> datetime | None:
