@@ -163,47 +163,42 @@ local spawned = spawn_drainers(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS
 return {added, spawned}
 """
 
-# Remove the head only if it is the event we handled; forget the user when the list is empty.
-_ACK = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
-  redis.call('LPOP', KEYS[1])
+# A drain's first step, in one round trip (two before: lock, peek): take the user's lock and
+# read her first event; a list found empty is let go at once. Returns {1, head or nil} when the
+# lock was taken, {0, its holder} when somebody holds it.
+_LOCK_AND_PEEK = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {0, redis.call('GET', KEYS[1])}
 end
-if redis.call('LLEN', KEYS[1]) == 0 then
-  redis.call('SREM', KEYS[2], ARGV[2])
+local head = redis.call('LINDEX', KEYS[2], 0)
+if not head then
+  redis.call('DEL', KEYS[1])
 end
-return 1
+return {1, head}
 """
-# The drain's step after each event, in one round trip (three before: ack, refresh, peek):
-# remove the handled head, extend the lock if it is still ours, and return the next head.
+# The drain's step after each event, in one round trip (four before: ack, refresh, peek, and
+# release after the last): remove the handled head and return the next one with the lock
+# extended; when none is left, forget the user and release the lock in the same step. An event
+# appended after that finds the list empty and makes the user ready again, so none is left behind.
 _ACK_NEXT = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
   redis.call('LPOP', KEYS[1])
 end
 local head = redis.call('LINDEX', KEYS[1], 0)
+local ours = redis.call('GET', KEYS[3]) == ARGV[3]
 if not head then
   redis.call('SREM', KEYS[2], ARGV[2])
-end
-if redis.call('GET', KEYS[3]) == ARGV[3] then
+  if ours then
+    redis.call('DEL', KEYS[3])
+  end
+elseif ours then
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
 return head
 """
-# Release the lock and say how many events arrived meanwhile (one round trip, was two).
-_RELEASE_COUNT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-end
-return redis.call('LLEN', KEYS[2])
-"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-_REFRESH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
@@ -404,11 +399,9 @@ class RedisPartitionInbox:
                  attempt_spacing_s: float = 30.0):
         self._redis = connection
         self._lock_ttl_ms = lock_ttl_ms
-        self._ack = connection.register_script(_ACK)
         self._release = connection.register_script(_RELEASE)
-        self._refresh = connection.register_script(_REFRESH)
         self._ack_next = connection.register_script(_ACK_NEXT)
-        self._release_count = connection.register_script(_RELEASE_COUNT)
+        self._lock_and_peek = connection.register_script(_LOCK_AND_PEEK)
         self._note_failure = connection.register_script(_NOTE_FAILURE)
         self._take = connection.register_script(_TAKE)
         self._ready = connection.register_script(_READY)
@@ -423,18 +416,32 @@ class RedisPartitionInbox:
         self._live_owners.add(owner)
         return owner
 
-    def acquire(self, partition: str, owner: str) -> bool:
+    def lock_and_peek(self, partition: str, owner: str) -> tuple[bool, str | None]:
+        """Take the user's lock and read her first event, in one round trip: (locked, head). A list
+        found empty is released at once: (True, None). Somebody else's lock: (False, None)."""
+        locked, value = self._lock_and_peek(keys=[_lock_key(partition), _events_key(partition)],
+                                            args=[owner, self._lock_ttl_ms])
+        if locked:
+            if value is None:
+                self._live_owners.discard(owner)        # the script let the lock go
+                return True, None
+            return True, redis_text(value)
+        if not (value and self._took_over(partition, redis_text(value), owner)):
+            return False, None
+        head = self.peek(partition)
+        if head is None:
+            self.release(partition, owner)
+        return True, head
+
+    def _took_over(self, partition: str, holder: str, owner: str) -> bool:
+        """A worker on this machine was killed while holding the lock, or this process lost
+        Redis during a drain and the lock survived (AOF): take it over now instead of waiting
+        for the lock to expire."""
+        if not self._is_stale_owner(holder):
+            return False
         key = _lock_key(partition)
-        if self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms):
-            return True
-        holder = self._redis.get(key)
-        if holder and self._is_stale_owner(redis_text(holder)):
-            # A worker on this machine was killed while holding the lock, or this process lost
-            # Redis during a drain and the lock survived (AOF): take it over now instead of
-            # waiting for the lock to expire.
-            self._release(keys=[key], args=[holder])
-            return bool(self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms))
-        return False
+        self._release(keys=[key], args=[holder])
+        return bool(self._redis.set(key, owner, nx=True, px=self._lock_ttl_ms))
 
     def _is_stale_owner(self, holder: str) -> bool:
         if holder.startswith(f"{socket.gethostname()}:{os.getpid()}:"):
@@ -444,30 +451,23 @@ class RedisPartitionInbox:
     def is_locked(self, partition: str) -> bool:
         return bool(self._redis.exists(_lock_key(partition)))
 
-    def refresh(self, partition: str, owner: str) -> None:
-        self._refresh(keys=[_lock_key(partition)], args=[owner, self._lock_ttl_ms])
-
     def release(self, partition: str, owner: str) -> None:
         self._live_owners.discard(owner)        # first: if Redis is down now, the lock is stale to us
         self._release(keys=[_lock_key(partition)], args=[owner])
 
-    def release_counting(self, partition: str, owner: str) -> int:
-        """Release the lock; returns how many events wait in the list (arrived during the drain)."""
-        self._live_owners.discard(owner)
-        return int(self._release_count(keys=[_lock_key(partition), _events_key(partition)], args=[owner]))
-
-    def ack_and_peek(self, partition: str, raw: str, owner: str) -> str | None:
-        """`ack` the handled head, `refresh` the lock and `peek` the next event, in one round trip."""
+    def ack_and_next(self, partition: str, raw: str, owner: str) -> str | None:
+        """Remove the handled head and return the next event, the lock extended; None when the
+        list is empty, and then the lock is released in the same round trip."""
         head = self._ack_next(keys=[_events_key(partition), PENDING_KEY, _lock_key(partition)],
                               args=[raw, partition, owner, self._lock_ttl_ms])
-        return redis_text(head) if head is not None else None
+        if head is None:
+            self._live_owners.discard(owner)
+            return None
+        return redis_text(head)
 
     def peek(self, partition: str) -> str | None:
         raw = self._redis.lindex(_events_key(partition), 0)
         return redis_text(raw) if raw is not None else None
-
-    def ack(self, partition: str, raw: str) -> None:
-        self._ack(keys=[_events_key(partition), PENDING_KEY], args=[raw, partition])
 
     def length(self, partition: str) -> int:
         return int(self._redis.llen(_events_key(partition)))

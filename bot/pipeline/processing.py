@@ -67,21 +67,19 @@ class EventProcessor:
         """Handle every waiting event of one user, oldest first; returns how many were handled."""
         handled = 0
         owner = self._inbox.new_owner()
-        while self._inbox.acquire(partition, owner):
-            try:
-                raw = self._inbox.peek(partition)
-                while raw is not None:
-                    self._process_or_set_aside(partition, raw)
-                    # Only now is the event off the list; the lock is extended and the next
-                    # event read in the same round trip.
-                    raw = self._inbox.ack_and_peek(partition, raw, owner)
-                    handled += 1
-            finally:
-                waiting = self._inbox.release_counting(partition, owner)
-            # An event may have arrived between the last peek and the release; its job saw the
-            # lock held and left it to us, so look once more.
-            if waiting == 0:
-                break
+        locked, raw = self._inbox.lock_and_peek(partition, owner)
+        if not locked:
+            return 0                    # another drain holds her: it takes what arrives before it lets go
+        try:
+            while raw is not None:
+                self._process_or_set_aside(partition, raw)
+                # Only now is the event off the list; the next one is read (the lock extended),
+                # or the lock released when none is left, in the same round trip.
+                raw = self._inbox.ack_and_next(partition, raw, owner)
+                handled += 1
+        except BaseException:
+            self._inbox.release(partition, owner)
+            raise
         return handled
 
     def _process_or_set_aside(self, partition: str, raw: str) -> None:

@@ -153,3 +153,29 @@ def test_every_event_of_a_body_gets_its_answer_in_one_exchange(redis_client):
     assert queue.enqueue([dict(e) for e in events]) == 20                # the first ten are repeats
     assert [redis_client.llen(f"bot:events:{u}") for u in users] == [10, 10, 10]
     assert sorted(ready_users(redis_client)) == sorted(users) and len(queued_jobs(redis_client)) == 1
+
+
+def test_the_last_ack_lets_the_lock_go_and_a_later_event_makes_the_user_ready_again(redis_client):
+    queue, inbox = RqEventQueue(redis_client), RedisPartitionInbox(redis_client)
+    user = f"U{uuid.uuid4().hex}"
+    queue.enqueue([text_event(user, "first"), text_event(user, "second")])
+    redis_client.delete(READY_KEY)                       # a drainer took her
+    owner = inbox.new_owner()
+    locked, first = inbox.lock_and_peek(user, owner)
+    assert locked and '"first"' in first
+    assert not inbox.lock_and_peek(user, inbox.new_owner())[0]       # held: another drain keeps off
+    second = inbox.ack_and_next(user, first, owner)
+    assert '"second"' in second and inbox.is_locked(user)
+    assert inbox.ack_and_next(user, second, owner) is None
+    assert not inbox.is_locked(user) and inbox.waiting_partitions() == []     # let go in the same step
+    queue.enqueue([text_event(user, "third")])
+    assert ready_users(redis_client) == [user]
+
+
+def test_a_lock_left_by_a_dead_worker_on_this_machine_is_taken_over(redis_client):
+    queue, inbox = RqEventQueue(redis_client), RedisPartitionInbox(redis_client)
+    user = f"U{uuid.uuid4().hex}"
+    queue.enqueue([text_event(user, "hello")])
+    redis_client.set(f"bot:lock:{user}", f"{socket.gethostname()}:999999:dead", px=60_000)    # no such process
+    locked, head = inbox.lock_and_peek(user, inbox.new_owner())
+    assert locked and '"hello"' in head
