@@ -5,7 +5,7 @@ empty, the user joins the ready set (oldest first), and the same script queues a
 if fewer drainers than workers are alive: a user's list that already has events is ready or
 being drained, and a drain goes on until the list is empty (and looks again after releasing its
 lock). A drainer (bot.jobs.drain_ready) takes ready users one after another until none is left
-and, briefly, waits for the next one (woken by a token the same scripts push), so under load one
+and, briefly, waits for the next one (blocked on the ready set), so under load one
 RQ job serves many events, while an event arriving at a quiet moment still gets its own drainer
 at once. Drainers hold leases that lapse, and the sweep drops those of dead
 drainers and makes every waiting user whose list nobody holds ready again. A worker holds a
@@ -28,7 +28,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
-from bot.pipeline.drainers import WAIT_FOR_WAKE
+from bot.pipeline.drainers import WAIT_FOR_READY
 from bot.pipeline.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
 
@@ -51,20 +51,14 @@ end
 # id while the job is queued, and its running owner's once it took a user; a lapsed lease no longer
 # counts, so a drainer killed mid-way cannot hold a place for ever. Each job is stored and queued as
 # RQ's enqueue writes it (the job's hash, then its id at the end of the queue). Returns how many
-# drainers it queued. Needs: ready, drainers, workers, queue, queues, seq, wake (keys); the job's fields
+# drainers it queued. Needs: ready, drainers, workers, queue, queues, seq (keys); the job's fields
 # (JSON) and its `data` (bytes), queue key, job key prefix, queued lease (ms), now (ms), stamp.
 _SPAWN = """
-local function spawn_drainers(ready, drainers, workers, queue, queues, seq, wake, template, data, queue_key,
-                              job_prefix, lease_ms, now, stamp)
+local function spawn_drainers(ready, drainers, workers, queue, queues, seq, template, data, queue_key, job_prefix,
+                              lease_ms, now, stamp)
   redis.call('ZREMRANGEBYSCORE', drainers, '-inf', now)
   local limit = math.max(1, redis.call('SCARD', workers))
   local waiting = redis.call('ZCARD', ready)
-  -- Drainers waiting for the next user (see _TAKE) are woken by tokens, at most one per worker;
-  -- a spare one costs a waiting drainer one look at an empty ready set.
-  for i = 1, math.min(waiting, limit) do
-    redis.call('LPUSH', wake, '1')
-  end
-  redis.call('LTRIM', wake, 0, limit - 1)
   local live = redis.call('ZCARD', drainers)
   local spawned = 0
   local fields = nil
@@ -93,7 +87,7 @@ end
 # repeat, an event behind others or a user arriving while every worker drains costs no job.
 # Returns 0 (seen before), 1 (appended) or 2 (appended and a drainer queued).
 # KEYS: seen marker, user's list, pending users, ready users, drainers, RQ workers of the queue,
-# RQ queue, RQ's set of queues, sequence, wake tokens.
+# RQ queue, RQ's set of queues, sequence.
 # ARGV: event, user, seen TTL, drainer job fields (JSON), its data, RQ queue key, RQ job key
 # prefix, queued lease (ms), time as RQ writes it.
 _APPEND = _SPAWN + """
@@ -107,8 +101,8 @@ if length > 1 then
 end
 local now = now_ms()
 redis.call('ZADD', KEYS[4], 'NX', redis.call('INCR', KEYS[9]), ARGV[2])
-if spawn_drainers(KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], ARGV[4], ARGV[5], ARGV[6],
-                  ARGV[7], tonumber(ARGV[8]), now, ARGV[9]) > 0 then
+if spawn_drainers(KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], ARGV[4], ARGV[5], ARGV[6], ARGV[7],
+                  tonumber(ARGV[8]), now, ARGV[9]) > 0 then
   return 2
 end
 return 1
@@ -116,8 +110,8 @@ return 1
 
 # A drainer takes the user who has waited longest, renewing its lease (the queued job's lease
 # becomes the running owner's at the first take). When nobody waits it may keep its lease and
-# wait for a wake token (returns 1), unless RQ jobs wait in its worker's queues: a drainer that
-# waits holds the worker. Otherwise it gives up its lease in the same step: an event appended
+# wait on the ready set itself (returns 1), unless RQ jobs wait in its worker's queues: a drainer
+# that waits holds the worker. Otherwise it gives up its lease in the same step: an event appended
 # after this sees one drainer fewer and queues a new one, so a user who becomes ready is never
 # left between a drainer that is leaving and one that is not coming.
 # KEYS: ready users, drainers, the worker's RQ queues... ARGV: job id, owner, running lease (ms),
@@ -145,7 +139,7 @@ return false
 
 # Users become ready (the sweep, recovery, a replay, a drainer handing over) and drainers are
 # queued for them up to the number of workers. Returns {users added, drainers queued}.
-# KEYS: ready, drainers, workers, queue, queues, seq, wake. ARGV: job fields, job data, queue key, job
+# KEYS: ready, drainers, workers, queue, queues, seq. ARGV: job fields, job data, queue key, job
 # key prefix, queued lease (ms), stamp, owner leaving (or ''), users...
 _READY = _SPAWN + """
 if ARGV[7] ~= '' then
@@ -158,8 +152,8 @@ for i = 8, #ARGV do
     added = added + redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[6]), ARGV[i])
   end
 end
-local spawned = spawn_drainers(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[1], ARGV[2],
-                               ARGV[3], ARGV[4], tonumber(ARGV[5]), now, ARGV[6])
+local spawned = spawn_drainers(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3],
+                               ARGV[4], tonumber(ARGV[5]), now, ARGV[6])
 return {added, spawned}
 """
 
@@ -218,7 +212,6 @@ PENDING_KEY = "bot:pending-partitions"     # every user with waiting events
 READY_KEY = "bot:ready-partitions"         # users waiting for a drainer (sorted set, oldest first)
 DRAINERS_KEY = "bot:drainers"              # drainer leases (sorted set: member -> when it lapses, ms)
 SEQ_KEY = "bot:ready-seq"                  # the order users became ready in, and drainer ids
-WAKE_KEY = "bot:drainer-wake"              # tokens for drainers waiting for the next ready user
 QUEUED_LEASE_MS = 600_000       # a queued drainer: its job is checked by the sweep, so long is safe
 RUNNING_LEASE_MS = 60_000       # a running drainer renews at every user it takes
 _LIVE_DRAINER_STATUSES = {b"queued", b"started"}
@@ -247,7 +240,7 @@ def _bulks(*parts: bytes) -> bytes:
 _QUEUE_KEY = (Queue.redis_queue_namespace_prefix + QUEUE_NAME).encode()
 _WORKERS_KEY = (WORKERS_BY_QUEUE_KEY % QUEUE_NAME).encode()
 _DRAINER_KEYS = (READY_KEY.encode(), DRAINERS_KEY.encode(), _WORKERS_KEY, _QUEUE_KEY,
-                 Queue.redis_queues_keys.encode(), SEQ_KEY.encode(), WAKE_KEY.encode())
+                 Queue.redis_queues_keys.encode(), SEQ_KEY.encode())
 _JOB_KEY_PREFIX = Job.redis_job_namespace_prefix.encode()
 _WORKER_QUEUE_KEYS = tuple(Queue.redis_queue_namespace_prefix + name for name in WORKER_QUEUES)
 _SEEN_TTL = str(SEEN_TTL_S).encode()
@@ -268,7 +261,7 @@ class RqEventQueue:
         self._connections = _KeptConnections(connection.connection_pool)
         # EVALSHA's parts that are the same for every event, packed once: the command's length and
         # name, the script, the key count ... the shared keys ... the shared arguments.
-        self._head = b"*%d\r\n" % (3 + 10 + 9) + _bulks(b"EVALSHA", self._sha, b"10")    # 10 keys, 9 arguments
+        self._head = b"*%d\r\n" % (3 + 9 + 9) + _bulks(b"EVALSHA", self._sha, b"9")    # 9 keys, 9 arguments
         self._shared_keys = _bulks(PENDING_KEY.encode(), *_DRAINER_KEYS)
         self._shared_args = _bulks(_SEEN_TTL, *drainer_job_template(connection), _QUEUE_KEY, _JOB_KEY_PREFIX,
                                    str(QUEUED_LEASE_MS).encode())
@@ -487,24 +480,26 @@ class RedisPartitionInbox:
         return f"{self.new_owner()}|{job_id}"
 
     def take_ready(self, job_id: str, owner: str, may_wait: bool = False) -> str | None:
-        """The user who has waited longest. When nobody waits: WAIT_FOR_WAKE if `may_wait` and no
-        RQ job waits for this worker (the lease is kept: wait_for_wake, then take again), else
+        """The user who has waited longest. When nobody waits: WAIT_FOR_READY if `may_wait` and no
+        RQ job waits for this worker (the lease is kept: wait_for_ready), else
         None, and then the drainer's lease is gone too."""
         taken = self._take(keys=[READY_KEY, DRAINERS_KEY, *_WORKER_QUEUE_KEYS],
                            args=[job_id, owner, RUNNING_LEASE_MS, "1" if may_wait else "0"])
         if taken == 1:
-            return WAIT_FOR_WAKE
+            return WAIT_FOR_READY
         if not taken:
             self._live_owners.discard(owner.partition("|")[0])
             return None
         return redis_text(taken)
 
-    def wait_for_wake(self, timeout_s: float) -> bool:
-        """Block until a user may be ready (a wake token) or `timeout_s` passed; no CPU meanwhile.
-        A timeout of 0 would block BLPOP for ever: nothing is waited for then."""
+    def wait_for_ready(self, timeout_s: float) -> str | None:
+        """Block until a user is ready and take her (None after `timeout_s`); no CPU meanwhile.
+        The lease was renewed by the take that said WAIT_FOR_READY. A timeout of 0 would block
+        for ever: nothing is waited for then."""
         if timeout_s <= 0:
-            return False
-        return self._redis.blpop([WAKE_KEY], timeout=timeout_s) is not None
+            return None
+        taken = self._redis.bzpopmin([READY_KEY], timeout=timeout_s)
+        return redis_text(taken[1]) if taken else None
 
     def finish_drainer(self, owner: str) -> int:
         """A drainer stops before the ready set is empty (its time is up, an outage): its lease

@@ -6,16 +6,16 @@ The webhook queues drainers only while fewer than the workers are alive, so unde
 worker runs one drainer that serves many users, and at a quiet moment an event still gets a
 drainer of its own at once.
 
-Between users a drainer waits up to `linger_s` for the next one (a Redis wake token, no CPU)
+Between users a drainer waits up to `linger_s` for the next one (blocked on the ready set, no CPU)
 instead of leaving at once: at a steady 100 events/s a worker's drainer found the ready set empty
 after almost every user, and a new RQ job per event cost as much CPU as the turn itself. It
 stops waiting as soon as an RQ job waits for its worker (a notification, a retry, another
-drainer), so other work is held back by at most `wake_poll_s`.
+drainer), so other work is held back by at most `wait_poll_s`.
 
 What a user's drain keeps is unchanged (EventProcessor.drain: the per-user lock, order, one
 transaction per event, dead letters). Around it:
-- nobody waits: the drainer gives up its lease in the same Redis step that finds the ready set
-  empty (so an event arriving then queues a new drainer) and the job ends;
+- nobody came for `linger_s`: the drainer gives up its lease in the same Redis step that finds
+  the ready set empty (so an event arriving then queues a new drainer) and the job ends;
 - time is up (`run_for_s`) or the worker is asked to stop: the drainer hands over (its lease
   goes, a successor is queued for the users still waiting), so the worker heartbeats, runs its
   maintenance and other tasks, and no job nears RQ's timeout;
@@ -38,17 +38,17 @@ from bot.pipeline.faults import DATABASE, LINE, REDIS, TRANSLATION, dependency_o
 log = logging.getLogger(__name__)
 RUN_FOR_S = 20.0          # then hand over; RQ's job timeout is 180 s
 LINGER_S = 1.0            # idle this long, the drainer leaves (the next event queues a new one)
-WAKE_POLL_S = 0.5         # a waiting drainer looks for other RQ jobs (and a stop) this often
-WAIT_FOR_WAKE = ""        # take_ready's answer when nobody is ready and the drainer may wait (never a user id)
+WAIT_POLL_S = 0.5         # a waiting drainer looks for other RQ jobs (and a stop) this often
+WAIT_FOR_READY = ""        # take_ready's answer when nobody is ready and the drainer may wait (never a user id)
 
 
 class ReadyUsers(Protocol):
     """What a drainer needs of the queue (bot/adapters/redis_queue.py's RedisPartitionInbox)."""
     def new_drainer(self, job_id: str) -> str: ...
     def take_ready(self, job_id: str, owner: str, may_wait: bool = False) -> str | None:
-        """The next user; WAIT_FOR_WAKE (lease kept) or None (lease gone) when nobody is ready."""
-    def wait_for_wake(self, timeout_s: float) -> bool:
-        """Block up to `timeout_s` (> 0) for a sign that a user became ready."""
+        """The next user; WAIT_FOR_READY (lease kept) or None (lease gone) when nobody is ready."""
+    def wait_for_ready(self, timeout_s: float) -> str | None:
+        """Block up to `timeout_s` (> 0) for the next user to become ready, and take her."""
     def finish_drainer(self, owner: str) -> int: ...
     def retry_later(self, partition: str, delay_s: float = 2.0) -> None: ...
 
@@ -56,10 +56,10 @@ class ReadyUsers(Protocol):
 class Drainer:
     def __init__(self, ready: ReadyUsers, drain: Callable[[str], int], run_for_s: float = RUN_FOR_S,
                  clock: Callable[[], float] = time.monotonic, stop: threading.Event | None = None,
-                 linger_s: float = LINGER_S, wake_poll_s: float = WAKE_POLL_S):
+                 linger_s: float = LINGER_S, wait_poll_s: float = WAIT_POLL_S):
         self._ready, self._drain = ready, drain
         self._run_for_s, self._clock = run_for_s, clock
-        self._linger_s, self._wake_poll_s = linger_s, wake_poll_s
+        self._linger_s, self._wait_poll_s = linger_s, wait_poll_s
         self._stop = stop or threading.Event()      # SIGTERM: finish this user's turn, take no other
 
     def run(self, job_id: str) -> int:
@@ -79,9 +79,10 @@ class Drainer:
                 if partition is None:
                     leaving = False             # the lease went with the empty ready set
                     break
-                if partition == WAIT_FOR_WAKE:
-                    self._ready.wait_for_wake(min(self._wake_poll_s, self._linger_s - (now - idle_since)))
-                    continue
+                if partition == WAIT_FOR_READY:
+                    partition = self._ready.wait_for_ready(min(self._wait_poll_s, self._linger_s - (now - idle_since)))
+                    if partition is None:
+                        continue
                 handled += self._drain_one(partition)
                 idle_since = None
         finally:

@@ -105,7 +105,7 @@ def test_an_idle_drainer_waits_a_moment_and_takes_a_user_who_arrives_meanwhile(r
         if user == users[0]:            # while the first turn runs, another parent writes
             threading.Timer(0.2, RqEventQueue(redis_client).enqueue, [[text_event(late, "hello")]]).start()
         return 1
-    assert Drainer(inbox, drain, linger_s=2.0, wake_poll_s=0.5).run(job_id) == 2
+    assert Drainer(inbox, drain, linger_s=2.0, wait_poll_s=0.5).run(job_id) == 2
     assert drained == [users[0], late]
     assert Queue(QUEUE_NAME, connection=redis_client).count == 0     # the waiting drainer took her: no new job
     assert redis_client.zcard(DRAINERS_KEY) == 0                     # and left when idle for linger_s
@@ -126,6 +126,6 @@ def test_a_waiting_drainer_stops_waiting_on_a_stop_request(redis_client):
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
     started = time.monotonic()
-    assert Drainer(inbox, lambda user: 1, linger_s=30.0, wake_poll_s=0.2, stop=stop).run(job_id) == 1
+    assert Drainer(inbox, lambda user: 1, linger_s=30.0, wait_poll_s=0.2, stop=stop).run(job_id) == 1
     assert time.monotonic() - started < 5
     assert redis_client.zcard(DRAINERS_KEY) == 0                     # its lease went as it left
