@@ -6,28 +6,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, select
-from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from bot.cases.hours import DeskHours
 from bot.dialogue.messages import postback_action, text_message
 from bot.dialogue.turn import TurnContext
 from bot.ports import LiveFeed, TaskQueue
-from bot.store.models import CASES, AuditEntry, Case
+from bot.store.cases import OPEN_STATUSES, open_or_last_resolved_case_id
+from bot.store.models import AuditEntry, Case
 from bot.store.users import TurnUser, user_by_line_id
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
-OPEN_STATUSES = ("waiting", "assigned", "waiting_user")
 TOPICS = ("visa", "medical", "pregnancy", "childcare", "money", "legal", "violence", "living")
 ACK_EVERY = timedelta(minutes=10)        # "our team has your message", at most this often per case
 _OPEN_CASE = (select(Case).where(Case.user_id == bindparam("owner"), Case.status.in_(OPEN_STATUSES))
               .order_by(Case.id.desc()).limit(1))
-_RESOLVED = CASES.c.status == "resolved"
-# Asked for every text, and most users have no case: the id alone by Core (a statement built
-# once), the ORM's Case only when there is one (issue 17).
-_OPEN_OR_LAST_RESOLVED_ID = (
-    select(CASES.c.id).where(CASES.c.user_id == bindparam("owner"), CASES.c.status.in_((*OPEN_STATUSES, "resolved")))
-    .order_by(_RESOLVED, sql_case((_RESOLVED, CASES.c.resolved_at)).desc(), CASES.c.id.desc()).limit(1))
+# Asked for every text, and most users have no case: the id alone (read with the user's row by
+# the turn's SELECT, else by Core, a statement built once), the ORM's Case only when there is one
+# (issue 17).
+_OPEN_OR_LAST_RESOLVED_ID = open_or_last_resolved_case_id(bindparam("owner"))
 SAFETY_LEVELS = ("emergency", "crisis")        # always an escalation, even when the case is urgent already
 ESCALATE_ACTION = "case.escalate"              # audit entry: counts in the dashboard, marks the message
 
@@ -66,13 +63,23 @@ class CaseDesk:
         return user
 
     def open_case_of(self, user: TurnUser) -> Case | None:
-        return self._session.scalar(_OPEN_CASE, {"owner": user.id})
+        read = user.take_case_id()
+        if read is None:
+            return self._session.scalar(_OPEN_CASE, {"owner": user.id})
+        # The open case sorts first in the turn's pick, newest first as here: a resolved one
+        # there means she has no open case.
+        case = self._session.get(Case, read.value) if read.value is not None else None
+        return case if case is not None and case.status in OPEN_STATUSES else None
 
     def _open_or_last_resolved(self, user: TurnUser) -> Case | None:
         """The open case, else the latest resolved one: one query for what `open_case_of` and a
         second query for the resolved case used to ask (most users have neither)."""
-        self._session.flush()        # as the ORM query's autoflush did: a case changed earlier in the turn
-        case_id = self._session.connection().scalar(_OPEN_OR_LAST_RESOLVED_ID, {"owner": user.id})
+        read = user.take_case_id()       # the turn's first look: nothing changed a case before it
+        if read is not None:
+            case_id = read.value
+        else:
+            self._session.flush()        # as the ORM query's autoflush did: a case changed earlier in the turn
+            case_id = self._session.connection().scalar(_OPEN_OR_LAST_RESOLVED_ID, {"owner": user.id})
         return self._session.get(Case, case_id) if case_id is not None else None
 
     def _reopenable(self, case: Case | None) -> bool:

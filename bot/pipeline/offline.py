@@ -76,8 +76,7 @@ class OfflineBot:
                 "deliveryContext": {"isRedelivery": False}, **fields}
 
     def run(self, event: dict) -> list[dict]:
-        with self.sessions.begin() as session:
-            return self._processor.handle(session, event, event["webhookEventId"])
+        return self._processor.run_turn(event)
 
     def choose_language(self, user_id: str, locale: str) -> list[dict]:
         return self.run(self._event(user_id, type="postback", postback={"data": f"lang:{locale}"}))

@@ -22,6 +22,7 @@ from bot.ports import PartitionInbox
 from bot.store.users import (
     HandledEvent,
     PendingRow,
+    TurnUser,
     apply_state,
     get_or_create_user,
     inbound_values,
@@ -101,15 +102,11 @@ class EventProcessor:
             self._inbox.dead_letter(raw, f"{type(exc).__name__}: {exc}"[:500], partition)
 
     def process(self, event: dict) -> None:
-        event_id = event["webhookEventId"]
         follow_ups: list = []
-        turn: _Recorded | None = None
-        with self._sessions.begin() as session:
-            if not was_processed(session, event_id):
-                turn = _Recorded()
-                self.handle(session, event, event_id, follow_ups, turn)
-        if turn is None or turn.event is None:
-            self._delivery.deliver_event(event_id)      # handled before a crash: send what is still pending
+        turn = _Recorded()
+        self.run_turn(event, follow_ups, turn)
+        if turn.event is None:
+            self._delivery.deliver_event(event["webhookEventId"])  # handled before a crash: send what is still pending
         else:
             self._delivery.deliver_turn(turn.event, turn.messages)    # just committed: no need to read it back
         for follow_up in follow_ups:
@@ -118,32 +115,64 @@ class EventProcessor:
             except Exception:  # noqa: BLE001 - a lost notification must not undo a handled turn
                 log.exception("a follow-up of a %s event failed", event.get("type"))
 
-    def handle(self, session: Session, event: dict, event_id: str, follow_ups: list | None = None,
-               recorded: _Recorded | None = None) -> list[dict]:
-        """Run the handler and record the turn in `session`; returns the messages to send
-        (and, in `recorded`, the rows written, for delivery after the commit)."""
+    def run_turn(self, event: dict, follow_ups: list | None = None, recorded: _Recorded | None = None) -> list[dict]:
+        """Handle an event not handled yet and record the turn, in one transaction; returns the
+        messages to send (and, in `recorded`, the rows written, for delivery after the commit).
+
+        No savepoint around the handler: its SAVEPOINT and RELEASE were two statements of every
+        turn (issue 17). When the handler fails on a bug, the whole transaction is rolled back
+        instead, and a second one records what the savepoint kept: her message, the apology and
+        the event, her state as it was.
+        """
         event = normalise_event_text(event)        # Zawgyi Burmese → Unicode before triage and storage
+        event_id = event["webhookEventId"]
+        try:
+            with self._sessions.begin() as session:
+                if was_processed(session, event_id):
+                    return []
+                turn = self._start_turn(session, event)
+                self._run_handler(session, turn)
+                return self._record(session, turn, turn.user, follow_ups, recorded)
+        except _HandlerFailed as failed:
+            with self._sessions.begin() as session:
+                turn = failed.turn
+                # Her row as it was before the turn (a new user's again: the rollback took it).
+                user = get_or_create_user(session, turn.user.line_user_id)[0] if turn.user else None
+                return self._record(session, turn, user, follow_ups, recorded)
+
+    def _start_turn(self, session: Session, event: dict) -> _Turn:
         line_user_id = line_user_of(event)
         user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
         state = state_of(user, is_new) if user else None
-        locale_before = state.locale if state else None     # the handler changes `state` in place
-        ctx = self._make_context(event, state, session)
+        # `locale_before`: the handler changes `state` in place.
+        return _Turn(event, user, self._make_context(event, state, session), state.locale if state else None)
+
+    def _run_handler(self, session: Session, turn: _Turn) -> None:
+        """Run the handler and write the user's state; a bug raises `_HandlerFailed`, with the apology to send."""
+        ctx, user = turn.ctx, turn.user
         try:
-            with session.begin_nested():
-                with self._loading_indicator(event, line_user_id):
-                    handler_for(str(event.get("type")))(ctx)
-                if user and ctx.user:
-                    apply_state(session, user, ctx.user)
+            with self._loading_indicator(turn.event, user.line_user_id if user else None):
+                handler_for(str(turn.event.get("type")))(ctx)
+            if user and ctx.user:
+                apply_state(session, user, ctx.user)
+            session.flush()     # what the handler left to the ORM: a failure is the handler's, as in a savepoint
         except DBAPIError:
             raise                                   # infrastructure: the job is retried, nothing half-written
         except Exception as exc:
             if dependency_of(exc) is not None:
                 raise                               # Redis or another dependency is down: retried, not apologised for
             # A bug or a bad content edit: the user's state stays as it was, they get an apology,
-            # and what they wrote is still recorded below.
-            log.exception("handler failed for a %s event; user state kept", event.get("type"))
+            # and what they wrote is still recorded (`run_turn`).
+            log.exception("handler failed for a %s event; user state kept", turn.event.get("type"))
             ctx.outgoing = [text_message(ctx.t("core.error_apology"))] if user else []
             ctx.after_commit = []
+            raise _HandlerFailed(turn) from exc
+
+    def _record(self, session: Session, turn: _Turn, user: TurnUser | None, follow_ups: list | None,
+                recorded: _Recorded | None) -> list[dict]:
+        """Write the turn's messages and its `processed_events` row; returns the messages to send."""
+        event, ctx = turn.event, turn.ctx
+        event_id = event["webhookEventId"]
         inbound, outbound_rows = None, []
         if user:
             # Without consent only the language is kept: the message is logged without its text.
@@ -163,7 +192,7 @@ class EventProcessor:
             recorded.event, recorded.messages = processed, outbound
         if follow_ups is not None:
             follow_ups.extend(ctx.after_commit)
-            follow_ups.extend(self._rich_menu_follow_ups(event, locale_before, ctx.user))
+            follow_ups.extend(self._rich_menu_follow_ups(event, turn.locale_before, ctx.user))
         return ctx.outgoing
 
     def _rich_menu_follow_ups(self, event: dict, locale_before: str | None, after: UserState | None) -> list:
@@ -178,6 +207,23 @@ class EventProcessor:
         if self._loading_watch is None or event.get("type") != "message" or not line_user_id:
             return nullcontext()
         return self._loading_watch.watching(line_user_id)
+
+
+@dataclass
+class _Turn:
+    """One event's turn in progress: the user as read (None: an event without one), the handler's context."""
+    event: dict
+    user: TurnUser | None
+    ctx: TurnContext
+    locale_before: str | None
+
+
+class _HandlerFailed(Exception):
+    """The handler failed on a bug: the turn's transaction is rolled back, then `turn` recorded with its apology."""
+
+    def __init__(self, turn: _Turn):
+        super().__init__("handler failed")
+        self.turn = turn
 
 
 @dataclass

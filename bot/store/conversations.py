@@ -1,21 +1,22 @@
 """Conversation state per user (flow, waiting step, variables, index misses) in the database."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.flows.engine import FlowState
 from bot.store.models import CONVERSATIONS
-from bot.store.users import user_by_line_id
+from bot.store.users import CONVERSATION_COLUMNS, TurnUser, user_by_line_id
 
 C = CONVERSATIONS
 # Built once, run by Core on the turn's transaction: the ORM's load, change tracking and flush of
 # this one row cost more CPU than its two statements (issue 17).
-_LOAD = select(C.c.flow_id, C.c.step_id, C.c.variables, C.c.misses, C.c.updated_at).where(
-    C.c.user_id == bindparam("owner"))
+_LOAD = select(*CONVERSATION_COLUMNS).where(C.c.user_id == bindparam("owner"))
 _INSERT = insert(C)
 _UPDATE = update(C).where(C.c.user_id == bindparam("owner"))
 
@@ -32,30 +33,34 @@ class SqlConversationStore:
         self._session = session
         self._rows: dict[str, tuple[int, bool]] = {}       # user → (users.id, has a row): a turn loads, then saves
 
-    def _user_id(self, line_user_id: str) -> int:
-        user = user_by_line_id(self._session, line_user_id)
-        if user is None:
-            raise LookupError("the turn's user is not in the database")
-        return user.id
+    def _row(self, user: TurnUser) -> Mapping[str, Any] | None:
+        """Her row: read with her `users` row for the turn's first look (bot/store/users.py), else asked."""
+        read = user.take_conversation()
+        if read is not None:
+            return read.value
+        row = self._session.connection().execute(_LOAD, {"owner": user.id}).first()
+        return dict(row._mapping) if row is not None else None
 
     def load(self, line_user_id: str) -> StoredConversation:
         user = user_by_line_id(self._session, line_user_id)
-        row = self._session.connection().execute(_LOAD, {"owner": user.id}).first() if user else None
+        row = self._row(user) if user else None
         if user is not None:
             self._rows[line_user_id] = (user.id, row is not None)
         if row is None:
             return StoredConversation(FlowState(), 0, None)
-        updated = row.updated_at
+        updated = row["updated_at"]
         if updated is not None and updated.tzinfo is None:
             updated = updated.replace(tzinfo=UTC)       # SQLite returns naive UTC
-        return StoredConversation(FlowState(row.flow_id, row.step_id, dict(row.variables or {})), row.misses or 0,
-                                  updated)
+        return StoredConversation(FlowState(row["flow_id"], row["step_id"], dict(row["variables"] or {})),
+                                  row["misses"] or 0, updated)
 
     def save(self, line_user_id: str, state: FlowState, misses: int, now: datetime) -> None:
         known = self._rows.get(line_user_id)
         if known is None:
-            user_id = self._user_id(line_user_id)
-            exists = self._session.connection().execute(_LOAD, {"owner": user_id}).first() is not None
+            user = user_by_line_id(self._session, line_user_id)
+            if user is None:
+                raise LookupError("the turn's user is not in the database")
+            user_id, exists = user.id, self._row(user) is not None
         else:
             user_id, exists = known
         values = {"flow_id": state.flow_id, "step_id": state.step_id, "variables": dict(state.variables),

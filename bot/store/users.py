@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import RowMapping, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.dialogue.messages import batches, fit_messages, message_summary
 from bot.dialogue.turn import UserState
-from bot.store.models import MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
+from bot.store.cases import open_or_last_resolved_case_id
+from bot.store.models import CONVERSATIONS, MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
 # The user's state columns: UserState's fields but the key and the turn's own flag.
@@ -21,8 +24,19 @@ TURN_USER = "turn_user"        # session.info key: the user whose turn this sess
 
 # The turn's statements, built once: building a statement (coercing its clauses, its cache key)
 # cost more CPU than running it (issue 17).
-_USER_BY_LINE_ID = select(USERS.c.id, USERS.c.line_user_id, *(USERS.c[f] for f in _STATE_FIELDS)).where(
-    USERS.c.line_user_id == bindparam("line_user_id"))
+_USER_COLUMNS = (USERS.c.id, USERS.c.line_user_id, *(USERS.c[f] for f in _STATE_FIELDS))
+_USER_BY_LINE_ID = select(*_USER_COLUMNS).where(USERS.c.line_user_id == bindparam("line_user_id"))
+# Her conversation as SqlConversationStore loads it (bot/store/conversations.py).
+CONVERSATION_COLUMNS = (CONVERSATIONS.c.flow_id, CONVERSATIONS.c.step_id, CONVERSATIONS.c.variables,
+                        CONVERSATIONS.c.misses, CONVERSATIONS.c.updated_at)
+# The turn's first statement: her row, her conversation (at most one: its key is users.id) and the
+# case her message would go to (the desk's rule, bot/store/cases.py), in ONE round trip where a
+# turn asked three queries: each statement cost ~0.1 ms of CPU, the largest share of a turn (issue 17).
+_TURN_USER = (select(*_USER_COLUMNS, CONVERSATIONS.c.user_id.label("conversation_user_id"),
+                     *(column.label(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS),
+                     open_or_last_resolved_case_id(USERS.c.id).scalar_subquery().label("case_id"))
+              .select_from(USERS.outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id))
+              .where(USERS.c.line_user_id == bindparam("line_user_id")))
 _NEW_USER = insert(USERS).returning(USERS.c.id)
 _UPDATE_USER = update(USERS).where(USERS.c.id == bindparam("turn_user_id"))     # SET: the keys given
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
@@ -30,33 +44,68 @@ _PROCESSED = select(PROCESSED_EVENTS.c.event_id).where(PROCESSED_EVENTS.c.event_
 _INSERT_PROCESSED = insert(PROCESSED_EVENTS)
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReadAhead(Generic[T]):
+    """A value read with the user's row (None, where one is held, means: not read)."""
+    value: T
+
+
 @dataclass
 class TurnUser:
     """The turn's `users` row, read and written by Core: the ORM's identity map, change tracking
     and flush cost more CPU than the two statements (issue 17). `saved` is her state as the
-    database holds it; outside this module only `id` is used."""
+    database holds it; outside this module only `id` and the `take_` methods are used.
+
+    `conversation` (her `conversations` row as a mapping, None if she has none) and `case_id`
+    (bot/store/cases.py) are read with her row for the turn's first look only: the turn may
+    change them, so later looks ask the database."""
     id: int
     saved: UserState
+    conversation: ReadAhead[Mapping[str, Any] | None] | None = None
+    case_id: ReadAhead[int | None] | None = None
 
     @property
     def line_user_id(self) -> str:
         return self.saved.line_user_id
 
+    def take_conversation(self) -> ReadAhead[Mapping[str, Any] | None] | None:
+        taken, self.conversation = self.conversation, None
+        return taken
+
+    def take_case_id(self) -> ReadAhead[int | None] | None:
+        taken, self.case_id = self.case_id, None
+        return taken
+
 
 def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, bool]:
-    user = _user_row(session, line_user_id)
-    is_new = user is None
-    if user is None:
+    row = session.connection().execute(_TURN_USER, {"line_user_id": line_user_id}).first()
+    is_new = row is None
+    if row is not None:
+        user = _turn_user(row._mapping)
+    else:
         now = utcnow()
         user_id = session.connection().execute(_NEW_USER, {
             "line_user_id": line_user_id, "locale_chosen": False, "blocked": False,
             "created_at": now, "updated_at": now}).scalar_one()
-        user = TurnUser(id=user_id, saved=UserState(line_user_id=line_user_id))
+        user = TurnUser(id=user_id, saved=UserState(line_user_id=line_user_id),   # nothing else is hers yet
+                        conversation=ReadAhead(None), case_id=ReadAhead(None))
     session.info[TURN_USER] = user       # the stores of this turn find her without another query
     return user, is_new
 
 
+def _turn_user(row: RowMapping) -> TurnUser:
+    values = dict(row)
+    has_conversation = values.pop("conversation_user_id") is not None
+    conversation = {column.name: values.pop(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS}
+    return TurnUser(id=values.pop("id"), conversation=ReadAhead(conversation if has_conversation else None),
+                    case_id=ReadAhead(values.pop("case_id")), saved=UserState(**values))
+
+
 def _user_row(session: Session, line_user_id: str) -> TurnUser | None:
+    """Her row alone, for a session that is not recording her turn (offline tools, the inbox)."""
     row = session.connection().execute(_USER_BY_LINE_ID, {"line_user_id": line_user_id}).first()
     if row is None:
         return None

@@ -5,7 +5,7 @@ import json
 
 from sqlalchemy import func, select
 
-from bot.store.models import Message, ProcessedEvent, User
+from bot.store.models import Conversation, Message, ProcessedEvent, Question, User
 from tests.conftest import PAYLOADS
 from tests.support.line_events import body_of, event_id, signed_headers, text_event
 
@@ -182,3 +182,60 @@ def test_inbound_and_outbound_messages_are_stored(bot, services):
 def test_healthz_reports_each_part(bot):
     body = bot.client.get("/healthz").get_json()
     assert body["checks"] == {"web": True, "redis": True, "database": True}
+
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again. Your message is saved."
+
+
+def _turn_rows(services, line_user_id: str) -> dict:
+    with services.sessions() as session:
+        user = session.scalar(select(User).where(User.line_user_id == line_user_id))
+        conversation = session.get(Conversation, user.id)
+        return {"locale": user.locale, "consent": user.consent, "municipality": user.municipality,
+                "conversation": conversation and (conversation.flow_id, conversation.step_id, conversation.misses,
+                                                  conversation.variables),
+                "questions": session.scalar(select(func.count()).select_from(Question).where(Question.user_id == user.id)),
+                "messages": session.execute(select(Message.direction, Message.text).where(Message.user_id == user.id)
+                                            .order_by(Message.id)).all(),
+                "events": session.scalar(select(func.count()).select_from(ProcessedEvent)
+                                         .where(ProcessedEvent.partition == line_user_id))}
+
+
+def test_a_handler_bug_after_writes_rolls_them_back_and_the_message_is_kept_with_an_apology(bot, services, monkeypatch):
+    """The question row and the conversation the handler wrote before failing are undone; her
+    message, the apology and the event are recorded; she is answered once."""
+    from bot.store.conversations import SqlConversationStore
+    bot.follow("Ubug1", language="en")
+    bot.say("Ubug1", "where is the city office")
+    before = _turn_rows(services, "Ubug1")
+    save = SqlConversationStore.save
+
+    def save_then_fail(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        raise RuntimeError("a bug after the writes")
+    monkeypatch.setattr(SqlConversationStore, "save", save_then_fail)
+
+    assert bot.say("Ubug1", "hoikuen waiting list") == [APOLOGY]
+    after = _turn_rows(services, "Ubug1")
+    assert after["questions"] == before["questions"] >= 1          # the question row was written, then undone
+    assert after["conversation"] == before["conversation"] and after["locale"] == before["locale"] == "en"
+    assert after["messages"][:-2] == before["messages"]
+    assert after["messages"][-2:] == [("in", "hoikuen waiting list"), ("out", APOLOGY)]
+    assert after["events"] == before["events"] + 1
+    monkeypatch.undo()
+    assert bot.say("Ubug1", "hoikuen waiting list") != [APOLOGY]     # the next turn goes on as usual
+
+
+def test_a_handler_bug_on_a_new_users_first_message_still_records_her_and_apologises(bot, services, monkeypatch):
+    """The rollback takes her new `users` row too: it is written again, as it was, with her message."""
+    from bot.dialogue.conversation import Conversation
+
+    def fail(self, ctx, text):
+        ctx.known_user.municipality = "other"           # a change the bug must not keep
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(Conversation, "on_text", fail)
+    assert bot.say("Ubug2", "hello") == [APOLOGY]
+    after = _turn_rows(services, "Ubug2")
+    assert after["municipality"] is None and after["consent"] is None and after["conversation"] is None
+    assert after["messages"] == [("in", None), ("out", APOLOGY)]      # no consent: her text is not kept
+    assert after["events"] == 1
