@@ -30,6 +30,7 @@ from bot.store.users import (
     insert_turn_messages,
     outbound_values,
     state_of,
+    user_of_new_event,
     was_processed,
 )
 from handlers import handler_for
@@ -125,12 +126,11 @@ class EventProcessor:
         the event, her state as it was.
         """
         event = normalise_event_text(event)        # Zawgyi Burmese → Unicode before triage and storage
-        event_id = event["webhookEventId"]
         try:
             with self._sessions.begin() as session:
-                if was_processed(session, event_id):
-                    return []
                 turn = self._start_turn(session, event)
+                if turn is None:
+                    return []                       # handled already (`process` delivers what is pending)
                 self._run_handler(session, turn)
                 return self._record(session, turn, turn.user, follow_ups, recorded)
         except _HandlerFailed as failed:
@@ -140,9 +140,17 @@ class EventProcessor:
                 user = get_or_create_user(session, turn.user.line_user_id)[0] if turn.user else None
                 return self._record(session, turn, user, follow_ups, recorded)
 
-    def _start_turn(self, session: Session, event: dict) -> _Turn:
-        line_user_id = line_user_of(event)
-        user, is_new = get_or_create_user(session, line_user_id) if line_user_id else (None, False)
+    def _start_turn(self, session: Session, event: dict) -> _Turn | None:
+        """The turn of an event not handled yet, its user read (or inserted); None when it was handled."""
+        event_id, line_user_id = event["webhookEventId"], line_user_of(event)
+        user, is_new = None, False
+        if line_user_id:
+            found = user_of_new_event(session, line_user_id, event_id)
+            if found is None:
+                return None
+            user, is_new = found
+        elif was_processed(session, event_id):
+            return None
         state = state_of(user, is_new) if user else None
         # `locale_before`: the handler changes `state` in place.
         return _Turn(event, user, self._make_context(event, state, session), state.locale if state else None)

@@ -29,10 +29,13 @@ _USER_BY_LINE_ID = select(*_USER_COLUMNS).where(USERS.c.line_user_id == bindpara
 # Her conversation as SqlConversationStore loads it (bot/store/conversations.py).
 CONVERSATION_COLUMNS = (CONVERSATIONS.c.flow_id, CONVERSATIONS.c.step_id, CONVERSATIONS.c.variables,
                         CONVERSATIONS.c.misses, CONVERSATIONS.c.updated_at)
-# The turn's first statement: her row, her conversation (at most one: its key is users.id) and the
-# case her message would go to (the desk's rule, bot/store/cases.py), in ONE round trip where a
-# turn asked three queries: each statement cost ~0.1 ms of CPU, the largest share of a turn (issue 17).
-_TURN_USER = (select(*_USER_COLUMNS, CONVERSATIONS.c.user_id.label("conversation_user_id"),
+_PROCESSED = select(PROCESSED_EVENTS.c.event_id).where(PROCESSED_EVENTS.c.event_id == bindparam("event_id"))
+# The turn's first statement: whether its event was handled already, her row, her conversation (at
+# most one: its key is users.id) and the case her message would go to (the desk's rule,
+# bot/store/cases.py), in ONE round trip where a turn asked four queries: each statement cost
+# ~0.1 ms of CPU, the largest share of a turn (issue 17).
+_TURN_USER = (select(*_USER_COLUMNS, _PROCESSED.exists().label("event_handled"),
+                     CONVERSATIONS.c.user_id.label("conversation_user_id"),
                      *(column.label(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS),
                      open_or_last_resolved_case_id(USERS.c.id).scalar_subquery().label("case_id"))
               .select_from(USERS.outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id))
@@ -40,7 +43,6 @@ _TURN_USER = (select(*_USER_COLUMNS, CONVERSATIONS.c.user_id.label("conversation
 _NEW_USER = insert(USERS).returning(USERS.c.id)
 _UPDATE_USER = update(USERS).where(USERS.c.id == bindparam("turn_user_id"))     # SET: the keys given
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
-_PROCESSED = select(PROCESSED_EVENTS.c.event_id).where(PROCESSED_EVENTS.c.event_id == bindparam("event_id"))
 _INSERT_PROCESSED = insert(PROCESSED_EVENTS)
 
 
@@ -80,11 +82,28 @@ class TurnUser:
         return taken
 
 
+def user_of_new_event(session: Session, line_user_id: str, event_id: str) -> tuple[TurnUser, bool] | None:
+    """The user of an event not handled yet (`was_processed`), read or inserted as
+    `get_or_create_user` does; None when the event was handled. A known user's SELECT asks
+    both at once; a new user's first event asks alone."""
+    row = _turn_row(session, line_user_id, event_id)
+    handled = row["event_handled"] if row is not None else was_processed(session, event_id)
+    return None if handled else _found_or_inserted(session, line_user_id, row)
+
+
 def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, bool]:
-    row = session.connection().execute(_TURN_USER, {"line_user_id": line_user_id}).first()
+    return _found_or_inserted(session, line_user_id, _turn_row(session, line_user_id, event_id=None))
+
+
+def _turn_row(session: Session, line_user_id: str, event_id: str | None) -> RowMapping | None:
+    row = session.connection().execute(_TURN_USER, {"line_user_id": line_user_id, "event_id": event_id}).first()
+    return row._mapping if row is not None else None
+
+
+def _found_or_inserted(session: Session, line_user_id: str, row: RowMapping | None) -> tuple[TurnUser, bool]:
     is_new = row is None
     if row is not None:
-        user = _turn_user(row._mapping)
+        user = _turn_user(row)
     else:
         now = utcnow()
         user_id = session.connection().execute(_NEW_USER, {
@@ -98,6 +117,7 @@ def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, b
 
 def _turn_user(row: RowMapping) -> TurnUser:
     values = dict(row)
+    del values["event_handled"]
     has_conversation = values.pop("conversation_user_id") is not None
     conversation = {column.name: values.pop(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS}
     return TurnUser(id=values.pop("id"), conversation=ReadAhead(conversation if has_conversation else None),
