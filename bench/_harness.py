@@ -262,19 +262,21 @@ class DelayedApp:
         return self.app(environ, start_response)
 
 
-def serve_fake_line(port: int, delay: float) -> None:
-    from werkzeug.serving import make_server
-    from bot.devtools.fake_line import FakeLineState, _QuietHandler, create_fake_line_app
+def fake_line_app(delay: float = 0.0):
+    """The fake LINE API as the benches use it (gunicorn's app factory, see FakeLineProcess)."""
+    from bot.devtools.fake_line import FakeLineState, create_fake_line_app
     state = FakeLineState()
     state.accept_unregistered_reply_tokens = True      # the load client's events carry tokens it never registers
     app = create_fake_line_app(state)
-    make_server("127.0.0.1", port, DelayedApp(app, delay) if delay else app, threaded=True,
-                request_handler=_QuietHandler).serve_forever()
+    return DelayedApp(app, delay) if delay else app
 
 
 class FakeLineProcess:
     """The fake LINE API in its own process, optionally slow: keeps its threads off the load
-    client's GIL when the web service calls LINE hundreds of times a second."""
+    client's GIL when the web service calls LINE hundreds of times a second. Served by gunicorn's
+    threaded worker, which keeps connections open as api.line.me does (werkzeug's server closes
+    each one, and a new connection per reply cost the workers a connect they do not pay in
+    production)."""
 
     def __init__(self, delay: float = 0.0):
         self.port, self.delay = free_port(), delay
@@ -282,8 +284,11 @@ class FakeLineProcess:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__)), "fake-line", str(self.port), str(self.delay)],
-                                        cwd=ROOT, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "32", "--worker-class", "gthread",
+             "--keep-alive", "60", "--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT / "bench"),
+             f"_harness:fake_line_app({self.delay!r})"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: _answers(self.url + "/_test/calls"), 20, what="fake LINE server")
         return self
 
@@ -504,11 +509,3 @@ def _summary(records: list[dict], elapsed: float, rate: float | None = None) -> 
         summary["target_rps"] = rate
     summary["records"] = records
     return summary
-
-
-if __name__ == "__main__":
-    # `python bench/_harness.py fake-line PORT DELAY`: used by FakeLineProcess.
-    if len(sys.argv) == 4 and sys.argv[1] == "fake-line":
-        serve_fake_line(int(sys.argv[2]), float(sys.argv[3]))
-    else:
-        raise SystemExit("usage: _harness.py fake-line PORT DELAY_SECONDS")
