@@ -163,8 +163,12 @@ def _flush(pieces: list, script: str | None, chars: list[str]) -> None:
 
 
 def features(text: str) -> list[str]:
+    return _features_of_normalised(normalise(text))
+
+
+def _features_of_normalised(text: str) -> list[str]:
     found: list[str] = []
-    for script, run in runs(normalise(text)):
+    for script, run in runs(text):
         if script in PADDED or script in ("hangul", "digit"):
             found.append(_WORD_MARK + run)
         padded = f" {run} " if script in PADDED else run
@@ -172,6 +176,30 @@ def features(text: str) -> list[str]:
             # a list comprehension: a third faster than extend() with a generator (builds are mostly this)
             found += padded if n == 1 else [padded[i:i + n] for i in range(len(padded) - n + 1)]
     return found
+
+
+class _LatestQuery:
+    """The normalised text and features of the latest message asked about: a turn asks for the
+    same message's features twice or three times (the classifier, the search, the place of the
+    user), and its phrases once more. One entry, replaced whole."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[str, str, tuple[str, ...]] | None = None
+
+    def get(self, text: str) -> tuple[str, tuple[str, ...]]:
+        entry = self._entry
+        if entry is None or entry[0] != text:
+            normalised = normalise(text)
+            entry = self._entry = (text, normalised, tuple(_features_of_normalised(normalised)))
+        return entry[1], entry[2]
+
+
+_latest_query = _LatestQuery()
+
+
+def query_features(text: str) -> tuple[str, ...]:
+    """`features(text)`, kept for the latest text (a message's features, asked for per turn)."""
+    return _latest_query.get(text)[1]
 
 
 # ---- the index ---------------------------------------------------------------------------------
@@ -259,7 +287,7 @@ class SearchEngine:
         return result
 
     def decide(self, query: str, locale: str, municipality: str | None = None) -> SearchResult:
-        terms = set(features(query))
+        terms = set(query_features(query))
         scores = self.score(terms, locale, municipality, query)
         ranked = heapq.nlargest(RANKED_KEPT, scores.items(), key=lambda item: item[1])
         if not ranked or ranked[0][1] <= 0:
@@ -279,7 +307,7 @@ class SearchEngine:
         """How much the user's place ranks each entry up or down (1.0 for national entries)."""
         home = municipality
         if home is None and query and any(self.municipalities):
-            home = next((self._stems[t] for t in set(features(query)) if t in self._stems), None)
+            home = next((self._stems[t] for t in set(query_features(query)) if t in self._stems), None)
         return {entry_id: (self._place_factor(self._positions[entry_id], home)
                            if entry_id in self._positions else 1.0) for entry_id in entry_ids}
 
@@ -287,26 +315,35 @@ class SearchEngine:
         """Final scores of the best candidates (all matching entries when the index is small)."""
         postings, own = self.postings, self.locale_bits.get(locale, 0)
         # Matches in the user's own language count extra over accidental ones in other scripts.
-        known = sorted(((postings.idf[i], t, 1 + LOCALE_BOOST * bool(postings.locales[i] & own))
-                        for t, i in ((t, postings.ids.get(t)) for t in terms) if i is not None), reverse=True)
+        ids_get, idf, locales = postings.ids.get, postings.idf, postings.locales
+        known = []
+        for t in terms:
+            i = ids_get(t)
+            if i is not None:
+                known.append((idf[i], t, 1 + LOCALE_BOOST * bool(locales[i] & own), i))
+        known.sort(reverse=True)                   # terms differ: the feature id never decides
         scores: dict[int, float] = defaultdict(float)
         if KEYWORD_BONUS:
             self._add_phrases(scores, query_text)
         budget, rest = POSTINGS_BUDGET, []
         walked: list = []
-        for _, term, factor in known:                  # rarest first
-            positions, weights = postings.of(term)
-            if len(positions) > budget and (scores or walked):
+        starts = postings.starts
+        for _, term, factor, i in known:                  # rarest first
+            start, end = starts[i], starts[i + 1]
+            if end - start > budget and (scores or walked):
                 rest.append((term, factor))
                 continue
-            budget -= len(positions)
-            walked.append((positions, weights, factor))
+            budget -= end - start
+            walked.append((start, end, factor))
         home = municipality or next((self._stems[t] for t in terms if t in self._stems), None)
         if len(self.ids) >= DENSE_FROM:
-            placed = self._dense_scores(scores, walked, home)
+            views = memoryview(postings.positions), memoryview(postings.weights)
+            placed = self._dense_scores(scores, [(views[0][start:end], views[1][start:end], factor)
+                                                 for start, end, factor in walked], home)
         else:
-            for positions, weights, factor in walked:
-                for position, weight in zip(positions, weights):
+            positions, weights = postings.positions, postings.weights
+            for start, end, factor in walked:
+                for position, weight in zip(positions[start:end], weights[start:end]):
                     scores[position] += weight * factor
             placed = {p: s * self._place_factor(p, home) for p, s in scores.items()}
         if not rest:
@@ -362,11 +399,20 @@ class SearchEngine:
 
     def _coverage(self, terms: set[str], position: int) -> tuple[float, float]:
         """(idf of the features the entry has, that as a share of all the question's features)."""
+        postings, max_idf = self.postings, self.max_idf
+        ids_get, idf_of, starts = postings.ids.get, postings.idf, postings.starts
+        positions, weights = postings.positions, postings.weights
         total = matched = 0.0
-        for term in terms:
-            idf = self.postings.idf_of(term)
-            total += self.max_idf if idf is None else idf
-            if idf is not None and self._weight(term, position):
+        for term in terms:                  # `Postings.weight` inline: this runs for every feature
+            i = ids_get(term)
+            if i is None:
+                total += max_idf
+                continue
+            idf = idf_of[i]
+            total += idf
+            start, end = starts[i], starts[i + 1]
+            at = bisect_left(positions, position, start, end)
+            if at < end and positions[at] == position and weights[at]:
                 matched += idf
         return matched, (matched / total if total else 0.0)
 
