@@ -11,7 +11,12 @@ Messages: a sample of training/*.yaml (all categories, 17 languages) and eval/de
 eval/heldout. Start cost: a fresh process imports numpy and bot.dialogue.classifier and loads the model,
 timing each step and reading its resident memory before and after.
 
-    .venv/bin/python bench/routing.py [--json] [--messages 1500]
+--path-only: only the CPU of the content path one free-text message takes in a worker turn, as
+the turn runs it (the safety check's `assess_message`, the flow keywords, then `route_text` with
+the classifier), per message, over ROUNDS passes of the same messages (the median per message of
+its passes, then the median and p99 over messages); no start cost.
+
+    .venv/bin/python bench/routing.py [--json] [--messages 1500] [--path-only [--rounds 3]]
 """
 from __future__ import annotations
 
@@ -86,6 +91,38 @@ def latency(count: int) -> dict:
             for name, values in times.items()}
 
 
+def content_path(count: int, rounds: int) -> dict:
+    """CPU µs per message of the worker turn's content path (see the module docstring)."""
+    from types import SimpleNamespace
+
+    from bot.content.registry import ContentRegistry
+    from bot.dialogue.classifier import load_classifier
+    from bot.dialogue.conversation import Conversation
+    from bot.dialogue.routing import assess_message, route_text
+    content = ContentRegistry(ROOT / "locales", ROOT / "flows", ROOT / "resources", background=False).current()
+    rules, index, model = content.triage_rules, content.index, load_classifier()
+    talk = SimpleNamespace(deps=SimpleNamespace(content=content), catalog=content.catalog)
+
+    def turn(text: str, locale: str) -> None:
+        assess_message(text, rules, model)
+        Conversation._flow_for_keywords(talk, text)  # type: ignore[arg-type]
+        route_text(text, locale, triage_rules=rules, index=index, classifier=model)
+
+    sample = messages(count)
+    for text, locale in sample[:50]:                                   # warm up caches and the index
+        turn(text, locale)
+    cpu: list[list[float]] = [[] for _ in sample]
+    for _ in range(rounds):
+        for spent, (text, locale) in zip(cpu, sample):
+            started = time.process_time()
+            turn(text, locale)
+            spent.append((time.process_time() - started) * 1e6)
+    per_message = [statistics.median(values) for values in cpu]
+    return {"messages": len(sample), "rounds": rounds, "cpu_median_us": round(statistics.median(per_message), 1),
+            "cpu_mean_us": round(statistics.fmean(per_message), 1),
+            "cpu_p99_us": round(percentile(per_message, 0.99), 1)}
+
+
 START_PROBE = r"""
 import json, time, resource
 def rss():
@@ -118,7 +155,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--messages", type=int, default=1500)
+    parser.add_argument("--path-only", action="store_true", help="CPU of the turn's content path only")
+    parser.add_argument("--rounds", type=int, default=3, help="with --path-only: passes over the messages")
     args = parser.parse_args()
+    if args.path_only:
+        before = load()
+        path = content_path(args.messages, args.rounds)
+        figures = {"machine": machine(), "load_average_before": before, "path": path, "load_average_after": load()}
+        print(json.dumps(figures, indent=2) if args.json else
+              f"load average {before} before, {figures['load_average_after']} after; content path, "
+              f"{path['messages']} messages x {path['rounds']} rounds: CPU per message median "
+              f"{path['cpu_median_us']} µs, mean {path['cpu_mean_us']} µs, p99 {path['cpu_p99_us']} µs")
+        return 0
     figures = {"machine": machine(), "load_average_before": load(), "start": start_cost(),
                "latency": latency(args.messages)}
     figures["load_average_after"] = load()

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.resources.search import features
+from bot.resources.search import query_features
 from bot.settings import PROJECT_ROOT
 
 MODEL_PATH = PROJECT_ROOT / "training" / "classifier.bin"
@@ -50,7 +50,7 @@ _SIGNAL_MARK = "\x03"
 def text_features(text: str, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     """(bucket numbers, values) of a text's features, 1/sqrt(n) each. crc32 is stable across
     processes, unlike Python's hash()."""
-    found = {zlib.crc32(feature.encode("utf-8")) % buckets for feature in features(text)}
+    found = {zlib.crc32(feature.encode("utf-8")) % buckets for feature in query_features(text)}
     rows = np.fromiter(found, dtype=np.int64, count=len(found))
     return rows, np.full(len(rows), 1.0 / math.sqrt(len(rows)) if len(rows) else 0.0, dtype=np.float32)
 

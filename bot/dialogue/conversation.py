@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.content.i18n import Catalog
 from bot.content.languages import NATIVE_NAMES
 from bot.dialogue.messages import postback_action, text_message
+from bot.dialogue.triage import LatestCall
 from bot.dialogue.turn import TurnContext
 from bot.dialogue.ui import language_picker, parse_postback
 from bot.flows.engine import FlowEngine, FlowResult
@@ -52,6 +53,23 @@ class ConversationDeps:
 
 def _folded(word: str) -> str:
     return normalise(word).casefold().strip(SENTENCE_END + QUOTES)
+
+
+# Per flow with keywords, in order: (id, the longest message its keywords allow, ((keyword, the
+# longest message it allows), ...)), and the longest any allows; made once per content.
+KeywordTable = tuple[float, tuple[tuple[str, float, tuple[tuple[str, float], ...]], ...]]
+_keyword_tables: LatestCall[KeywordTable] = LatestCall()
+
+
+def _keyword_table(flows, catalog: Catalog) -> KeywordTable:
+    def words(key: str) -> tuple[tuple[str, float], ...]:
+        return tuple((word, len(word) * 1.5 + 4) for word in catalog.normalised_words(key, _folded) if len(word) >= 2)
+
+    def build() -> KeywordTable:
+        table = tuple((flow.id, catalog.longest_word(flow.keywords_key, _folded) * 1.5 + 4, words(flow.keywords_key))
+                      for flow in flows.flows.values() if flow.keywords_key)
+        return max((row[1] for row in table), default=-1.0), table
+    return _keyword_tables.get("", (flows, catalog), build)
 
 
 class Conversation:
@@ -208,15 +226,15 @@ class Conversation:
         better answered by the index, so the keyword must make up most of what was typed.
         """
         typed = _folded(text)
-        for flow in self.deps.content.flows.flows.values():
-            if not flow.keywords_key:
+        limit, table = _keyword_table(self.deps.content.flows, self.catalog)
+        if len(typed) > limit:
+            return None                  # longer than any keyword allows (most texts)
+        for flow_id, flow_limit, words in table:
+            if len(typed) > flow_limit:
                 continue
-            # A question longer than any keyword allows (most texts) skips the flow's words.
-            if len(typed) > self.catalog.longest_word(flow.keywords_key, _folded) * 1.5 + 4:
-                continue
-            for word in self.catalog.normalised_words(flow.keywords_key, _folded):
-                if len(word) >= 2 and word in typed and len(typed) <= len(word) * 1.5 + 4:
-                    return flow.id
+            for word, word_limit in words:
+                if word in typed and len(typed) <= word_limit:
+                    return flow_id
         return None
 
     def _idle_expired(self, stored) -> bool:

@@ -24,6 +24,7 @@ A guide for admins is in flows/TRIAGE.md.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -93,24 +94,27 @@ class Signal:
 
     def matches(self, text: str, plain: str) -> bool:
         """``text``: canonical message; ``plain``: the same without accents."""
-        if not self.present(text, plain):
-            return False          # negations only hide words: nothing to hide, nothing to find
-        spans = _spans(self.negations_accented, text) + _spans(self.negations_plain, plain)
-        for pattern in self.negation_patterns:
-            spans += _spans(pattern, plain)
-        if spans:
-            text, plain = _mask(text, spans), _mask(plain, spans)
-        if self.accented is not None and self.accented.search(text):
-            return True
-        if self.plain is not None and self.plain.search(plain):
-            return True
-        return any(p.search(plain) for p in self.patterns)
+        return self.present(text, plain) and self.unnegated(text, plain)
 
     def present(self, text: str, plain: str) -> bool:
         """Whether any term occurs at all, negated or not: a cheap test that settles most messages."""
         return bool((self.accented is not None and self.accented.search(text))
                     or (self.plain is not None and self.plain.search(plain))
                     or any(p.search(plain) for p in self.patterns))
+
+    def unnegated(self, text: str, plain: str) -> bool:
+        """Of a signal `present` in the text: whether a term still occurs outside every negation."""
+        spans = _spans(self.negations_accented, text) + _spans(self.negations_plain, plain)
+        for pattern in self.negation_patterns:
+            spans += _spans(pattern, plain)
+        if not spans:
+            return True           # nothing hidden: the terms `present` found are still there
+        text, plain = _mask(text, spans), _mask(plain, spans)
+        if self.accented is not None and self.accented.search(text):
+            return True
+        if self.plain is not None and self.plain.search(plain):
+            return True
+        return any(p.search(plain) for p in self.patterns)
 
 
 def _spans(regex: re.Pattern | None, text: str) -> list[tuple[int, int]]:
@@ -127,7 +131,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 # Characters of a term that are not matched literally (term_regex: optional space, wildcard,
 # optional apostrophe, space or hyphen): a term's key is taken from between them.
 _NOT_LITERAL = re.compile(r"[ *'\-]+")
-KEY_LENGTH = 3
+KEY_LENGTH = 4
 
 
 def term_key(plain_term: str) -> str:
@@ -140,27 +144,68 @@ def term_key(plain_term: str) -> str:
     return run[start:start + KEY_LENGTH]
 
 
+# One regex a signal runs to find its terms: (signal id, regex, runs on the text without accents?).
+Check = tuple[str, re.Pattern, bool]
+
+
 @dataclass(frozen=True)
 class TermIndex:
-    """Which signals can match a text at all, before any regex runs.
+    """Which signals can match a text at all, and which of their regexes, before any regex runs.
 
     Each term is indexed under its `term_key`; a text's candidates are the signals of every key
-    found in it (each of its 1-, 2- and 3-letter pieces). A message holds the keys of a few
+    found in it (each of its pieces of 1 to KEY_LENGTH letters). A message holds the keys of a few
     signals out of a hundred, so the others' regexes never run. Signals with admin `patterns`
     (free regular expressions, nothing to index) are always candidates.
+
+    Which regexes a text runs is told by key too (`checks`): a signal's accented terms' regex only
+    for a key of an accented term, its other terms' regex only for a key of theirs, and each of
+    its patterns only for one of that pattern's keys (a pattern whose keys cannot be told runs on
+    every text: `always_checks`). A regex runs at most once per text, and none after its signal
+    was found.
     """
     by_key: dict[str, frozenset[str]]
     always: frozenset[str]
+    regexes: tuple[Check, ...] = ()
+    checks: dict[str, tuple[int, ...]] | None = None      # key -> positions in `regexes`; None: ask each signal
+    always_checks: tuple[int, ...] = ()
 
-    def candidates(self, plain: str) -> set[str]:
+    def keys_in(self, plain: str) -> set[str]:
+        """The index keys the text holds (its pieces of 1 to KEY_LENGTH letters that are keys)."""
+        pieces = set(plain)
+        for length in range(2, KEY_LENGTH + 1):
+            pieces.update([plain[start:start + length] for start in range(len(plain) - length + 1)])
+        return pieces & self.by_key.keys()
+
+    def candidates(self, plain: str, keys: set[str] | None = None) -> set[str]:
         found = set(self.always)
-        by_key, size = self.by_key, len(plain)
-        for start in range(size):
-            for end in range(start + 1, min(start + KEY_LENGTH, size) + 1):
-                signals = by_key.get(plain[start:end])
-                if signals:
-                    found |= signals
+        by_key = self.by_key
+        for key in self.keys_in(plain) if keys is None else keys:
+            found |= by_key[key]
         return found
+
+    def matched(self, canon: str, plain: str, keys: set[str], signals: dict[str, Signal]) -> set[str] | None:
+        """Every signal that matches the text (`Signal.matches`), running only the regexes of the
+        keys it holds: the others cannot match. None: no checks, ask each signal."""
+        if self.checks is None:
+            return None
+        todo = set(self.always_checks)      # a regex under several of the text's keys runs once
+        checks = self.checks
+        for key in keys:
+            todo.update(checks.get(key, ()))
+        present: set[str] = set()           # a term or pattern found: negations decide the rest
+        found: set[str] = set()
+        regexes = self.regexes
+        for position in todo:
+            signal_id, regex, on_plain = regexes[position]
+            if signal_id not in present and regex.search(plain if on_plain else canon):
+                found |= self._unnegated(signal_id, signals, canon, plain, present)
+        return found
+
+    @staticmethod
+    def _unnegated(signal_id: str, signals: dict[str, Signal], canon: str, plain: str, present: set[str]) -> set[str]:
+        present.add(signal_id)
+        signal = signals.get(signal_id)
+        return {signal_id} if signal is not None and signal.unnegated(canon, plain) else set()
 
 
 @dataclass(frozen=True)
@@ -168,6 +213,16 @@ class TriageRules:
     rules: tuple[Rule, ...]                 # in file order
     signals: dict[str, Signal]
     index: TermIndex | None = None          # None: every signal's regexes run on every text
+
+    @functools.cached_property
+    def rules_naming(self) -> dict[str, tuple[int, ...]]:
+        """Signal -> the positions of the rules with it in a `when` line (a rule can match only
+        when one of its signals does)."""
+        named: dict[str, list[int]] = {}
+        for position, rule in enumerate(self.rules):
+            for signal_id in {s for line in rule.when for s in line}:
+                named.setdefault(signal_id, []).append(position)
+        return {signal_id: tuple(positions) for signal_id, positions in named.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,7 +266,11 @@ class SignalHits:
         self._canon = canonical_text(text)
         self._plain = strip_accents(self._canon)
         self._signals = rules.signals
-        self._candidates = rules.index.candidates(self._plain) if rules.index is not None else None
+        keys = rules.index.keys_in(self._plain) if rules.index is not None else set()
+        self._candidates = rules.index.candidates(self._plain, keys) if rules.index is not None else None
+        # With the index's checks, every match at once (a few regexes); without, each signal's when asked.
+        self._matched = rules.index.matched(self._canon, self._plain, keys, rules.signals) \
+            if rules.index is not None else None
         self._seen: dict[str, bool] = {}
 
     @property
@@ -220,7 +279,14 @@ class SignalHits:
         with a line none of whose signals is possible cannot match, without asking `hit`."""
         return self._candidates
 
+    @property
+    def matched(self) -> set[str] | None:
+        """Every signal that matches, when the index worked them out at once (else None: ask `hit`)."""
+        return self._matched
+
     def hit(self, signal_id: str) -> bool:
+        if self._matched is not None:
+            return signal_id in self._matched
         seen = self._seen.get(signal_id)
         if seen is None:
             signal = self._signals.get(signal_id)
@@ -241,16 +307,21 @@ def signal_hits(text: str, rules: TriageRules) -> SignalHits:
 def matching_signals(text: str, rules: TriageRules) -> list[str]:
     """Every signal whose terms occur in the text (not negated), sorted."""
     hits = signal_hits(text, rules)
+    if hits.matched is not None:
+        return sorted(hits.matched)
     asked = rules.signals if hits.possible is None else hits.possible     # the others cannot match
     return sorted(signal_id for signal_id in asked if signal_id in rules.signals and hits.hit(signal_id))
 
 
 def _triage(text: str, rules: TriageRules) -> TriageResult:
     hits = signal_hits(text, rules)
-    hit, possible = hits.hit, hits.possible
-    matched = [rule for rule in rules.rules
-               if (possible is None or not any(possible.isdisjoint(line) for line in rule.when))
-               and all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
+    if hits.matched is not None:
+        matched = _rules_matching(hits.matched, rules)
+    else:
+        hit, possible = hits.hit, hits.possible
+        matched = [rule for rule in rules.rules
+                   if (possible is None or not any(possible.isdisjoint(line) for line in rule.when))
+                   and all(any(hit(s) for s in line) for line in rule.when) and not any(hit(s) for s in rule.unless)]
     if not matched:
         return NO_MATCH
     matched.sort(key=lambda rule: LEVEL_RANK[rule.level])        # stable: file order within a level
@@ -260,6 +331,17 @@ def _triage(text: str, rules: TriageRules) -> TriageResult:
         resource_ids += [rid for rid in rule.resource_ids if rid not in resource_ids]
     return TriageResult(level=top.level, category=top.category, topic=top.topic,
                         resource_ids=tuple(resource_ids), matched=tuple(rule.id for rule in matched))
+
+
+def _rules_matching(signals: set[str], rules: TriageRules) -> list[Rule]:
+    """The rules (in file order) whose every `when` line has one of `signals` and whose `unless`
+    has none; only the rules naming one of the signals are looked at."""
+    if not signals:
+        return []
+    named = rules.rules_naming
+    positions = sorted({position for signal_id in signals for position in named.get(signal_id, ())})
+    return [rule for rule in map(rules.rules.__getitem__, positions)
+            if all(not signals.isdisjoint(line) for line in rule.when) and signals.isdisjoint(rule.unless)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,8 +370,11 @@ def base_letter(ch: str) -> str:
     return cached
 
 
+_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
 def kana_to_hiragana(text: str) -> str:
-    return "".join(chr(ord(c) - 0x60) if 0x30A1 <= ord(c) <= 0x30F6 else c for c in text)
+    return text.translate(_HIRAGANA)
 
 
 # Scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer): a space
@@ -320,6 +405,17 @@ def canonical_text(text: str) -> str:
     return _SPACE_IN_RUN.sub("", text)
 
 
+class _BaseLetters(dict):
+    """str.translate table of `base_letter`, filled per character on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = base_letter(chr(code))
+        return self[code]
+
+
+_BASE_LETTERS = _BaseLetters()
+
+
 def strip_accents(text: str) -> str:
     """Latin letters without accents, character for character (same length as ``text``)."""
-    return "".join(base_letter(c) for c in text)
+    return text.translate(_BASE_LETTERS)

@@ -23,6 +23,7 @@ import yaml
 from bot.content.adminmsg import admin_language, did_you_mean, msg
 from bot.dialogue.pattern_keys import pattern_keys
 from bot.dialogue.triage import (
+    Check,
     Rule,
     Signal,
     TermIndex,
@@ -313,6 +314,7 @@ class _Draft:
     resource_lines: list[tuple[str, int, str]] = field(default_factory=list)
     fragments: dict[tuple[str, bool], list[str]] = field(default_factory=dict)    # (signal, accented)
     term_keys: dict[str, set[str]] = field(default_factory=dict)                  # signal -> its terms' keys
+    keyed_terms: set[tuple[str, str, bool]] = field(default_factory=set)     # (signal, term key, accented)
     patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
     negations: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
     negation_patterns: dict[str, list[re.Pattern]] = field(default_factory=dict)
@@ -424,15 +426,42 @@ def _term_index(draft: _Draft, signals: dict[str, Signal]) -> TermIndex:
     for signal_id, keys in draft.term_keys.items():
         for key in keys:
             by_key.setdefault(key, set()).add(signal_id)
+    regexes: list[Check] = []
+    checks: dict[str, list[int]] = {}
+    always_checks: list[int] = []
     for signal_id in draft.patterns:
         keys_of_patterns = [pattern_keys(p) for p in signals[signal_id].patterns]
+        for pattern, keys_of in zip(signals[signal_id].patterns, keys_of_patterns):
+            for key in keys_of if keys_of is not None else ():
+                checks.setdefault(key, []).append(len(regexes))
+            if keys_of is None:
+                always_checks.append(len(regexes))
+            regexes.append((signal_id, pattern, True))
         if any(keys is None for keys in keys_of_patterns):
             always.add(signal_id)
             continue
         for found in keys_of_patterns:
             for key in found or ():
                 by_key.setdefault(key, set()).add(signal_id)
-    return TermIndex(by_key={key: frozenset(ids) for key, ids in by_key.items()}, always=frozenset(always))
+    _term_checks(draft, signals, regexes, checks)
+    return TermIndex(by_key={key: frozenset(ids) for key, ids in by_key.items()}, always=frozenset(always),
+                     regexes=tuple(regexes), checks={key: tuple(found) for key, found in sorted(checks.items())},
+                     always_checks=tuple(always_checks))
+
+
+def _term_checks(draft: _Draft, signals: dict[str, Signal], regexes: list[Check], checks: dict[str, list[int]]) -> None:
+    """Under each key, the term regex of each signal with a term of that key: its accented terms'
+    regex (run on the canonical text) under their keys, its other terms' (on the text without
+    accents) under theirs. No new regexes: the signals' own, which the content cache holds."""
+    numbers: dict[tuple[str, bool], int] = {}
+    for signal_id, key, accented in sorted(draft.keyed_terms):
+        regex = signals[signal_id].accented if accented else signals[signal_id].plain
+        if regex is None:
+            continue
+        if (signal_id, accented) not in numbers:
+            numbers[(signal_id, accented)] = len(regexes)
+            regexes.append((signal_id, regex, not accented))
+        checks.setdefault(key, []).append(numbers[(signal_id, accented)])
 
 
 def _load_rules_file(source: _Source, draft: _Draft) -> None:
@@ -527,8 +556,10 @@ def _load_locale_file(source: _Source, name: str, draft: _Draft) -> None:
             fragment = _checked_term(source, where + ("terms", index), term)
             if fragment:
                 own_terms.append(term)
-                draft.term_keys.setdefault(sid, set()).add(term_key(strip_accents(canonical_term(term))))
-                draft.fragments.setdefault((sid, has_accents(term)), []).append(fragment)
+                key, accented = term_key(strip_accents(canonical_term(term))), has_accents(term)
+                draft.term_keys.setdefault(sid, set()).add(key)
+                draft.fragments.setdefault((sid, accented), []).append(fragment)
+                draft.keyed_terms.add((sid, key, accented))
         n_patterns = 0
         for index, pattern in enumerate(spec.get("patterns") or []):
             compiled = _checked_pattern(source, where + ("patterns", index), pattern)
