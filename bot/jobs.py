@@ -45,7 +45,8 @@ def drain_ready() -> int:
     job = get_current_job()
     processor = services.event_processor()
     try:
-        return Drainer(services.inbox, processor.drain, stop=services.stop).run(job.id if job else "no-job")
+        return Drainer(services.inbox, processor.drain, stop=services.stop,
+                       linger_s=services.settings.drainer_linger_s).run(job.id if job else "no-job")
     except Exception as exc:
         if dependency_of(exc) != DATABASE:
             raise

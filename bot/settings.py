@@ -78,6 +78,9 @@ class Settings:
     # How long RQ's command thread waits per poll; a worker's stop waits for the poll in progress.
     # Tests run thousands of short burst workers and set it lower.
     worker_command_poll_s: float = 1.0
+    # A drainer with nobody ready waits this long for the next user before its job ends (see
+    # bot/pipeline/drainers.py). Tests, which drain after each message, set 0.
+    drainer_linger_s: float = 1.0
     redis_persistence_check: str = "warn"       # warn | refuse | off
     port: int | None = None                     # PORT: the worker serves /healthz there (App Engine, Cloud Run)
 

@@ -86,9 +86,10 @@ def make_settings(tmp_path: Path, redis_url: str, line_url: str, database_url: s
         "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test-secret-key",
     }
     # worker_command_poll_s: every `bot.work()` starts and stops a burst worker, whose stop waits
-    # for the command thread's poll in progress (1 s in production).
+    # for the command thread's poll in progress (1 s in production). drainer_linger_s: a drainer
+    # would wait 1 s for the next user after each message (tests/adapters/test_drainers.py covers it).
     defaults = dict(line_backoff_base_s=0.01, loading_indicator_after_s=30.0, line_timeout_s=3.0,
-                    worker_command_poll_s=0.02)
+                    worker_command_poll_s=0.02, drainer_linger_s=0.0)
     defaults.update(overrides)
     return load_settings(env, **defaults)
 
