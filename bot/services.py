@@ -5,6 +5,7 @@ Redis, database or LINE client.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -100,7 +101,7 @@ class Services:
             show_loading=lambda user_id: self.messenger.show_loading(user_id, 20),
             loading_watch=self.loading_watch,
             max_attempts=self.settings.dead_letter_after_attempts,
-            on_locale_known=self.link_rich_menu_later,
+            on_locale_known=self.link_rich_menu,
         )
 
     def reminder_sweep(self):
@@ -110,9 +111,19 @@ class Services:
                              self.content.current().catalog, default_locale=self.settings.default_locale,
                              quota=self.quota, municipality=self.settings.municipality)
 
-    def link_rich_menu_later(self, line_user_id: str, locale: str | None) -> None:
-        """After a follow or a language change: link her menu in a task (retried like other sends)."""
-        self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
+    def link_rich_menu(self, line_user_id: str, locale: str | None) -> None:
+        """After a follow or a language change: link her menu now (one call to LINE, after the turn
+        was answered); if LINE fails, a task links it, retried like other sends. A task for every
+        link cost the worker an RQ job per new parent, more CPU than her whole first turn."""
+        from bot.adapters.line_richmenu import RichMenuApiError
+        assert self.rich_menu_links is not None, "build_services sets it"
+        try:
+            self.rich_menu_links.link(line_user_id, locale)
+        except RichMenuApiError as exc:
+            if not exc.retryable:
+                logging.getLogger(__name__).warning("rich menu link refused by LINE: %s", exc)
+                return
+            self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None,

@@ -17,6 +17,10 @@ from bot.adapters.line_richmenu import BULK_LINK_MAX, LineRichMenus, RichMenuApi
 
 log = logging.getLogger(__name__)
 IDS_KEY = "richmenu:ids"
+# "No menu is deployed", remembered for a while: without it every new parent's link asked LINE
+# for its aliases again (a call per follow for a desk that uses no rich menus).
+NONE_KEY = "richmenu:none-deployed"
+NONE_TTL_S = 300
 ALIAS_PREFIX = "lcb-"
 
 
@@ -41,7 +45,7 @@ class RichMenuLinks:
 
     def save(self, ids: dict[str, str]) -> None:
         with self._redis.pipeline() as pipe:
-            pipe.delete(IDS_KEY)
+            pipe.delete(IDS_KEY, NONE_KEY)
             if ids:
                 pipe.hset(IDS_KEY, mapping=ids)  # type: ignore[arg-type]  # redis-py's key union is invariant
             pipe.execute()
@@ -49,11 +53,18 @@ class RichMenuLinks:
     def menu_for(self, locale: str | None, refresh: bool = False) -> str | None:
         locale = locale if locale in LOCALES else self._default
         if not refresh:
-            cached = self._redis.hget(IDS_KEY, locale)
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hget(IDS_KEY, locale)
+                pipe.exists(NONE_KEY)
+                cached, none_deployed = pipe.execute()
             if cached:
                 return cached.decode() if isinstance(cached, bytes) else cached
+            if none_deployed:
+                return None
         ids = {loc: menu for alias, menu in self._api.aliases().items() if (loc := locale_of_alias(alias))}
         self.save(ids)
+        if not ids:
+            self._redis.set(NONE_KEY, "1", ex=NONE_TTL_S)
         return ids.get(locale) or ids.get(self._default)
 
     def link(self, line_user_id: str, locale: str | None) -> bool:

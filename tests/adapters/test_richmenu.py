@@ -178,7 +178,8 @@ def test_link_failures_are_retried_by_the_task_queue(bot, services, fake_line, c
     from rq.registry import ScheduledJobRegistry
 
     fake_line.set_profile("Uth-rich", "Parent", "th")
-    fake_line.fail_next({"status": 500, "endpoint": "richmenu.link"})
+    # The link is tried at once after her turn, then by a task: both fail here.
+    fake_line.fail_next({"status": 500, "endpoint": "richmenu.link"}, {"status": 500, "endpoint": "richmenu.link"})
     services.rich_menu_links.save({})            # the cached ids were lost: looked up from LINE's aliases
     bot.send(follow_event("Uth-rich"))
     assert "Uth-rich" not in fake_line.state.user_richmenus
@@ -189,6 +190,23 @@ def test_link_failures_are_retried_by_the_task_queue(bot, services, fake_line, c
     queue.enqueue_job(Job.fetch(waiting[0], connection=services.redis))
     bot.work()
     assert fake_line.state.user_richmenus["Uth-rich"] == ids["th"]
+
+
+def test_without_menus_line_is_asked_once_not_at_every_follow_and_a_deploy_links_the_next(
+        bot, services, fake_line, contents, monkeypatch):
+    api = services.rich_menu_links._api
+    listed: list[dict] = []
+    real_aliases = api.aliases
+    monkeypatch.setattr(api, "aliases", lambda: listed.append(real_aliases()) or listed[-1])   # counts the real calls
+    for user in ("Uno-menu-1", "Uno-menu-2"):
+        fake_line.set_profile(user, "Parent", "vi")
+        bot.send(follow_event(user))
+    assert listed == [{}]                           # asked once, then remembered: no menu is deployed
+    assert not [c for c in fake_line.state.calls if c["endpoint"] == "richmenu.link"]
+    ids = _deploy(services, contents).ids
+    fake_line.set_profile("Uno-menu-3", "Parent", "vi")
+    bot.send(follow_event("Uno-menu-3"))
+    assert fake_line.state.user_richmenus["Uno-menu-3"] == ids["vi"]
 
 
 def test_bulk_link_after_deploy_500_per_call(services, fake_line, contents):
