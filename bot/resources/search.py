@@ -308,9 +308,14 @@ class SearchEngine:
         """How much the user's place ranks each entry up or down (1.0 for national entries)."""
         home = municipality
         if home is None and query and any(self.municipalities):
-            home = next((self._stems[t] for t in set(query_features(query)) if t in self._stems), None)
+            home = self._named_home(query_features(query))
         return {entry_id: (self._place_factor(self._positions[entry_id], home)
                            if entry_id in self._positions else 1.0) for entry_id in entry_ids}
+
+    def _named_home(self, features_in_order) -> str | None:
+        """The municipality a message names first ("I moved from Matsudo to Toshima": Matsudo).
+        Taken from a set before, the pick among two names changed with each process's hash seed."""
+        return next((self._stems[f] for f in features_in_order if f in self._stems), None)
 
     def _ids_of(self, terms: set[str]) -> list[tuple[str, int | None]]:
         """(feature, its postings id or None), in the order of the set."""
@@ -339,7 +344,7 @@ class SearchEngine:
                 continue
             budget -= end - start
             walked.append((start, end, factor))
-        home = municipality or next((self._stems[t] for t in terms if t in self._stems), None)
+        home = municipality or self._named_home(query_features(query_text) if query_text else sorted(terms))
         if len(self.ids) >= DENSE_FROM:
             views = memoryview(postings.positions), memoryview(postings.weights)
             placed = self._dense_scores(scores, [(views[0][start:end], views[1][start:end], factor)

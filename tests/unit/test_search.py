@@ -115,6 +115,20 @@ def test_naming_the_city_in_the_question_counts_as_living_there():
     assert index.search("pregnancy notification in Toshima", "en").candidates[0].entry_id == "toshima-notification"
 
 
+def test_of_two_cities_named_the_first_counts_in_every_process():
+    """The pick once came from a set, so two workers (two hash seeds) could answer differently."""
+    import os
+    import subprocess
+    import sys
+    code = ("from tests.unit.test_search import _same_topic_index; i = _same_topic_index(); "
+            "print(i.search('pregnancy notification Matsudo or Toshima', 'en').candidates[0].entry_id, "
+            "i.search('pregnancy notification Toshima or Matsudo', 'en').candidates[0].entry_id)")
+    seen = {tuple(subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                                 env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout.split())
+            for seed in range(6)}
+    assert seen == {("matsudo-notification", "toshima-notification")}
+
+
 def test_budgeted_search_agrees_with_exact_scores(monkeypatch):
     """Large indexes walk only rare features in full; the top candidates must not change."""
     import bot.resources.search as search
