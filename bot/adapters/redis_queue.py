@@ -28,6 +28,7 @@ from rq.worker_registration import WORKERS_BY_QUEUE_KEY
 
 from bot.adapters import redis_text
 from bot.adapters.dead_letters import RedisDeadLetters
+from bot.adapters.redis_wire import KeptConnections, KeptScript, bulks
 from bot.pipeline.drainers import WAIT_FOR_READY
 from bot.pipeline.events import event_id_of, partition_of
 from bot.ports import QueueUnavailableError
@@ -230,16 +231,6 @@ def _lock_key(partition: str) -> str:
     return f"bot:lock:{partition}"
 
 
-def _packed(*parts: bytes) -> bytes:
-    """One command in Redis's wire protocol (RESP), from parts that are bytes already."""
-    return b"*%d\r\n" % len(parts) + _bulks(*parts)
-
-
-def _bulks(*parts: bytes) -> bytes:
-    """Parts of a command as RESP bulk strings."""
-    return b"".join([b"$%d\r\n%s\r\n" % (len(part), part) for part in parts])
-
-
 # The script's parts that are the same for every event, as sent.
 _QUEUE_KEY = (Queue.redis_queue_namespace_prefix + QUEUE_NAME).encode()
 _WORKERS_KEY = (WORKERS_BY_QUEUE_KEY % QUEUE_NAME).encode()
@@ -260,12 +251,12 @@ class RqEventQueue:
 
     def __init__(self, connection: redis.Redis):
         self._redis = connection
-        self._append = _KeptScript(_KeptConnections(connection.connection_pool), _APPEND)
+        self._append = KeptScript(KeptConnections(connection.connection_pool), _APPEND)
         # EVALSHA's parts that are the same for every event, packed once: the command's length and
         # name, the script, the key count ... the shared keys ... the shared arguments.
-        self._head = b"*%d\r\n" % (3 + 9 + 9) + _bulks(b"EVALSHA", self._append.sha, b"9")    # 9 keys, 9 arguments
-        self._shared_keys = _bulks(PENDING_KEY.encode(), *_DRAINER_KEYS)
-        self._shared_args = _bulks(_SEEN_TTL, *drainer_job_template(connection), _QUEUE_KEY, _JOB_KEY_PREFIX,
+        self._head = b"*%d\r\n" % (3 + 9 + 9) + bulks(b"EVALSHA", self._append.sha, b"9")    # 9 keys, 9 arguments
+        self._shared_keys = bulks(PENDING_KEY.encode(), *_DRAINER_KEYS)
+        self._shared_args = bulks(_SEEN_TTL, *drainer_job_template(connection), _QUEUE_KEY, _JOB_KEY_PREFIX,
                                    str(QUEUED_LEASE_MS).encode())
 
     def enqueue(self, events: list[dict]) -> int:
@@ -285,98 +276,14 @@ class RqEventQueue:
         partition = partition_of(event)
         event["webhookEventId"] = event_id
         raw = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-        return b"".join((self._head, _bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode()),
-                         self._shared_keys, _bulks(raw, partition.encode()), self._shared_args, _bulks(stamp)))
+        return b"".join((self._head, bulks(b"bot:seen:" + event_id.encode(), _events_key(partition).encode()),
+                         self._shared_keys, bulks(raw, partition.encode()), self._shared_args, bulks(stamp)))
 
     def ping(self) -> bool:
         try:
             return bool(self._redis.ping())
         except redis.RedisError:
             return False
-
-
-class _KeptConnections:
-    """Connections taken from the client's pool once and kept, one request at a time on each.
-
-    redis-py's checkout and return cost about 0.1 ms of CPU (locks, pid checks, metrics); pop and
-    append on a list are atomic under the GIL. The pool still counts them as in use, so its
-    disconnect() reaches them too; a connection it closed reconnects on its next command."""
-
-    def __init__(self, pool: redis.ConnectionPool):
-        self._pool = pool
-        self._idle: list = []
-        self._pid = os.getpid()
-
-    def take(self):
-        if self._pid != os.getpid():            # a forked child never writes on its parent's sockets
-            self._idle, self._pid = [], os.getpid()
-        try:
-            return self._idle.pop()
-        except IndexError:
-            return self._pool.get_connection()
-
-    def give_back(self, connection) -> None:
-        self._idle.append(connection)
-
-
-class _KeptScript:
-    """A Lua script run by EVALSHA on kept connections (_KeptConnections), loaded again when Redis
-    forgot it (a restart). The hot paths call it: redis-py's command layer cost about 30 µs of CPU
-    per call above the exchange itself (its checkout, retry wrapper and metrics)."""
-
-    def __init__(self, connections: _KeptConnections, script: str):
-        self._connections = connections
-        self._script = script.encode()
-        self.sha = hashlib.sha1(self._script).hexdigest().encode()
-
-    def __call__(self, keys: list, args: list):
-        """One call, as redis-py's registered script takes it: keys and arguments as str, bytes or int."""
-        parts = [_as_bytes(part) for part in (*keys, *args)]
-        return self.run_packed(_packed(b"EVALSHA", self.sha, b"%d" % len(keys), *parts), 1)[0]
-
-    def run_packed(self, commands: bytes, count: int) -> list:
-        """EVALSHA commands packed already (`count` of them, one write); if Redis lost the script,
-        load it and run them again: a call that did run the first time must be a repeat then."""
-        results = self._exchange(commands, count)
-        if any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
-            self._exchange(_packed(b"SCRIPT", b"LOAD", self._script), 1)
-            results = self._exchange(commands, count)
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        return results
-
-    def _exchange(self, commands: bytes, count: int) -> list:
-        """Send packed commands in one write and read their `count` answers (an error answer is
-        returned, not raised). A kept connection that Redis closed (a restart, an idle timeout)
-        fails on first use: it reconnects and tries once more."""
-        for attempt in range(2):
-            connection = self._connections.take()
-            try:
-                connection.send_packed_command([commands], check_health=False)
-                return [_answer(connection) for _ in range(count)]
-            except redis.ConnectionError:
-                if attempt:
-                    raise
-            except BaseException:
-                connection.disconnect()         # answers may be left unread on it
-                raise
-            finally:
-                self._connections.give_back(connection)
-        raise AssertionError("unreachable")
-
-
-def _as_bytes(part: str | bytes | int) -> bytes:
-    if isinstance(part, bytes):
-        return part
-    return str(part).encode()
-
-
-def _answer(connection):
-    try:
-        return connection.read_response()
-    except redis.ResponseError as error:     # Redis answered with an error: the stream is intact
-        return error
 
 
 def _utc_stamp() -> bytes:
@@ -418,11 +325,11 @@ class RedisPartitionInbox:
         self._lock_ttl_ms = lock_ttl_ms
         self._release = connection.register_script(_RELEASE)
         self._note_failure = connection.register_script(_NOTE_FAILURE)
-        # A drain's three calls per user run on kept connections (see _KeptScript).
-        kept = _KeptConnections(connection.connection_pool)
-        self._take = _KeptScript(kept, _TAKE)
-        self._lock_and_peek = _KeptScript(kept, _LOCK_AND_PEEK)
-        self._ack_next = _KeptScript(kept, _ACK_NEXT)
+        # A drain's three calls per user run on kept connections (see KeptScript).
+        kept = KeptConnections(connection.connection_pool)
+        self._take = KeptScript(kept, _TAKE)
+        self._lock_and_peek = KeptScript(kept, _LOCK_AND_PEEK)
+        self._ack_next = KeptScript(kept, _ACK_NEXT)
         self._ready = connection.register_script(_READY)
         self._drainer_template = drainer_job_template(connection)
         self._queue = Queue(QUEUE_NAME, connection=connection)
