@@ -132,13 +132,4 @@ def refresh_line_quota() -> bool:
 
 def link_rich_menu(line_user_id: str, locale: str | None) -> bool:
     """Link the user to the rich menu of her language; LINE errors that may pass raise, so RQ retries."""
-    from bot.adapters.line_richmenu import RichMenuApiError
-
-    try:
-        return current_services().rich_menu_links.link(line_user_id, locale)
-    except RichMenuApiError as exc:
-        if exc.retryable:
-            raise
-        import logging
-        logging.getLogger(__name__).warning("rich menu link refused by LINE: %s", exc)
-        return False
+    return current_services().rich_menu_links.link_unless_refused(line_user_id, locale)

@@ -5,7 +5,6 @@ Redis, database or LINE client.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -118,11 +117,8 @@ class Services:
         from bot.adapters.line_richmenu import RichMenuApiError
         assert self.rich_menu_links is not None, "build_services sets it"
         try:
-            self.rich_menu_links.link(line_user_id, locale)
-        except RichMenuApiError as exc:
-            if not exc.retryable:
-                logging.getLogger(__name__).warning("rich menu link refused by LINE: %s", exc)
-                return
+            self.rich_menu_links.link_unless_refused(line_user_id, locale)
+        except RichMenuApiError:
             self.tasks.enqueue("bot.jobs.link_rich_menu", line_user_id, locale)
 
 

@@ -84,6 +84,17 @@ class RichMenuLinks:
             self._api.link(line_user_id, menu_id)
         return True
 
+    def link_unless_refused(self, line_user_id: str, locale: str | None) -> bool:
+        """`link`, where a refusal LINE would repeat (a 4xx) is logged and gives False; an error
+        that may pass (RichMenuApiError, retryable) is raised for the caller to try again later."""
+        try:
+            return self.link(line_user_id, locale)
+        except RichMenuApiError as exc:
+            if exc.retryable:
+                raise
+            log.warning("rich menu link refused by LINE: %s", exc)
+            return False
+
     def bulk_link(self, users: Iterable[tuple[str, str | None]]) -> int:
         """Link many users (after a deploy), 500 per call, each call retried with backoff."""
         by_menu: dict[str, list[str]] = {}
