@@ -43,14 +43,8 @@ START_BUDGET_S, MEMORY_BUDGET_MB = 1.0, 100.0
 
 
 def messages(count: int) -> list[tuple[str, str]]:
-    pool: list[tuple[str, str]] = []
-    for path in sorted((ROOT / "training").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        locale = data["locale"]
-        for part in ("emergency", "crisis", "calm"):
-            pool += [(str(item["text"]), locale) for item in data.get(part) or []]
-        for texts in (data.get("questions") or {}).values():
-            pool += [(str(text), locale) for text in texts or []]
+    from bot.dialogue.classifier_train import training_texts
+    pool = training_texts()
     dev = yaml.safe_load((ROOT / "eval" / "dev.yaml").read_text(encoding="utf-8"))["questions"]
     pool += [(q["text"], "ja-easy" if q["lang"] == "ja-Hira" else q["lang"]) for q in dev]
     random.Random(11).shuffle(pool)

@@ -27,21 +27,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-
 EVAL_SETS = ("dev.yaml", "dev2", "dev3", "dev4")
-
-
-def training_messages() -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for path in sorted((ROOT / "training").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        locale = data["locale"]
-        for part in ("emergency", "crisis", "calm"):
-            found += [(str(item["text"]), locale) for item in data.get(part) or []]
-        for texts in (data.get("questions") or {}).values():
-            found += [(str(text), locale) for text in texts or []]
-    return found
 
 
 def eval_messages(names) -> list[tuple[str, str]]:
@@ -106,7 +92,8 @@ def main() -> int:
     def flow_for_keywords(text: str):
         return Conversation._flow_for_keywords(talk, text)  # type: ignore[arg-type]
 
-    messages = training_messages() + eval_messages(EVAL_SETS + (("heldout",) if args.heldout else ()))
+    from bot.dialogue.classifier_train import training_texts
+    messages = training_texts() + eval_messages(EVAL_SETS + (("heldout",) if args.heldout else ()))
     snapshot = {}
     for text, locale in messages:
         key = hashlib.sha256(f"{locale}\0{text}".encode()).hexdigest()[:20]

@@ -56,6 +56,18 @@ def read_training_files(directory: Path = TRAINING_DIR) -> list[dict]:
     return files
 
 
+def training_texts(directory: Path = TRAINING_DIR) -> list[tuple[str, str]]:
+    """(text, locale) of every training message, file by file in the files' order (benches, tools)."""
+    found: list[tuple[str, str]] = []
+    for data in read_training_files(directory):
+        locale = data["locale"]
+        for part in ("emergency", "crisis", "calm"):
+            found += [(str(item["text"]), locale) for item in data.get(part) or []]
+        for texts in (data.get("questions") or {}).values():
+            found += [(str(text), locale) for text in texts or []]
+    return found
+
+
 def samples_from_training(files: list[dict], known_ids: set[str]) -> dict[str, list[Sample]]:
     route: list[Sample] = []
     triage: list[Sample] = []
