@@ -17,12 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import groupby
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ports import Messenger, SendResult
+from bot.store.direct import DirectStatement
 from bot.store.models import MESSAGES, Message, ProcessedEvent, User
 from bot.store.users import HandledEvent, PendingRow
 
@@ -30,8 +32,13 @@ log = logging.getLogger(__name__)
 MONTHLY_LIMIT_ERROR = "not sent: monthly limit"
 EventRow = ProcessedEvent | HandledEvent      # loaded (a retry, the sweep) or just inserted by the turn
 OutRow = Message | PendingRow
-# A batch's delivery status, for every send: built once (issue 17); SET is the keys given.
-_MARK_BATCH = update(MESSAGES).where(MESSAGES.c.id.in_(bindparam("batch_ids", expanding=True)))
+
+
+@cache
+def _mark_batch(size: int) -> DirectStatement:
+    """A batch's delivery status, for every send: built once per batch size (an expanding IN is
+    rewritten at every execution) and run on the cursor (issue 17); SET is the keys given."""
+    return DirectStatement(update(MESSAGES).where(MESSAGES.c.id.in_([bindparam(f"id{i}") for i in range(size)])))
 
 
 class DeliveryPendingError(Exception):
@@ -203,7 +210,8 @@ class Delivery:
         # One UPDATE for the batch, nothing read back, on a bare connection: a Session and the
         # ORM's UPDATE machinery cost more CPU than the statement (issue 17).
         with self._sessions.kw["bind"].begin() as connection:
-            connection.execute(_MARK_BATCH, {"batch_ids": [r.id for r in rows], **values})
+            ids = {f"id{i}": row.id for i, row in enumerate(rows)}
+            _mark_batch(len(rows)).execute(connection, {**ids, **values})
         if result.status == "monthly_limit":
             self._monthly_limit_reached()
         if result.status == "retryable":

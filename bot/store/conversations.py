@@ -10,15 +10,16 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.flows.engine import FlowState
+from bot.store.direct import DirectStatement
 from bot.store.models import CONVERSATIONS
 from bot.store.users import CONVERSATION_COLUMNS, TurnUser, user_by_line_id
 
 C = CONVERSATIONS
-# Built once, run by Core on the turn's transaction: the ORM's load, change tracking and flush of
-# this one row cost more CPU than its two statements (issue 17).
-_LOAD = select(*CONVERSATION_COLUMNS).where(C.c.user_id == bindparam("owner"))
-_INSERT = insert(C)
-_UPDATE = update(C).where(C.c.user_id == bindparam("owner"))
+# Built once, run on the turn's transaction by the DBAPI cursor (bot/store/direct.py): the ORM's
+# load, change tracking and flush of this one row cost more CPU than its two statements (issue 17).
+_LOAD = DirectStatement(select(*CONVERSATION_COLUMNS).where(C.c.user_id == bindparam("owner")))
+_INSERT = DirectStatement(insert(C))
+_UPDATE = DirectStatement(update(C).where(C.c.user_id == bindparam("owner")))
 
 
 @dataclass
@@ -38,8 +39,7 @@ class SqlConversationStore:
         read = user.take_conversation()
         if read is not None:
             return read.value
-        row = self._session.connection().execute(_LOAD, {"owner": user.id}).first()
-        return dict(row._mapping) if row is not None else None
+        return _LOAD.first(self._session.connection(), {"owner": user.id})
 
     def load(self, line_user_id: str) -> StoredConversation:
         user = user_by_line_id(self._session, line_user_id)
@@ -66,7 +66,7 @@ class SqlConversationStore:
         values = {"flow_id": state.flow_id, "step_id": state.step_id, "variables": dict(state.variables),
                   "misses": misses, "updated_at": now}
         if exists:
-            self._session.connection().execute(_UPDATE, {"owner": user_id, **values})
+            _UPDATE.execute(self._session.connection(), {"owner": user_id, **values})
         else:
-            self._session.connection().execute(_INSERT, {"user_id": user_id, **values})
+            _INSERT.execute(self._session.connection(), {"user_id": user_id, **values})
         self._rows[line_user_id] = (user_id, True)

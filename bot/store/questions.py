@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from bot.store.direct import DirectStatement
 from bot.store.models import QUESTIONS, utcnow
 from bot.store.users import user_by_line_id
 
-_INSERT = insert(QUESTIONS)      # built once (issue 17)
+_INSERT = DirectStatement(insert(QUESTIONS))      # built once, run on the cursor (issue 17)
 
 
 class SqlQuestionLog:
@@ -22,6 +23,6 @@ class SqlQuestionLog:
         consented = ctx.user is not None and getattr(ctx.user, "consent", None) is True
         # Core, on the turn's transaction: nothing reads the row back, and the ORM's flush of it
         # cost more than the INSERT (issue 17).
-        self._session.connection().execute(_INSERT, {
+        _INSERT.execute(self._session.connection(), {
             "user_id": user_id, "text": (text or "")[:1000] if consented and text else None,
             "locale": ctx.locale, "outcome": outcome, "entry_id": entry_id, "created_at": utcnow()})

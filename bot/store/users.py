@@ -7,12 +7,13 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import RowMapping, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.dialogue.messages import batches, fit_messages, message_summary
 from bot.dialogue.turn import UserState
 from bot.store.cases import open_or_last_resolved_case_id
+from bot.store.direct import DirectInsertMany, DirectStatement
 from bot.store.models import CONVERSATIONS, MESSAGES, PROCESSED_EVENTS, USERS, Message, utcnow
 
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2a52-8f0e-4c55-9d9e-5b3f0c1a7e21")
@@ -22,10 +23,11 @@ _STATE_FIELDS = tuple(f.name for f in fields(UserState) if f.name not in ("line_
 
 TURN_USER = "turn_user"        # session.info key: the user whose turn this session records
 
-# The turn's statements, built once: building a statement (coercing its clauses, its cache key)
-# cost more CPU than running it (issue 17).
+# The turn's statements, built once and run on the DBAPI cursor (bot/store/direct.py): building a
+# statement (coercing its clauses, its cache key) and SQLAlchemy's execution of it each cost more
+# CPU than the database's own work (issue 17).
 _USER_COLUMNS = (USERS.c.id, USERS.c.line_user_id, *(USERS.c[f] for f in _STATE_FIELDS))
-_USER_BY_LINE_ID = select(*_USER_COLUMNS).where(USERS.c.line_user_id == bindparam("line_user_id"))
+_USER_ROW = DirectStatement(select(*_USER_COLUMNS).where(USERS.c.line_user_id == bindparam("line_user_id")))
 # Her conversation as SqlConversationStore loads it (bot/store/conversations.py).
 CONVERSATION_COLUMNS = (CONVERSATIONS.c.flow_id, CONVERSATIONS.c.step_id, CONVERSATIONS.c.variables,
                         CONVERSATIONS.c.misses, CONVERSATIONS.c.updated_at)
@@ -34,16 +36,18 @@ _PROCESSED = select(PROCESSED_EVENTS.c.event_id).where(PROCESSED_EVENTS.c.event_
 # most one: its key is users.id) and the case her message would go to (the desk's rule,
 # bot/store/cases.py), in ONE round trip where a turn asked four queries: each statement cost
 # ~0.1 ms of CPU, the largest share of a turn (issue 17).
-_TURN_USER = (select(*_USER_COLUMNS, _PROCESSED.exists().label("event_handled"),
-                     CONVERSATIONS.c.user_id.label("conversation_user_id"),
-                     *(column.label(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS),
-                     open_or_last_resolved_case_id(USERS.c.id).scalar_subquery().label("case_id"))
-              .select_from(USERS.outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id))
-              .where(USERS.c.line_user_id == bindparam("line_user_id")))
-_NEW_USER = insert(USERS).returning(USERS.c.id)
-_UPDATE_USER = update(USERS).where(USERS.c.id == bindparam("turn_user_id"))     # SET: the keys given
-_INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
-_INSERT_PROCESSED = insert(PROCESSED_EVENTS)
+_TURN_USER = DirectStatement(
+    select(*_USER_COLUMNS, _PROCESSED.exists().label("event_handled"),
+           CONVERSATIONS.c.user_id.label("conversation_user_id"),
+           *(column.label(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS),
+           open_or_last_resolved_case_id(USERS.c.id).scalar_subquery().label("case_id"))
+    .select_from(USERS.outerjoin(CONVERSATIONS, CONVERSATIONS.c.user_id == USERS.c.id))
+    .where(USERS.c.line_user_id == bindparam("line_user_id")))
+_NEW_USER = DirectStatement(insert(USERS).returning(USERS.c.id))
+_UPDATE_USER = DirectStatement(update(USERS).where(USERS.c.id == bindparam("turn_user_id")))  # SET: the keys given
+_INSERT_MESSAGES = DirectInsertMany(MESSAGES, MESSAGES.c.id)
+_INSERT_PROCESSED = DirectStatement(insert(PROCESSED_EVENTS))
+_WAS_PROCESSED = DirectStatement(_PROCESSED)
 
 
 T = TypeVar("T")
@@ -95,28 +99,26 @@ def get_or_create_user(session: Session, line_user_id: str) -> tuple[TurnUser, b
     return _found_or_inserted(session, line_user_id, _turn_row(session, line_user_id, event_id=None))
 
 
-def _turn_row(session: Session, line_user_id: str, event_id: str | None) -> RowMapping | None:
-    row = session.connection().execute(_TURN_USER, {"line_user_id": line_user_id, "event_id": event_id}).first()
-    return row._mapping if row is not None else None
+def _turn_row(session: Session, line_user_id: str, event_id: str | None) -> dict[str, Any] | None:
+    return _TURN_USER.first(session.connection(), {"line_user_id": line_user_id, "event_id": event_id})
 
 
-def _found_or_inserted(session: Session, line_user_id: str, row: RowMapping | None) -> tuple[TurnUser, bool]:
+def _found_or_inserted(session: Session, line_user_id: str, row: dict[str, Any] | None) -> tuple[TurnUser, bool]:
     is_new = row is None
     if row is not None:
         user = _turn_user(row)
     else:
         now = utcnow()
-        user_id = session.connection().execute(_NEW_USER, {
+        user_id = _NEW_USER.rows(session.connection(), {
             "line_user_id": line_user_id, "locale_chosen": False, "blocked": False,
-            "created_at": now, "updated_at": now}).scalar_one()
+            "created_at": now, "updated_at": now})[0][0]
         user = TurnUser(id=user_id, saved=UserState(line_user_id=line_user_id),   # nothing else is hers yet
                         conversation=ReadAhead(None), case_id=ReadAhead(None))
     session.info[TURN_USER] = user       # the stores of this turn find her without another query
     return user, is_new
 
 
-def _turn_user(row: RowMapping) -> TurnUser:
-    values = dict(row)
+def _turn_user(values: dict[str, Any]) -> TurnUser:
     del values["event_handled"]
     has_conversation = values.pop("conversation_user_id") is not None
     conversation = {column.name: values.pop(f"conversation_{column.name}") for column in CONVERSATION_COLUMNS}
@@ -126,10 +128,9 @@ def _turn_user(row: RowMapping) -> TurnUser:
 
 def _user_row(session: Session, line_user_id: str) -> TurnUser | None:
     """Her row alone, for a session that is not recording her turn (offline tools, the inbox)."""
-    row = session.connection().execute(_USER_BY_LINE_ID, {"line_user_id": line_user_id}).first()
-    if row is None:
+    values = _USER_ROW.first(session.connection(), {"line_user_id": line_user_id})
+    if values is None:
         return None
-    values = dict(row._mapping)
     return TurnUser(id=values.pop("id"), saved=UserState(**values))
 
 
@@ -155,7 +156,7 @@ def apply_state(session: Session, user: TurnUser, state: UserState) -> None:
     now = utcnow()
     if state.consent is True and saved.consent is not True:
         changes["consent_at"] = now
-    session.connection().execute(_UPDATE_USER, {"turn_user_id": user.id, **changes, "updated_at": now})
+    _UPDATE_USER.execute(session.connection(), {"turn_user_id": user.id, **changes, "updated_at": now})
     user.saved = replace(state, is_new=False)
 
 
@@ -249,20 +250,20 @@ def insert_turn_messages(session: Session, inbound: dict | None, outbound: list[
         return []
     for row in values:
         row["created_at"] = utcnow()
-    ids = session.connection().execute(_INSERT_MESSAGES, values).scalars().all()
+    ids = _INSERT_MESSAGES.ids(session.connection(), values)
     return [PendingRow(row_id, row["batch_index"], row["delivery_status"], row["payload"], row["retry_key"])
             for row_id, row in zip(ids[len(values) - len(outbound):], outbound, strict=True)]
 
 
 def was_processed(session: Session, event_id: str) -> bool:
     """Whether the worker has handled this event (its `processed_events` row is committed)."""
-    return session.connection().scalar(_PROCESSED, {"event_id": event_id}) is not None
+    return bool(_WAS_PROCESSED.rows(session.connection(), {"event_id": event_id}))
 
 
 def insert_processed_event(session: Session, **values) -> HandledEvent:
     """The turn's `processed_events` row, inserted by Core like its messages."""
     values["processed_at"] = utcnow()
-    session.connection().execute(_INSERT_PROCESSED, values)
+    _INSERT_PROCESSED.execute(session.connection(), values)
     return HandledEvent(**values)
 
 
