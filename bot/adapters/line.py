@@ -3,18 +3,29 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import urllib3
 
-from bot.adapters.line_sdk import ApiException, JsonBody, api_client
+from bot.adapters.line_sdk import ApiException, JsonBody, RESTResponse, api_client
 from bot.ports import Profile, SendResult
 
 if TYPE_CHECKING:
     from linebot.v3.messaging import MessagingApi
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Sends:
+    """What every send to LINE's host shares: the pool, the host's path, the headers, the timeout."""
+    pool: urllib3.HTTPConnectionPool
+    base_path: str
+    headers: dict[str, str]
+    timeout: urllib3.Timeout
 
 
 class LineMessenger:
@@ -37,18 +48,47 @@ class LineMessenger:
         return self._send(lambda: self._post("/v2/bot/message/push", {"to": to, "messages": messages},
                                              {"X-Line-Retry-Key": retry_key}))
 
-    def _post(self, path: str, body: dict, headers: dict | None = None):
-        """A send through the SDK's ApiClient (its HTTP pool, auth, timeouts and ApiException) with
-        the body as the JSON we stored. ReplyMessageRequest/PushMessageRequest would parse every
-        message into pydantic models, validate them twice and serialise them back, then parse
-        LINE's answer into models we never read: a third of a turn's CPU for the same bytes.
-        The bodies are LINE's JSON already (bot/dialogue/messages.py); tests send them to the fake LINE
-        server, which checks them against LINE's OpenAPI spec."""
-        header_params = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
-        return self._client.call_api(
-            path, "POST", {}, [], header_params, body=JsonBody(body), post_params=[], files={}, response_types_map={},
-            auth_settings=["Bearer"], _return_http_data_only=False, _preload_content=True,
-            _request_timeout=self._timeout, collection_formats={})
+    @cached_property
+    def _sends(self) -> _Sends | None:
+        """The SDK's own connection pool for LINE's host, with its TLS settings; None when the SDK
+        is configured with a proxy (then sends take its whole path)."""
+        configuration = self._client.configuration
+        if configuration.proxy:
+            return None
+        url = urllib3.util.parse_url(configuration.host)
+        headers = {**self._client.default_headers, "Authorization": f"Bearer {configuration.access_token}",
+                   "Accept": "application/json", "Content-Type": "application/json"}
+        return _Sends(self._client.rest_client.pool_manager.connection_from_url(configuration.host),
+                      (url.path or "").rstrip("/"), headers, urllib3.Timeout(total=self._timeout))
+
+    def _post(self, path: str, body: dict, headers: dict | None = None) -> int:
+        """POST a body that is LINE's JSON already; returns the HTTP status, raises the SDK's
+        ApiException for an answer outside 2xx, as the SDK's own call would.
+
+        Through the SDK's connection pool, without the layers of `ApiClient.call_api` above it
+        (ReplyMessageRequest/PushMessageRequest would parse every message into pydantic models,
+        validate them twice and serialise them back, a third of a turn's CPU for the same
+        bytes; then `call_api`, the REST client and urllib3's PoolManager cost 100 µs a send over
+        the pool's own request, issue 17). The bodies are LINE's JSON already
+        (bot/dialogue/messages.py); tests send them to the fake LINE server, which checks them
+        against LINE's OpenAPI spec."""
+        sends = self._sends
+        if sends is None:
+            header_params = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+            return self._client.call_api(
+                path, "POST", {}, [], header_params, body=JsonBody(body), post_params=[], files={},
+                response_types_map={}, auth_settings=["Bearer"], _return_http_data_only=False, _preload_content=True,
+                _request_timeout=self._timeout, collection_formats={}).status_code
+        try:
+            response = sends.pool.urlopen(
+                "POST", sends.base_path + path, body=json.dumps(body).encode(),
+                headers={**sends.headers, **headers} if headers else sends.headers, timeout=sends.timeout,
+                retries=False, redirect=False, assert_same_host=False, preload_content=True)
+        except urllib3.exceptions.SSLError as exc:
+            raise ApiException(status=0, reason=f"{type(exc).__name__}\n{exc}") from exc  # as the SDK raises it
+        if not 200 <= response.status <= 299:
+            raise ApiException(http_resp=RESTResponse(response))
+        return response.status
 
     def get_profile(self, user_id: str) -> Profile | None:
         try:
@@ -71,14 +111,14 @@ class LineMessenger:
         self._best_effort(lambda: self._post("/v2/bot/chat/markAsRead", {"markAsReadToken": mark_as_read_token}))
 
     @staticmethod
-    def _send(call) -> SendResult:
+    def _send(call: Callable[[], int]) -> SendResult:
         try:
-            response = call()
+            status = call()
         except ApiException as exc:
             return _classify(exc)
         except urllib3.exceptions.HTTPError as exc:   # timeouts, refused connections
             return SendResult("retryable", None, f"no answer from LINE: {type(exc).__name__}")
-        return SendResult("sent", response.status_code)
+        return SendResult("sent", status)
 
     @staticmethod
     def _best_effort(call) -> None:

@@ -73,8 +73,9 @@ defer_package_inits()
 from linebot.v3.messaging.api_client import ApiClient  # noqa: E402 - after the deferral above
 from linebot.v3.messaging.configuration import Configuration  # noqa: E402
 from linebot.v3.messaging.exceptions import ApiException  # noqa: E402
+from linebot.v3.messaging.rest import RESTResponse  # noqa: E402
 
-__all__ = ["ApiClient", "ApiException", "Configuration", "JsonBody", "api_client"]
+__all__ = ["ApiClient", "ApiException", "Configuration", "JsonBody", "RESTResponse", "api_client"]
 
 
 class JsonBody(dict):

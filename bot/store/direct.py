@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import bindparam, insert
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Select
@@ -129,6 +129,23 @@ class DirectInsertMany:
         return ids
 
 
+def execute_alone(engine: Engine, statement: DirectStatement, params: Mapping[str, Any]) -> None:
+    """Run one statement as a transaction of its own, committed as it runs (autocommit): on
+    PostgreSQL one round trip where BEGIN, the statement and COMMIT were three (issue 17). One
+    statement is atomic either way. SQLite's connections already run a statement outside
+    SQLAlchemy's BEGIN IMMEDIATE that way (bot/store/database.py)."""
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        switch = getattr(dbapi_connection, "autocommit", None) is False         # psycopg2's flag, set client-side
+        if switch:
+            dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        try:
+            statement.execute(connection, params)
+        finally:
+            if switch and not connection.invalidated:
+                dbapi_connection.autocommit = False  # type: ignore[union-attr]  # as the pool expects it back
+
+
 def run(connection: Connection, sql: str, parameters: Sequence[Any] | dict[str, Any], *, fetch: bool) -> list:
     """Execute on the connection's DBAPI cursor (in its transaction); a DBAPI error is raised the
     way `Connection.execute` raises it (wrapped, the connection invalidated when it was lost)."""
@@ -147,4 +164,4 @@ def run(connection: Connection, sql: str, parameters: Sequence[Any] | dict[str, 
             cursor.close()
 
 
-__all__ = ["DirectInsertMany", "DirectStatement", "run"]
+__all__ = ["DirectInsertMany", "DirectStatement", "execute_alone", "run"]

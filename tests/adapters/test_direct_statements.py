@@ -113,3 +113,23 @@ def test_a_lost_connection_is_a_database_outage_and_the_pool_recovers(request):
     finally:
         engine.dispose()
         drop_database(url)
+
+
+def test_a_statement_alone_is_committed_and_the_connection_goes_back_as_it_came(sessions):
+    from bot.pipeline.delivery import _mark_batch
+    from bot.store.direct import execute_alone
+    with sessions.begin() as session:
+        user, _ = get_or_create_user(session, "Ufive")
+        pending = insert_turn_messages(session, None, outbound_values(user.id, [{"type": "text", "text": "a"},
+                                                                               {"type": "text", "text": "b"}],
+                                                                      event_id="e5"))
+    engine = sessions.kw["bind"]
+    execute_alone(engine, _mark_batch(2), {"id0": pending[0].id, "id1": pending[1].id,
+                                           "delivery_status": "sent", "delivery_error": None})
+    with engine.connect() as connection:
+        statuses = connection.execute(select(MESSAGES.c.delivery_status)).scalars().all()
+        autocommit = getattr(connection.connection.dbapi_connection, "autocommit", False)
+    assert statuses == ["sent", "sent"]
+    assert autocommit is False or engine.dialect.name == "sqlite"
+    with pytest.raises(exc.IntegrityError):                  # a failing statement raises SQLAlchemy's error
+        execute_alone(engine, _mark_batch(1), {"id0": pending[0].id, "user_id": 10**9})
