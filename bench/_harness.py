@@ -106,6 +106,37 @@ def machine() -> dict:
             "python": platform.python_version(), "load_1min": load()}
 
 
+def machine_busy() -> tuple[float, float]:
+    """(CPU seconds busy, CPU seconds in all) of the whole machine so far, all cores (/proc/stat):
+    the share busy over a run says whether the cores, not the workers, were the limit."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]                          # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+ROLES = (("worker", ("bot worker", "bare_worker")), ("web", ("bot.app",)), ("fake LINE", ("fake_line_app",)),
+         ("postgres", ("postgres",)), ("redis", ("redis-server",)))
+
+
+def cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by every process of the machine, summed per role (by command
+    line; "other" is the rest: the bench itself and anything else running)."""
+    used: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                                         # ended meanwhile
+        role = next((name for name, marks in ROLES if any(mark in command for mark in marks)), "other")
+        used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 def load() -> float:
     """1-minute load average: other work on the same cores skews every figure, so runs record it."""
     return round(os.getloadavg()[0], 2)

@@ -15,7 +15,10 @@ notice), agrees to the privacy notice, then asks questions the resource index an
 --scenario broadcast: the minute after an announcement. 2,000 parents who follow the account
 and agreed to the notice (written to the database before the run) each answer once within
 20 s, half by tapping a quick-reply topic, half with a question; answers are counted by reply
-(free) and by push (paid). --bare adds, per worker count, the same run with bench/bare_worker.py
+(free) and by push (paid). --scenario backlog: saturation without the load client and the
+webhook on the same cores: the workers are paused (SIGSTOP) while the events are posted, then
+resumed; events/s is how fast they empty the backlog, and "busy" the share of both cores in use
+meanwhile (all processes). --bare adds, per worker count, the same run with bench/bare_worker.py
 (the same webhook, Redis, RQ and LINE SDK, but a drain that replies "ok" with no database or
 content): the floor the bot's own work adds to.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -33,7 +37,7 @@ import urllib.request
 from contextlib import nullcontext
 
 from _harness import (ROOT, FakeLineProcess, Gunicorn, PostgresServer, RedisServer, bot_env, cpu_seconds, load,
-                      machine, migrated_database, ms, open_loop, percentile, rss_mb, signed_request,
+                      cpu_by_role, machine, machine_busy, migrated_database, ms, open_loop, percentile, rss_mb, signed_request,
                       start_worker, stop_process, temp_dir, wait_for_workers, wait_until)
 
 RATE = 50                # events/s, the budget's load (--rate changes it)
@@ -108,13 +112,21 @@ def fresh_request(event: dict):
 
 
 def post_and_wait(line: LineRecorder, port: int, events: list[dict], rate: float, timeout: float) -> dict:
+    return wait_for_answers(line, events, *post(port, events, rate), timeout)
+
+
+def post(port: int, events: list[dict], rate: float) -> tuple[dict, list]:
+    """Post the events open loop; the webhook's figures and when each accepted event was sent."""
     requests = [fresh_request(e) for e in events]
     webhook = asyncio.run(open_loop(port, requests, rate, max_connections=16))
     sent = [None] * len(events)
     for record in webhook.pop("records"):
         if record["status"] == 200:
             sent[record["i"]] = record["sent"]
+    return webhook, sent
 
+
+def wait_for_answers(line: LineRecorder, events: list[dict], webhook: dict, sent: list, timeout: float) -> dict:
     def all_answered() -> bool:
         return None not in answer_times(line.refresh(), events, sent)[0]
     try:
@@ -185,9 +197,18 @@ def run_once(count: int, workers: int, rate: float, logs: Path | None = None, da
                 warm = user_events([f"U{uuid.uuid4().hex}" for _ in range(4 * workers)], 16 * workers)
                 post_and_wait(line, web.port, warm, rate, timeout=60)
                 cpu_before = [cpu_seconds(p.pid) for p in processes]
+                roles_before = cpu_by_role()
                 started_load = load()
-                result = post_and_wait(line, web.port, events, rate, timeout=60 + len(events) / rate)
+                if scenario == "backlog":
+                    result = drain_backlog(line, web.port, events, rate, processes)
+                else:
+                    busy_before = machine_busy()
+                    result = post_and_wait(line, web.port, events, rate, timeout=60 + len(events) / rate)
+                    result["busy"] = busy_share(busy_before)
                 cpu = [cpu_seconds(p.pid) - before for p, before in zip(processes, cpu_before)]
+                answered = max(1, result["answered"])
+                result["cpu_ms_per_event_by_role"] = {role: round((used - roles_before.get(role, 0.0)) * 1000 / answered, 2)
+                                                      for role, used in cpu_by_role().items()}
                 # Per answered event: at saturation some events are still waiting when the run ends.
                 result["worker_cpu_ms_per_event"] = round(sum(cpu) * 1000 / max(1, result["answered"]), 2)
                 result["worker_cpu_s"] = [round(c, 1) for c in cpu]
@@ -208,6 +229,32 @@ def run_once(count: int, workers: int, rate: float, logs: Path | None = None, da
     return result
 
 
+def drain_backlog(line: LineRecorder, port: int, events: list[dict], rate: float, workers: list) -> dict:
+    """Saturation with nothing but the workers' own path on the cores: the workers are paused
+    while every event is posted, then resumed; events/s counts from the resume."""
+    import signal
+    for worker in workers:
+        os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        webhook, sent = post(port, events, rate)
+    finally:
+        for worker in workers:
+            os.kill(worker.pid, signal.SIGCONT)
+    resumed, busy_before = time.time(), machine_busy()
+    result = wait_for_answers(line, events, webhook, sent, timeout=60 + len(events) / 50)
+    arrived = [entry["time"] for entry in line.received]
+    result["busy"] = busy_share(busy_before)
+    if arrived:
+        result["throughput_eps"] = round(result["answered"] / (max(arrived) - resumed), 1)
+    return result
+
+
+def busy_share(before: tuple[float, float]) -> float:
+    """The share of all cores busy since `before` (machine_busy)."""
+    busy, total = machine_busy()
+    return round((busy - before[0]) / max(1e-9, total - before[1]), 2)
+
+
 def start_bare_worker(env: dict, log_path: Path):
     import subprocess
     import sys
@@ -225,7 +272,7 @@ def main() -> None:
     parser.add_argument("--logs", type=Path, help="copy the web and worker logs into this directory")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2,4 (default 1,2)")
-    parser.add_argument("--scenario", choices=["steady", "broadcast"], default="steady")
+    parser.add_argument("--scenario", choices=["steady", "broadcast", "backlog"], default="steady")
     parser.add_argument("--bare", action="store_true", help="also run bench/bare_worker.py at each worker count")
     args = parser.parse_args()
     count = int(args.rate * args.seconds) if args.seconds else args.events
@@ -247,19 +294,26 @@ def print_table(report: dict) -> None:
     print(f"machine: {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}, {m['platform']}; "
           f"load average {m['load_1min']} at start, {report['load_after']} at end")
     what = (f"broadcast: {runs[0]['users']} parents answer within {BROADCAST_SECONDS} s" if report["scenario"] == "broadcast"
-            else f"{runs[0]['events']} events from {runs[0]['users']} users")
+            else f"{runs[0]['events']} events from {runs[0]['users']} users"
+            + (", posted while the workers were paused, events/s from their resume" if report["scenario"] == "backlog"
+               else ""))
     print(f"{what} at {report['rate']:g}/s on {report['database']}; gunicorn 2x8 gthread; "
           "latency = POST sent -> answer at the fake LINE server\n")
     print(f"{'workers':>10}{'answered':>10}{'events/s':>10}{'p50':>11}{'p99':>11}{'max':>11}{'reply/push':>12}"
-          f"{'webhook p99':>13}{'CPU/event':>11}  {'CPU s per worker':<18}{'load':>11}")
+          f"{'webhook p99':>13}{'CPU/event':>11}  {'CPU s per worker':<18}{'busy':>5}{'load':>11}")
     for r in runs:
         name = f"{r['workers']}{' bare' if r['bare'] else ''}"
         print(f"{name:>10}{r['answered']:>5}/{r['events']:<4}{r['throughput_eps']!s:>10}{r['p50_ms']!s:>8} ms"
               f"{r['p99_ms']!s:>8} ms{r['max_ms']!s:>8} ms{r['by_reply']:>7}/{r['by_push']:<4}{r['webhook']['p99_ms']!s:>10} ms"
               f"{r['worker_cpu_ms_per_event']!s:>8} ms  {' '.join(str(c) for c in r['worker_cpu_s']):<18}"
-              f"{r['load'][0]:>5}-{r['load'][1]:<5}")
+              f"{r['busy']:>5}{r['load'][0]:>6}-{r['load'][1]:<5}")
     print("\nbudgets: 100/s for 60 s with 2 workers: p50 <= 100 ms, p99 <= 1 s; 4 workers >= 1.8x one at saturation;"
           "\n         broadcast, 4 workers: every answer within 50 s, by reply (0 pushes); worker CPU <= 4 ms per event")
+    print("\nCPU ms per answered event, all processes of the machine by role:")
+    for r in runs:
+        roles = ", ".join(f"{role} {value}" for role, value in sorted(r["cpu_ms_per_event_by_role"].items(),
+                                                                      key=lambda item: -item[1]))
+        print(f"{r['workers']:>10}{' bare' if r['bare'] else '     '}  {roles}")
     for r in runs:
         if any(r["worker_log"].values()):
             print(f"{r['workers']} worker(s){' bare' if r['bare'] else ''}, in the workers' log: {r['worker_log']}")
