@@ -79,13 +79,12 @@ class LineMessenger:
                 path, "POST", {}, [], header_params, body=JsonBody(body), post_params=[], files={},
                 response_types_map={}, auth_settings=["Bearer"], _return_http_data_only=False, _preload_content=True,
                 _request_timeout=self._timeout, collection_formats={}).status_code
-        try:
-            response = sends.pool.urlopen(
-                "POST", sends.base_path + path, body=json.dumps(body).encode(),
-                headers={**sends.headers, **headers} if headers else sends.headers, timeout=sends.timeout,
-                retries=False, redirect=False, assert_same_host=False, preload_content=True)
-        except urllib3.exceptions.SSLError as exc:
-            raise ApiException(status=0, reason=f"{type(exc).__name__}\n{exc}") from exc  # as the SDK raises it
+        # A TLS failure stays urllib3's SSLError, an HTTPError: retried like a timeout (the SDK
+        # turns it into an ApiException without a status, which `_classify` retries too).
+        response = sends.pool.urlopen(
+            "POST", sends.base_path + path, body=json.dumps(body).encode(),
+            headers={**sends.headers, **headers} if headers else sends.headers, timeout=sends.timeout,
+            retries=False, redirect=False, assert_same_host=False, preload_content=True)
         if not 200 <= response.status <= 299:
             raise ApiException(http_resp=RESTResponse(response))
         return response.status
@@ -132,6 +131,8 @@ class LineMessenger:
 def _classify(exc: ApiException) -> SendResult:
     status = exc.status or 0
     error = _line_error_text(exc)
+    if status == 0:
+        return SendResult("retryable", None, error)           # no answer from LINE (the SDK's TLS failure)
     if is_monthly_limit(status, error):
         return SendResult("monthly_limit", status, error)    # not a rate limit: retrying cannot help
     if status == 409:
