@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +140,12 @@ def all_samples(index, training_dir: Path = TRAINING_DIR, locales_dir: Path = LO
     from_files = samples_from_training(read_training_files(training_dir), set(index.entries))
     from_index = samples_from_index(index)
     from_commands = samples_from_commands(locales_dir)
-    return {head: from_files[head] + from_index[head] + from_commands[head] for head in ("route", "triage")}
+    samples = {head: from_files[head] + from_index[head] + from_commands[head] for head in ("route", "triage")}
+    # The route head reads what a message asks, as routing gives it (`ResourceIndex.place_apart`):
+    # learned with the names, "I live in Matsudo, how do I apply for child allowance?" went to
+    # Matsudo's pregnancy page. The triage head reads every word, as the triage does.
+    samples["route"] = [replace(s, text=index.place_apart(s.text)[0]) for s in samples["route"]]
+    return samples
 
 
 def digest(samples: dict[str, list[Sample]], triage_dir: Path = TRIAGE_DIR) -> str:

@@ -170,17 +170,24 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
     scores = classify(text, triage_rules, classifier) if classifier is not None else None
     if trace is not None:
         trace["signals"] = signals_in(text, triage_rules)
-    result = assess(text, triage_rules, classifier, trace, scores)
+    result = assess(text, triage_rules, classifier, trace, scores)     # triage reads every word, names too
+    asked, municipality = _place_apart(text, index, municipality)
+    if asked != text:
+        pivot_text = index.without_place_names(pivot_text)[0] if pivot_text else None
+        if trace is not None:
+            trace["place"] = {"municipality": municipality, "asked": asked}
     if result.level in TRIAGE_KINDS:
-        return _safety_route(result, text, locale, index, municipality, pivot_text)
+        return _safety_route(result, asked, locale, index, municipality, pivot_text)
     if result.is_calm_question:
-        return _calm_question_route(result, text, locale, index, municipality, pivot_text)
-    found = index.search(text, locale, municipality=municipality, pivot_text=pivot_text)
+        return _calm_question_route(result, asked, locale, index, municipality, pivot_text)
+    found = index.search(asked, locale, municipality=municipality, pivot_text=pivot_text)
     if trace is not None:
         trace["search"] = {"decision": found.decision, "coverage": round(found.coverage, 3),
                            "ranked": [(c.entry_id, c.score) for c in found.ranked[:5]]}
     if scores is not None:
-        found = fuse(found, scores["route"], index, municipality, text, trace)
+        if asked != text and classifier is not None:
+            scores = classify(asked, triage_rules, classifier)      # what she asks, not where she lives
+        found = fuse(found, scores["route"], index, municipality, asked, trace)
     ids = tuple(candidate.entry_id for candidate in found.candidates)
     if found.decision == "answer":
         # An entry marked handoff_recommended is still answered: it is background the parent
@@ -189,6 +196,13 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
     if found.decision == "suggest":
         return Route("suggest", result, ids[:MAX_SHOWN], None)
     return Route("not_found", result, (), None)
+
+
+def _place_apart(text: str, index: ResourceIndex, municipality: str | None) -> tuple[str, str | None]:
+    """What the message asks (`ResourceIndex.place_apart`) and the place to answer for: the
+    user's own municipality, else the one she names."""
+    asked, named = index.place_apart(text)
+    return asked, municipality or named
 
 
 def explain(text: str, locale: str, *, triage_rules, index: ResourceIndex, municipality: str | None = None,
@@ -224,6 +238,7 @@ def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: 
                        if score >= SUGGEST_RELATIVE * top)
     top_p = learned.get(top_id, 0.0)
     search_agrees = found.decision == "answer" and found.candidates and found.candidates[0].entry_id == top_id
+    candidates = _local_first(candidates, index.local_version(top_id, municipality), trace)
     if search_agrees or top_p >= CLASSIFIER_ANSWER_AT:
         decision = "answer"
         candidates = candidates[:1]
@@ -232,6 +247,20 @@ def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: 
     else:
         decision = "suggest"
     return SearchResult(decision, candidates, found.coverage, found.margin, found.ranked)
+
+
+def _local_first(candidates: tuple, local: str | None, trace: dict | None) -> tuple:
+    """Her municipality's version of the best entry in its place, the rest after it
+    (`ResourceIndex.local_version`): the admin declared it the local version (`localizes:`), so a
+    Matsudo parent asking where to get the boshi techo gets Matsudo's page, and one asking for a
+    foreigners' desk gets Matsudo's desk, not Toshima's."""
+    if local is None:
+        return candidates
+    from bot.resources.search import Candidate
+    if trace is not None:
+        trace["local_first"] = local
+    score = next((c.score for c in candidates if c.entry_id == local), candidates[0].score if candidates else 0.0)
+    return (Candidate(local, score), *(c for c in candidates if c.entry_id != local))[:MAX_SHOWN]
 
 
 def _safety_route(result: TriageResult, text: str, locale: str, index: ResourceIndex,

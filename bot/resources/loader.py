@@ -83,9 +83,11 @@ def read_index(resources_dir: Path, reuse: bool = False) -> tuple[ResourceIndex,
     words: dict[str, dict[str, dict[str, str]]] = {}
     # When an entries file does not parse, which ids exist is unknown: texts are not checked against them.
     known = None if len(entry_files) < len(entry_paths) else set(entries) | broken
+    problems.extend(_localizes_problems(entries))
     texts = _texts(text_files, known, problems, words)
     index = ResourceIndex(entries=entries, texts=texts, words=words,
                           areas=_areas(resources_dir / "municipalities.yaml"),
+                          place_names=_place_names(resources_dir / "municipalities.yaml"),
                           official_sites=_official_sites(resources_dir / OFFICIAL_DOMAINS_FILE))
     if not problems:
         from bot.resources.search import SearchEngine
@@ -108,14 +110,31 @@ def _official_sites(path: Path) -> tuple[str, ...]:
 
 def _areas(path: Path) -> dict[str, str]:
     """`within:` of resources/municipalities.yaml: Toshima-ku is in Tokyo (tokyo-to)."""
+    return {str(m["slug"]): str(m["within"]) for m in _municipalities(path) if m.get("slug") and m.get("within")}
+
+
+def _place_names(path: Path) -> dict[str, tuple[str, ...]]:
+    """`names:` of resources/municipalities.yaml, with the slug's own words ("toshima", "toshimaku")."""
+    found = {}
+    for m in _municipalities(path):
+        if not m.get("slug"):
+            continue
+        slug = str(m["slug"])
+        listed = m.get("names")
+        names = listed if isinstance(listed, list) else []
+        found[slug] = tuple(dict.fromkeys([*(str(n).strip() for n in names if str(n).strip()),
+                                           slug.replace("-", ""), slug.split("-")[0]]))
+    return found
+
+
+def _municipalities(path: Path) -> list[dict]:
     if not path.exists():
-        return {}
+        return []
     try:
         data, _ = load_yaml_with_lines(path)
     except YamlFileError:
-        return {}                     # reported by the content loader with its line
-    return {str(m["slug"]): str(m["within"]) for m in (data or {}).get("municipalities") or []
-            if isinstance(m, dict) and m.get("slug") and m.get("within")}
+        return []                     # reported by the content loader with its line
+    return [m for m in (data or {}).get("municipalities") or [] if isinstance(m, dict)]
 
 
 def _text_paths(text_dir: Path) -> list[Path]:
@@ -289,11 +308,29 @@ def _entry(item: dict, where: str) -> Entry | None:
             last_verified=item["last_verified"], verify=item.get("verify"),
             contacts=_contacts(item["contacts"]), sources=_sources(item["sources"]),
             keywords=tuple(str(k) for k in item["keywords"]), where=where,
+            localizes=tuple(str(i) for i in item.get("localizes") or ()),
             local={slug: LocalVariant(contacts=_contacts(v["contacts"]), sources=_sources(v["sources"]),
                                       verify=v.get("verify"))
                    for slug, v in (item.get("local") or {}).items()})
     except (KeyError, TypeError):
         return None                      # already reported by the schema check, with its line
+
+
+def _localizes_problems(entries: dict[str, Entry]) -> list[str]:
+    """`localizes:` names national entries that exist, from an entry of a municipality."""
+    problems = []
+    for entry in entries.values():
+        if entry.localizes and not entry.municipality:
+            problems.append(msg("res.localizes_without_municipality", where=entry.where))
+            continue
+        for entry_id in entry.localizes:
+            other = entries.get(entry_id)
+            if other is None:
+                problems.append(msg("res.localizes_unknown", where=entry.where, id=entry_id,
+                                    hint=did_you_mean(entry_id, list(entries))))
+            elif other.municipality:
+                problems.append(msg("res.localizes_not_national", where=entry.where, id=entry_id))
+    return problems
 
 
 def _contacts(items: list[dict]) -> tuple[Contact, ...]:

@@ -1,7 +1,9 @@
 """The resource index in memory: entries (facts) and their per-locale texts."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -79,6 +81,7 @@ class Entry:
     verify: str | None = None
     where: str = ""                     # "file:line" of the entry, for messages
     local: dict[str, LocalVariant] = field(default_factory=dict)   # municipality or area slug -> facts
+    localizes: tuple[str, ...] = ()     # national entries this municipality's entry is the local version of
 
     def variant_for(self, municipality: str | None, areas: dict[str, str]) -> LocalVariant | None:
         """The user's own municipality first, then the wider area it is in (Toshima-ku, then tokyo-to)."""
@@ -88,6 +91,20 @@ class Entry:
         return None
 
 
+MIN_ASKED_LETTERS = 2       # "豊島区は？" without the name is "区は？": a name alone asks about the place
+
+
+@lru_cache(maxsize=8)
+def _place_pattern(place_names: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern | None:
+    """One pattern for every name, longest first ("Toshima City" before "Toshima"); a name in
+    Latin letters only as a whole word ("toshima" not inside another word)."""
+    names = sorted({name for _, names in place_names for name in names}, key=lambda n: (-len(n), n))
+    if not names:
+        return None
+    parts = [rf"(?<![^\W\d_]){re.escape(n)}(?![^\W\d_])" if n.isascii() else re.escape(n) for n in names]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
 @dataclass
 class ResourceIndex:
     entries: dict[str, Entry]
@@ -95,6 +112,8 @@ class ResourceIndex:
     # locale -> contact_roles/days -> key -> text
     words: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     areas: dict[str, str] = field(default_factory=dict)   # municipality slug -> the wider area it is in
+    # municipality slug -> how parents write its name (resources/municipalities.yaml `names:`)
+    place_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # resources/official_domains.yaml: the only sites shown to a parent as "official information"
     # (empty when the file is missing or broken: `resources check` reports it, every source is shown)
     official_sites: tuple[str, ...] = ()
@@ -139,6 +158,52 @@ class ResourceIndex:
             if found:
                 return found
         return None
+
+    def local_version(self, entry_id: str, municipality: str | None) -> str | None:
+        """The entry of the user's municipality (or of the area it is in) that stands for this one:
+        its local version (`localizes:`) of a national entry ("where do I get the boshi techo?"
+        from a Matsudo parent: Matsudo's page, which says where in Matsudo), or its counterpart of
+        another municipality's entry (both localize the same national one: Toshima's foreign
+        residents' desk for Matsudo's). None when there is none, or the entry is hers already."""
+        entry = self.entries.get(entry_id)
+        if not municipality or entry is None:
+            return None
+        places = {municipality, self.areas.get(municipality)} - {None}
+        if entry.municipality in places:
+            return None
+        topics = set(entry.localizes) if entry.municipality else {entry_id}
+        return next((e.id for e in self.entries.values() if e.municipality in places and topics & set(e.localizes)),
+                    None)
+
+    def place_apart(self, text: str) -> tuple[str, str | None]:
+        """What a message asks without the municipality names it holds, and the municipality it
+        names first (None: none). A message that is little more than a name ("Toshima?", "豊島区は？")
+        asks about the place itself: it is kept as it is. The classifier's route head learns from
+        texts taken apart the same way (bot/dialogue/classifier_train.py)."""
+        asked, named = self.without_place_names(text)
+        if named is None or sum(ch.isalnum() for ch in asked) < MIN_ASKED_LETTERS:
+            return text, None
+        return asked, named
+
+    def without_place_names(self, text: str) -> tuple[str, str | None]:
+        """(the text with the municipalities' names blanked out, the one named first or None).
+
+        A name says where the parent lives, not what she asks: left in, "I live in Matsudo, how do
+        I apply for child allowance?" found Matsudo's pregnancy page, whose title holds the name
+        (its rare n-grams outweighed the question's words, and the classifier had learned them)."""
+        pattern = _place_pattern(tuple(sorted(self.place_names.items())))
+        if pattern is None:
+            return text, None
+        named: list[str] = []
+
+        def blank(match: re.Match) -> str:
+            named.append(match.group(0).casefold())
+            return " "
+        stripped = pattern.sub(blank, text)
+        if not named:
+            return text, None
+        slug_of = {name.casefold(): slug for slug, names in self.place_names.items() for name in names}
+        return stripped, slug_of.get(named[0])
 
     def search(self, query: str, locale: str, municipality: str | None = None,
                pivot_text: str | None = None) -> SearchResult:

@@ -30,6 +30,7 @@ DEV2_EMERGENCY_FLOOR = 1.0
 DEV3_CALM_TO_PERSON_CEILING = 0.08       # 5.9 % when set; 27.1 % before dev3 was read
 DEV4_TOP1_FLOOR = 0.88                   # 86.3 % before dev4 was read, 90.3 % after
 DEV4_TO_PERSON_CEILING = 0.08            # 8.6 % before, 7.0 % after
+DEV5_TOP1_FLOOR = 0.85                   # place names: 82.8 % before they were taken apart, 87.3 % after
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +237,14 @@ def test_the_fourth_development_set_keeps_every_emergency_and_its_answers(index,
     assert summary["emergency_recall"] == 1.0
     assert summary["top1_accuracy"] >= DEV4_TOP1_FLOOR
     assert summary["false_handoff_rate"] <= DEV4_TO_PERSON_CEILING
+
+
+def test_messages_naming_where_she_lives_keep_every_emergency_and_their_answers(index, rules, classifier):
+    """eval/dev5 (blind: every message names Toshima or Matsudo, most ask about something else):
+    the name never hides an emergency, and what she asks decides the answer."""
+    summary = summarise(evaluate(load_questions(REPO / "eval" / "dev5"), index, rules, classifier=classifier))
+    assert summary["emergency_recall"] == 1.0
+    assert summary["top1_accuracy"] >= DEV5_TOP1_FLOOR
 
 
 # ---- translation: the third net ----------------------------------------------------------------------
