@@ -171,7 +171,8 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
     if trace is not None:
         trace["signals"] = signals_in(text, triage_rules)
     result = assess(text, triage_rules, classifier, trace, scores)     # triage reads every word, names too
-    asked, municipality = _place_apart(text, index, municipality)
+    asked, named = index.place_apart(text)
+    municipality = municipality or named        # her own municipality, else the one she names
     if asked != text:
         pivot_text = index.without_place_names(pivot_text)[0] if pivot_text else None
         if trace is not None:
@@ -187,7 +188,7 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
     if scores is not None:
         if asked != text and classifier is not None:
             scores = classify(asked, triage_rules, classifier)      # what she asks, not where she lives
-        found = fuse(found, scores["route"], index, municipality, asked, trace)
+        found = fuse(found, scores["route"], index, municipality, asked, trace, named=named)
     ids = tuple(candidate.entry_id for candidate in found.candidates)
     if found.decision == "answer":
         # An entry marked handoff_recommended is still answered: it is background the parent
@@ -196,13 +197,6 @@ def route_text(text: str, locale: str, *, triage_rules, index: ResourceIndex,
     if found.decision == "suggest":
         return Route("suggest", result, ids[:MAX_SHOWN], None)
     return Route("not_found", result, (), None)
-
-
-def _place_apart(text: str, index: ResourceIndex, municipality: str | None) -> tuple[str, str | None]:
-    """What the message asks (`ResourceIndex.place_apart`) and the place to answer for: the
-    user's own municipality, else the one she names."""
-    asked, named = index.place_apart(text)
-    return asked, municipality or named
 
 
 def explain(text: str, locale: str, *, triage_rules, index: ResourceIndex, municipality: str | None = None,
@@ -217,8 +211,9 @@ def explain(text: str, locale: str, *, triage_rules, index: ResourceIndex, munic
 
 
 def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: str | None, text: str,
-         trace: dict | None = None) -> SearchResult:
-    """One ranking from the search's scores and the classifier's probabilities."""
+         trace: dict | None = None, named: str | None = None) -> SearchResult:
+    """One ranking from the search's scores and the classifier's probabilities; `named`: the
+    municipality the message names (its own page first, `_local_first`)."""
     from bot.resources.search import Candidate, SearchResult
     best = found.ranked[0].score if found.ranked else 0.0
     bm25 = {c.entry_id: c.score / best for c in found.ranked} if best > 0 else {}
@@ -238,7 +233,7 @@ def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: 
                        if score >= SUGGEST_RELATIVE * top)
     top_p = learned.get(top_id, 0.0)
     search_agrees = found.decision == "answer" and found.candidates and found.candidates[0].entry_id == top_id
-    candidates = _local_first(candidates, index.local_version(top_id, municipality), trace)
+    candidates = _local_first(candidates, index.local_version(top_id, named), trace)
     if search_agrees or top_p >= CLASSIFIER_ANSWER_AT:
         decision = "answer"
         candidates = candidates[:1]
@@ -250,10 +245,11 @@ def fuse(found: SearchResult, route_scores, index: ResourceIndex, municipality: 
 
 
 def _local_first(candidates: tuple, local: str | None, trace: dict | None) -> tuple:
-    """Her municipality's version of the best entry in its place, the rest after it
-    (`ResourceIndex.local_version`): the admin declared it the local version (`localizes:`), so a
-    Matsudo parent asking where to get the boshi techo gets Matsudo's page, and one asking for a
-    foreigners' desk gets Matsudo's desk, not Toshima's."""
+    """The named municipality's version of the best entry in its place, the rest after it
+    (`ResourceIndex.local_version`): the admin declared it the local version (`localizes:`), so
+    "where do I get the boshi techo in Matsudo?" gets Matsudo's page, and "Matsudo foreigners'
+    desk" Matsudo's desk, not Toshima's. Only for a place the message names: a parent of Toshima
+    who asks "what is FRESC's number?" is asking about FRESC."""
     if local is None:
         return candidates
     from bot.resources.search import Candidate

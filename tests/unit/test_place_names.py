@@ -52,6 +52,19 @@ def test_what_she_asks_decides_the_topic_and_where_she_lives_the_page(shared_con
     assert route.kind in ("answer", "suggest") and route.entry_ids[0] == first
 
 
+@pytest.mark.parametrize("text, municipality, first", [
+    ("FRESC phone number", "toshima-ku", "fresc"),           # her city has a desk, but she asks for FRESC
+    ("where do I get the boshi techo?", "matsudo-shi", "preg-notification-mch-handbook"),
+    ("where do I get the boshi techo in matsudo?", None, "matsudo-pregnancy-support"),
+    ("matsudo english desk", "toshima-ku", "matsudo-interpreter-desk"),
+])
+def test_the_citys_own_page_comes_first_where_the_message_names_the_city(shared_content, text, municipality, first):
+    content = shared_content.current()
+    route = route_text(text, "en", triage_rules=content.triage_rules, index=content.index, municipality=municipality,
+                       classifier=load_classifier())
+    assert route.entry_ids[0] == first
+
+
 def test_a_name_never_hides_an_emergency(shared_content):
     content = shared_content.current()
     route = route_text("I live in Toshima and my baby is not breathing", "en", triage_rules=content.triage_rules,
