@@ -160,20 +160,23 @@ class ResourceIndex:
         return None
 
     def local_version(self, entry_id: str, municipality: str | None) -> str | None:
-        """The entry of the user's municipality (or of the area it is in) that stands for this one:
-        its local version (`localizes:`) of a national entry ("where do I get the boshi techo?"
-        from a Matsudo parent: Matsudo's page, which says where in Matsudo), or its counterpart of
-        another municipality's entry (both localize the same national one: Toshima's foreign
-        residents' desk for Matsudo's). None when there is none, or the entry is hers already."""
+        """The entry of this municipality (or of the area it is in) that stands for this one: its
+        local version (`localizes:`) of a national entry ("where do I get the boshi techo in
+        Matsudo?": Matsudo's page, which says where in Matsudo), or its own entry of the same
+        category for another municipality's entry (Matsudo's desk for Toshima's desk), when it
+        has exactly one. None when there is none, or the entry is of this place already."""
         entry = self.entries.get(entry_id)
         if not municipality or entry is None:
             return None
         places = {municipality, self.areas.get(municipality)} - {None}
         if entry.municipality in places:
             return None
-        topics = set(entry.localizes) if entry.municipality else {entry_id}
-        return next((e.id for e in self.entries.values() if e.municipality in places and topics & set(e.localizes)),
-                    None)
+        if entry.municipality is None:
+            return next((e.id for e in self.entries.values() if e.municipality in places and entry_id in e.localizes),
+                        None)
+        counterparts = [e.id for e in self.entries.values()
+                        if e.municipality in places and e.category == entry.category]
+        return counterparts[0] if len(counterparts) == 1 else None
 
     def place_apart(self, text: str) -> tuple[str, str | None]:
         """What a message asks without the municipality names it holds, and the municipality it

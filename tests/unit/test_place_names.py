@@ -29,7 +29,8 @@ def test_a_city_page_stands_for_the_national_one_and_for_the_other_citys_page(sh
     assert local("preg-notification-mch-handbook", "matsudo-shi") == "matsudo-pregnancy-support"
     assert local("preg-notification-mch-handbook", "toshima-ku") == "toshima-pregnancy-notification"
     assert local("toshima-foreign-resident-desk", "matsudo-shi") == "matsudo-interpreter-desk"
-    assert local("fresc", "toshima-ku") == "toshima-foreign-resident-desk"
+    assert local("matsudo-pregnancy-support", "toshima-ku") == "toshima-pregnancy-notification"
+    assert local("fresc", "toshima-ku") is None                           # visa and work: not the city's desk
     assert local("child-allowance", "matsudo-shi") is None                # no city page for it
     assert local("matsudo-interpreter-desk", "matsudo-shi") is None       # hers already
     assert local("preg-notification-mch-handbook", None) is None          # where she lives is unknown
