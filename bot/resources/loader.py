@@ -85,9 +85,9 @@ def read_index(resources_dir: Path, reuse: bool = False) -> tuple[ResourceIndex,
     known = None if len(entry_files) < len(entry_paths) else set(entries) | broken
     problems.extend(_localizes_problems(entries))
     texts = _texts(text_files, known, problems, words)
-    index = ResourceIndex(entries=entries, texts=texts, words=words,
-                          areas=_areas(resources_dir / "municipalities.yaml"),
-                          place_names=_place_names(resources_dir / "municipalities.yaml"),
+    municipalities = _municipalities(resources_dir / "municipalities.yaml")
+    index = ResourceIndex(entries=entries, texts=texts, words=words, areas=_areas(municipalities),
+                          place_names=_place_names(municipalities),
                           official_sites=_official_sites(resources_dir / OFFICIAL_DOMAINS_FILE))
     if not problems:
         from bot.resources.search import SearchEngine
@@ -108,15 +108,15 @@ def _official_sites(path: Path) -> tuple[str, ...]:
     return tuple(d.strip().lower().lstrip(".") for d in domains)
 
 
-def _areas(path: Path) -> dict[str, str]:
+def _areas(municipalities: list[dict]) -> dict[str, str]:
     """`within:` of resources/municipalities.yaml: Toshima-ku is in Tokyo (tokyo-to)."""
-    return {str(m["slug"]): str(m["within"]) for m in _municipalities(path) if m.get("slug") and m.get("within")}
+    return {str(m["slug"]): str(m["within"]) for m in municipalities if m.get("slug") and m.get("within")}
 
 
-def _place_names(path: Path) -> dict[str, tuple[str, ...]]:
+def _place_names(municipalities: list[dict]) -> dict[str, tuple[str, ...]]:
     """`names:` of resources/municipalities.yaml, with the slug's own words ("toshima", "toshimaku")."""
     found = {}
-    for m in _municipalities(path):
+    for m in municipalities:
         if not m.get("slug"):
             continue
         slug = str(m["slug"])
@@ -128,6 +128,7 @@ def _place_names(path: Path) -> dict[str, tuple[str, ...]]:
 
 
 def _municipalities(path: Path) -> list[dict]:
+    """The entries of resources/municipalities.yaml, read once for the areas and the names."""
     if not path.exists():
         return []
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -94,17 +94,6 @@ class Entry:
 MIN_ASKED_LETTERS = 2       # "豊島区は？" without the name is "区は？": a name alone asks about the place
 
 
-@lru_cache(maxsize=8)
-def _place_pattern(place_names: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern | None:
-    """One pattern for every name, longest first ("Toshima City" before "Toshima"); a name in
-    Latin letters only as a whole word ("toshima" not inside another word)."""
-    names = sorted({name for _, names in place_names for name in names}, key=lambda n: (-len(n), n))
-    if not names:
-        return None
-    parts = [rf"(?<![^\W\d_]){re.escape(n)}(?![^\W\d_])" if n.isascii() else re.escape(n) for n in names]
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
 @dataclass
 class ResourceIndex:
     entries: dict[str, Entry]
@@ -159,12 +148,31 @@ class ResourceIndex:
                 return found
         return None
 
+    @cached_property
+    def _localizers(self) -> dict[str, tuple[tuple[str | None, str], ...]]:
+        """National entry id -> (municipality, id) of the entries that localize it, in entry order."""
+        found: dict[str, list[tuple[str | None, str]]] = {}
+        for e in self.entries.values():
+            for national in e.localizes:
+                found.setdefault(national, []).append((e.municipality, e.id))
+        return {national: tuple(pairs) for national, pairs in found.items()}
+
+    @cached_property
+    def _local_by_category(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Category -> (municipality, id) of the municipalities' entries, in entry order."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for e in self.entries.values():
+            if e.municipality:
+                found.setdefault(e.category, []).append((e.municipality, e.id))
+        return {category: tuple(pairs) for category, pairs in found.items()}
+
     def local_version(self, entry_id: str, municipality: str | None) -> str | None:
         """The entry of this municipality (or of the area it is in) that stands for this one: its
         local version (`localizes:`) of a national entry ("where do I get the boshi techo in
         Matsudo?": Matsudo's page, which says where in Matsudo), or its own entry of the same
         category for another municipality's entry (Matsudo's desk for Toshima's desk), when it
-        has exactly one. None when there is none, or the entry is of this place already."""
+        has exactly one. None when there is none, or the entry is of this place already.
+        Looked up in tables made once per index: a city-sized index has 50,000 entries."""
         entry = self.entries.get(entry_id)
         if not municipality or entry is None:
             return None
@@ -172,10 +180,8 @@ class ResourceIndex:
         if entry.municipality in places:
             return None
         if entry.municipality is None:
-            return next((e.id for e in self.entries.values() if e.municipality in places and entry_id in e.localizes),
-                        None)
-        counterparts = [e.id for e in self.entries.values()
-                        if e.municipality in places and e.category == entry.category]
+            return next((e for place, e in self._localizers.get(entry_id, ()) if place in places), None)
+        counterparts = [e for place, e in self._local_by_category.get(entry.category, ()) if place in places]
         return counterparts[0] if len(counterparts) == 1 else None
 
     def place_apart(self, text: str) -> tuple[str, str | None]:
@@ -188,13 +194,23 @@ class ResourceIndex:
             return text, None
         return asked, named
 
+    @cached_property
+    def _places(self) -> tuple[re.Pattern | None, dict[str, str]]:
+        """One pattern for every name, longest first ("Toshima City" before "Toshima"; a name in
+        Latin letters only as a whole word: "toshima" not inside another word), and each name's
+        municipality; made once per index, asked for every message."""
+        names = sorted({name for names in self.place_names.values() for name in names}, key=lambda n: (-len(n), n))
+        parts = [rf"(?<![^\W\d_]){re.escape(n)}(?![^\W\d_])" if n.isascii() else re.escape(n) for n in names]
+        slug_of = {name.casefold(): slug for slug, names in self.place_names.items() for name in names}
+        return (re.compile("|".join(parts), re.IGNORECASE) if parts else None), slug_of
+
     def without_place_names(self, text: str) -> tuple[str, str | None]:
         """(the text with the municipalities' names blanked out, the one named first or None).
 
         A name says where the parent lives, not what she asks: left in, "I live in Matsudo, how do
         I apply for child allowance?" found Matsudo's pregnancy page, whose title holds the name
         (its rare n-grams outweighed the question's words, and the classifier had learned them)."""
-        pattern = _place_pattern(tuple(sorted(self.place_names.items())))
+        pattern, slug_of = self._places
         if pattern is None:
             return text, None
         named: list[str] = []
@@ -205,7 +221,6 @@ class ResourceIndex:
         stripped = pattern.sub(blank, text)
         if not named:
             return text, None
-        slug_of = {name.casefold(): slug for slug, names in self.place_names.items() for name in names}
         return stripped, slug_of.get(named[0])
 
     def search(self, query: str, locale: str, municipality: str | None = None,
